@@ -1,0 +1,113 @@
+// Configuration read once from the environment at start; every problem is reported together and
+// the process stops with a clear message instead of failing later.
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`)
+    this.name = 'ConfigError'
+  }
+}
+
+export class ConfigReader {
+  readonly problems: string[] = []
+  constructor(private readonly env: NodeJS.ProcessEnv = process.env) {}
+
+  string(name: string, fallback?: string): string {
+    const v = this.env[name]
+    if (v !== undefined && v !== '') return v
+    if (fallback === undefined) this.problems.push(`${name} is required`)
+    return fallback ?? ''
+  }
+
+  int(name: string, fallback: number, { min = 0, max = Number.MAX_SAFE_INTEGER } = {}): number {
+    const raw = this.env[name]
+    if (raw === undefined || raw === '') return fallback
+    const n = Number(raw)
+    if (!Number.isInteger(n) || n < min || n > max) {
+      this.problems.push(`${name} must be an integer from ${min} to ${max}, got "${raw}"`)
+      return fallback
+    }
+    return n
+  }
+
+  oneOf<T extends string>(name: string, values: readonly T[], fallback: T): T {
+    const raw = this.env[name]
+    if (raw === undefined || raw === '') return fallback
+    if (!values.includes(raw as T)) this.problems.push(`${name} must be one of ${values.join(', ')}, got "${raw}"`)
+    return values.includes(raw as T) ? (raw as T) : fallback
+  }
+
+  url(name: string, fallback: string): string {
+    const v = this.string(name, fallback)
+    try {
+      new URL(v)
+    } catch {
+      this.problems.push(`${name} must be a URL, got "${v}"`)
+    }
+    return v
+  }
+
+  /** A secret with a development default that production refuses. */
+  secret(name: string, devDefault: string, mode: RuntimeMode): string {
+    const v = this.string(name, devDefault)
+    if (mode === 'production' && v === devDefault) this.problems.push(`${name} must be set in production (the development default is refused)`)
+    if (v.length < 16) this.problems.push(`${name} must be at least 16 characters`)
+    return v
+  }
+
+  problem(message: string): void {
+    this.problems.push(message)
+  }
+}
+
+/** Builds a config object with `build`, then throws one ConfigError listing every problem found. */
+export function readConfig<T>(build: (r: ConfigReader) => T, env: NodeJS.ProcessEnv = process.env): T {
+  const reader = new ConfigReader(env)
+  const config = build(reader)
+  if (reader.problems.length) throw new ConfigError(reader.problems)
+  return config
+}
+
+export type RuntimeMode = 'development' | 'production' | 'test'
+
+export const DEV_INTERNAL_SECRET = 'gdmarket-internal-dev-secret'
+export const DEV_JWT_SECRET = 'gdmarket-dev-secret'
+
+/** What every GDmarket process needs, the same way. */
+export interface ServiceConfig {
+  service: string
+  mode: RuntimeMode
+  host: string
+  port: number
+  logLevel: string
+  natsUrl: string
+  natsStream: string
+  internalSecret: string
+  /** After SIGTERM: stay up, not-ready, this long so load balancers stop sending before we close. */
+  shutdownGraceMs: number
+  /** After SIGTERM: give in-flight work at most this long before exiting anyway. */
+  shutdownTimeoutMs: number
+  /** Liveness turns 503 when the event loop was blocked longer than this. */
+  livenessMaxEventLoopDelayMs: number
+}
+
+export function readServiceConfig(r: ConfigReader, service: string, defaultPort: number): ServiceConfig {
+  const mode = r.oneOf('NODE_ENV', ['development', 'production', 'test'] as const, 'development')
+  return {
+    service,
+    mode,
+    host: r.string('HOST', '0.0.0.0'),
+    port: r.int('PORT', defaultPort, { min: 0, max: 65535 }),
+    logLevel: r.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, mode === 'test' ? 'warn' : 'info'),
+    natsUrl: r.string('NATS_URL', 'nats://127.0.0.1:4222'),
+    natsStream: r.string('NATS_STREAM', 'GDMARKET'),
+    internalSecret: r.secret('INTERNAL_SECRET', DEV_INTERNAL_SECRET, mode),
+    shutdownGraceMs: r.int('SHUTDOWN_GRACE_MS', mode === 'production' ? 5000 : 0, { max: 600_000 }),
+    shutdownTimeoutMs: r.int('SHUTDOWN_TIMEOUT_MS', 15_000, { min: 100, max: 600_000 }),
+    livenessMaxEventLoopDelayMs: r.int('LIVENESS_MAX_EVENT_LOOP_DELAY_MS', 5_000, { min: 10 }),
+  }
+}
+
+/** Default database url per database folder under prisma/. */
+export function defaultDatabaseUrl(db: string): string {
+  return db === 'payment' ? 'file:./data/payment.db' : `postgresql://postgres@127.0.0.1:5432/gdmarket_${db}`
+}

@@ -1,0 +1,29 @@
+// Database URLs and Prisma driver adapters, the same way for every service.
+import path from 'node:path'
+import type pg from 'pg'
+import { PrismaPg } from '@prisma/adapter-pg'
+import { PrismaLibSql } from '@prisma/adapter-libsql'
+
+export const isPostgresUrl = (url: string): boolean => /^postgres(ql)?:\/\//.test(url)
+
+/** Discrete connection fields: pg lets a connectionString override `database`, which the migrator must not allow. */
+export function pgConfig(url: string, extra: pg.PoolConfig = {}): pg.PoolConfig {
+  const u = new URL(url)
+  return {
+    host: decodeURIComponent(u.hostname) || '127.0.0.1',
+    port: Number(u.port || 5432),
+    user: decodeURIComponent(u.username) || 'postgres',
+    password: decodeURIComponent(u.password) || undefined,
+    database: decodeURIComponent(u.pathname.slice(1)),
+    ...extra,
+  }
+}
+
+/** `file:./data/payment.db` → absolute path (relative to the working directory). */
+export const sqliteFile = (url: string): string => path.resolve(url.replace(/^file:/, ''))
+
+/** The driver adapter a generated Prisma client needs for this url. */
+export function prismaAdapter(url: string, poolSize = 10) {
+  if (isPostgresUrl(url)) return new PrismaPg(pgConfig(url, { max: poolSize }))
+  return new PrismaLibSql({ url: `file:${sqliteFile(url)}` })
+}

@@ -1,0 +1,102 @@
+// /health/live and /health/ready. Ready: started, not shutting down, every dependency check passes.
+// Live: the event loop has not been blocked beyond a threshold and no liveness check reports a stall.
+import type { Logger } from './logger.js'
+
+export type Check = () => Promise<void> | void
+/** Returns a reason while the process is wedged, null while it is fine. */
+export type LivenessCheck = () => string | null
+
+export interface HealthReport {
+  ok: boolean
+  checks: Record<string, string>
+}
+
+const LAG_SAMPLE_MS = 250
+
+export class Health {
+  private started = false
+  private stopping = false
+  private readonly readinessChecks = new Map<string, Check>()
+  private readonly livenessChecks = new Map<string, LivenessCheck>()
+  private lagMs = 0
+  private lagTimer: NodeJS.Timeout | undefined
+
+  constructor(private readonly maxEventLoopDelayMs: number, private readonly checkTimeoutMs = 2000, private readonly logger?: Logger) {}
+
+  addReadinessCheck(name: string, check: Check): void {
+    this.readinessChecks.set(name, check)
+  }
+
+  addLivenessCheck(name: string, check: LivenessCheck): void {
+    this.livenessChecks.set(name, check)
+  }
+
+  markStarted(): void {
+    this.started = true
+    let expected = Date.now() + LAG_SAMPLE_MS
+    // A timer that fires late measures how long the loop was blocked.
+    this.lagTimer = setInterval(() => {
+      const now = Date.now()
+      this.lagMs = Math.max(0, now - expected)
+      expected = now + LAG_SAMPLE_MS
+      if (this.lagMs > this.maxEventLoopDelayMs) this.logger?.error({ lagMs: this.lagMs }, 'event loop was blocked')
+    }, LAG_SAMPLE_MS)
+    this.lagTimer.unref()
+  }
+
+  markStopping(): void {
+    this.stopping = true
+  }
+
+  get isStopping(): boolean {
+    return this.stopping
+  }
+
+  dispose(): void {
+    clearInterval(this.lagTimer)
+  }
+
+  live(): HealthReport {
+    const checks: Record<string, string> = {}
+    let ok = true
+    if (this.lagMs > this.maxEventLoopDelayMs) {
+      ok = false
+      checks.eventLoop = `blocked for ${this.lagMs} ms`
+    } else checks.eventLoop = 'ok'
+    for (const [name, check] of this.livenessChecks) {
+      const problem = check()
+      checks[name] = problem ?? 'ok'
+      if (problem) ok = false
+    }
+    return { ok, checks }
+  }
+
+  async ready(): Promise<HealthReport> {
+    if (!this.started) return { ok: false, checks: { process: 'starting' } }
+    if (this.stopping) return { ok: false, checks: { process: 'shutting down' } }
+    const checks: Record<string, string> = {}
+    let ok = true
+    await Promise.all(
+      [...this.readinessChecks].map(async ([name, check]) => {
+        try {
+          await withTimeout(Promise.resolve(check()), this.checkTimeoutMs)
+          checks[name] = 'ok'
+        } catch (e) {
+          ok = false
+          checks[name] = e instanceof Error ? e.message : String(e)
+        }
+      }),
+    )
+    return { ok, checks }
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout
+  return Promise.race([
+    p,
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)
+    }),
+  ]).finally(() => clearTimeout(timer))
+}

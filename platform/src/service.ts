@@ -1,0 +1,244 @@
+// The HTTP side every GDmarket process shares: /graphql through Apollo Server, /health/live and
+// /health/ready, a correlation id on every request, a body size limit, and a graceful SIGTERM:
+// not-ready at once, keep serving for the grace period, finish in-flight work, exit 0.
+import http, { type IncomingMessage, type ServerResponse } from 'node:http'
+import { randomUUID } from 'node:crypto'
+import { ApolloServer, HeaderMap, type ApolloServerPlugin, type BaseContext } from '@apollo/server'
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer'
+import {
+  ApolloServerPluginLandingPageLocalDefault,
+  ApolloServerPluginLandingPageProductionDefault,
+} from '@apollo/server/plugin/landingPage/default'
+import { unwrapResolverError } from '@apollo/server/errors'
+import type { GraphQLFormattedError } from 'graphql'
+import { AppError } from './errors.js'
+import { Health } from './health.js'
+import { CORRELATION_HEADER } from './identity.js'
+import type { Logger } from './logger.js'
+import type { ServiceConfig } from './config.js'
+
+export interface RequestBase {
+  correlationId: string
+  logger: Logger
+  headers: IncomingMessage['headers']
+}
+
+export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void> | void
+
+export interface HttpServiceOptions<Ctx extends BaseContext> {
+  config: ServiceConfig
+  logger: Logger
+  /** Builds the Apollo Server; the platform adds drain, landing page and error formatting plugins. */
+  apollo: (platform: { plugins: ApolloServerPlugin<Ctx>[]; formatError: typeof formatError; mode: ServiceConfig['mode']; logger: Logger }) => ApolloServer<Ctx>
+  context: (base: RequestBase) => Promise<Ctx> | Ctx
+  /** Extra routes by "METHOD /path". */
+  routes?: Record<string, RouteHandler>
+  /** Largest accepted request body. */
+  maxBodyBytes?: number
+}
+
+export interface HttpService {
+  readonly httpServer: http.Server
+  readonly health: Health
+  readonly logger: Logger
+  /** Listens; resolves with the bound port. */
+  start(): Promise<number>
+  /** Stops serving: not-ready, grace period, drain in-flight requests, then every `onStop` hook in reverse order. */
+  stop(): Promise<void>
+  /** Registers work to do on stop after HTTP is drained (consumers, relays, database pools). */
+  onStop(hook: () => Promise<void> | void): void
+}
+
+const DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+
+/** Maps errors to the contract: AppError keeps its code; anything unexpected is logged and hidden. */
+export function formatError(logger: Logger, mode: ServiceConfig['mode']) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const original = unwrapResolverError(error)
+    if (original instanceof AppError) {
+      return { message: original.message, locations: formatted.locations, path: formatted.path, extensions: { code: original.code } }
+    }
+    const code = formatted.extensions?.code
+    if (typeof code === 'string' && code !== 'INTERNAL_SERVER_ERROR') {
+      if (mode === 'development') return formatted
+      const { stacktrace: _drop, ...extensions } = formatted.extensions ?? {}
+      return { ...formatted, extensions }
+    }
+    logger.error({ err: original }, 'unexpected error')
+    if (mode === 'development') return formatted
+    return { message: 'Internal server error', locations: formatted.locations, path: formatted.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } }
+  }
+}
+
+export function createHttpService<Ctx extends BaseContext>(options: HttpServiceOptions<Ctx>): HttpService {
+  const { config, logger } = options
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES
+  const health = new Health(config.livenessMaxEventLoopDelayMs, 2000, logger)
+  const stopHooks: (() => Promise<void> | void)[] = []
+  let apollo: ApolloServer<Ctx>
+
+  const httpServer = http.createServer((req, res) => {
+    handle(req, res).catch((err) => {
+      logger.error({ err }, 'request failed')
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' })
+      res.end(JSON.stringify({ errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] }))
+    })
+  })
+  httpServer.keepAliveTimeout = 65_000 // longer than common load balancer idle timeouts
+
+  const routes: Record<string, RouteHandler> = {
+    'GET /health/live': (_req, res) => sendJson(res, health.live()),
+    'GET /health/ready': async (_req, res) => sendJson(res, await health.ready()),
+    ...options.routes,
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // While draining, tell keep-alive clients to open their next request elsewhere.
+    if (health.isStopping) res.setHeader('connection', 'close')
+    const url = new URL(req.url ?? '/', 'http://localhost')
+    const route = routes[`${req.method} ${url.pathname}`]
+    if (route) return route(req, res)
+    if (url.pathname !== '/graphql' && url.pathname !== '/') {
+      res.writeHead(404).end()
+      return
+    }
+    const correlationId = headerValue(req, CORRELATION_HEADER) ?? randomUUID()
+    res.setHeader(CORRELATION_HEADER, correlationId)
+    const body = await readBody(req, maxBodyBytes)
+    if (body === 'too-large') {
+      res.writeHead(413, { 'content-type': 'application/json' })
+      res.end(JSON.stringify({ errors: [{ message: `request body over ${maxBodyBytes} bytes`, extensions: { code: 'BAD_USER_INPUT' } }] }))
+      return
+    }
+    let parsed: unknown
+    if (body.length) {
+      try {
+        parsed = JSON.parse(body)
+      } catch {
+        res.writeHead(400, { 'content-type': 'application/json' })
+        res.end(JSON.stringify({ errors: [{ message: 'request body is not JSON', extensions: { code: 'BAD_USER_INPUT' } }] }))
+        return
+      }
+    }
+    const headers = new HeaderMap()
+    for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v)
+    const result = await apollo.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method: req.method?.toUpperCase() ?? 'GET', headers, search: url.search, body: parsed },
+      context: async () => options.context({ correlationId, logger: logger.child({ correlationId }), headers: req.headers }),
+    })
+    for (const [k, v] of result.headers) res.setHeader(k, v)
+    res.statusCode = result.status ?? 200
+    if (result.body.kind === 'complete') {
+      res.end(result.body.string)
+      return
+    }
+    for await (const chunk of result.body.asyncIterator) res.write(chunk)
+    res.end()
+  }
+
+  apollo = options.apollo({
+    mode: config.mode,
+    logger,
+    formatError,
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: config.shutdownTimeoutMs }),
+      config.mode === 'production' ? ApolloServerPluginLandingPageProductionDefault({ footer: false }) : ApolloServerPluginLandingPageLocalDefault({ footer: false, embed: true }),
+    ],
+  })
+
+  let stopping: Promise<void> | undefined
+  return {
+    httpServer,
+    health,
+    logger,
+    onStop: (hook) => void stopHooks.push(hook),
+    async start() {
+      await apollo.start()
+      await new Promise<void>((resolve, reject) => {
+        httpServer.once('error', reject)
+        httpServer.listen(config.port, config.host, () => resolve())
+      })
+      health.markStarted()
+      const address = httpServer.address()
+      const port = typeof address === 'object' && address ? address.port : config.port
+      logger.info({ port }, `${config.service} listening`)
+      return port
+    },
+    stop() {
+      stopping ??= (async () => {
+        health.markStopping()
+        logger.info({ graceMs: config.shutdownGraceMs }, 'stopping: not ready any more')
+        if (config.shutdownGraceMs > 0) await new Promise((r) => setTimeout(r, config.shutdownGraceMs))
+        await apollo.stop()
+        for (const hook of [...stopHooks].reverse()) {
+          try {
+            await hook()
+          } catch (err) {
+            logger.error({ err }, 'error while stopping')
+          }
+        }
+        health.dispose()
+        logger.info('stopped')
+      })()
+      return stopping
+    },
+  }
+}
+
+/** Starts a service and stops it on SIGTERM/SIGINT; a failure to start exits 1 with the reason. */
+export async function runUntilSignal(service: HttpService, deadlineMs = 30_000): Promise<void> {
+  const { logger } = service
+  const stop = (signal: string) => {
+    logger.info({ signal }, 'signal received')
+    const force = setTimeout(() => {
+      logger.error('shutdown took too long, exiting')
+      process.exit(1)
+    }, deadlineMs)
+    force.unref()
+    service.stop().then(
+      () => process.exit(0),
+      (err) => {
+        logger.error({ err }, 'shutdown failed')
+        process.exit(1)
+      },
+    )
+  }
+  process.once('SIGTERM', () => stop('SIGTERM'))
+  process.once('SIGINT', () => stop('SIGINT'))
+  await service.start()
+}
+
+/** Entry-point wrapper: runs main and exits 1 with a readable message if it throws. */
+export function main(run: () => Promise<void>): void {
+  run().catch((err: unknown) => {
+    console.error(err instanceof Error ? err.message : err)
+    if (err instanceof Error && err.name !== 'ConfigError') console.error(err.stack)
+    process.exit(1)
+  })
+}
+
+function headerValue(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name]
+  const s = Array.isArray(v) ? v[0] : v
+  return s && s.length <= 200 ? s : undefined
+}
+
+function sendJson(res: ServerResponse, report: { ok: boolean }): void {
+  res.writeHead(report.ok ? 200 : 503, { 'content-type': 'application/json' })
+  res.end(JSON.stringify(report))
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<string | 'too-large'> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    let tooLarge = false
+    req.on('data', (c: Buffer) => {
+      size += c.length
+      if (size > limit) tooLarge = true
+      else chunks.push(c)
+    })
+    req.on('end', () => resolve(tooLarge ? 'too-large' : Buffer.concat(chunks).toString('utf8')))
+    req.on('error', reject)
+  })
+}
