@@ -111,3 +111,33 @@ export function readServiceConfig(r: ConfigReader, service: string, defaultPort:
 export function defaultDatabaseUrl(db: string): string {
   return db === 'payment' ? 'file:./data/payment.db' : `postgresql://postgres@127.0.0.1:5432/gdmarket_${db}`
 }
+
+/** Outbox relay, event consumers and database pool: the same knobs in every service that has them. */
+export interface EventsConfig {
+  databaseUrl: string
+  dbPoolSize: number
+  outboxPollIntervalMs: number
+  outboxBatchSize: number
+  consumerConcurrency: number
+  consumerMaxAttempts: number
+  consumerBackoffMs: number[]
+  consumerAckWaitMs: number
+  consumerStallMs: number
+}
+
+export function readEventsConfig(r: ConfigReader, db: string): EventsConfig {
+  const backoff = r.string('CONSUMER_BACKOFF_MS', '100,500,2000,5000')
+  const consumerBackoffMs = backoff.split(',').map(Number)
+  if (consumerBackoffMs.some((n) => !Number.isInteger(n) || n < 0)) r.problem(`CONSUMER_BACKOFF_MS must be comma-separated milliseconds, got "${backoff}"`)
+  return {
+    databaseUrl: r.string('DATABASE_URL', defaultDatabaseUrl(db)),
+    dbPoolSize: r.int('DB_POOL_SIZE', 10, { min: 1, max: 200 }),
+    outboxPollIntervalMs: r.int('OUTBOX_POLL_INTERVAL_MS', 1000, { min: 10 }),
+    outboxBatchSize: r.int('OUTBOX_BATCH_SIZE', 100, { min: 1, max: 10_000 }),
+    consumerConcurrency: r.int('CONSUMER_CONCURRENCY', 16, { min: 1, max: 1000 }),
+    consumerMaxAttempts: r.int('CONSUMER_MAX_ATTEMPTS', 10, { min: 1 }),
+    consumerBackoffMs,
+    consumerAckWaitMs: r.int('CONSUMER_ACK_WAIT_MS', 30_000, { min: 100 }),
+    consumerStallMs: r.int('CONSUMER_STALL_MS', 60_000, { min: 100 }),
+  }
+}

@@ -186,7 +186,7 @@ export function createHttpService<Ctx extends BaseContext>(options: HttpServiceO
 }
 
 /** Starts a service and stops it on SIGTERM/SIGINT; a failure to start exits 1 with the reason. */
-export async function runUntilSignal(service: HttpService, deadlineMs = 30_000): Promise<void> {
+export async function runUntilSignal(service: Pick<HttpService, 'start' | 'stop' | 'logger'>, deadlineMs = 30_000): Promise<void> {
   const { logger } = service
   const stop = (signal: string) => {
     logger.info({ signal }, 'signal received')

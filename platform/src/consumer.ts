@@ -1,0 +1,184 @@
+// A durable JetStream consumer: explicit ack, bounded concurrency with events of one key (an
+// aggregate) handled one after another in stream order, nak with backoff on failure, a dead-letter
+// subject after the last attempt, and drain on stop. Handlers must be idempotent (see markApplied).
+import { AckPolicy, DeliverPolicy, headers as natsHeaders, nanos, type ConsumerMessages, type JsMsg } from 'nats'
+import { deadLetterSubject, type EventBus } from './bus.js'
+import { parseEnvelope, subjectPrefix, type EventContext, type EventEnvelope } from './events.js'
+import type { Logger } from './logger.js'
+
+export type EventHandler = (event: EventEnvelope) => Promise<void>
+
+export interface ConsumerOptions {
+  bus: EventBus
+  /** Durable consumer name; also the name idempotency records are kept under. */
+  durable: string
+  /** Which events, as a subject under the stream's prefix: `reservation.*`, `item.ItemHeld`, `*.*` (one filter: NATS 2.9 has no multi-filter consumers). */
+  events: `${EventContext | '*'}.${string}`
+  handle: EventHandler
+  /** Events with the same key are applied in order; default: the aggregate id. */
+  keyOf?: (event: EventEnvelope) => string
+  logger: Logger
+  /** Events handled at once. */
+  concurrency: number
+  /** Attempts before an event goes to the dead-letter subject. */
+  maxAttempts: number
+  /** Redelivery delay per attempt (the last one repeats). */
+  backoffMs: number[]
+  /** Time JetStream waits for an ack before redelivering. */
+  ackWaitMs: number
+  /** Liveness fails when an event has been in hand this long without finishing. */
+  stallAfterMs: number
+}
+
+export class EventConsumer {
+  private messages: ConsumerMessages | undefined
+  private loop: Promise<void> | undefined
+  private readonly chains = new Map<string, Promise<void>>()
+  private inFlight = 0
+  private slotFree: (() => void) | undefined
+  private oldestStart = new Map<JsMsg, number>()
+  private stopped = false
+
+  constructor(private readonly o: ConsumerOptions) {}
+
+  get name(): string {
+    return this.o.durable
+  }
+
+  /** Creates the durable consumer if needed and starts handling; returns at once, retrying in the background. */
+  start(): void {
+    this.loop = this.run()
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      try {
+        const { js, jsm } = await this.o.bus.ready()
+        const prefix = subjectPrefix(this.o.bus.stream)
+        await jsm.consumers.add(this.o.bus.stream, {
+          durable_name: this.o.durable,
+          ack_policy: AckPolicy.Explicit,
+          deliver_policy: DeliverPolicy.All,
+          filter_subject: `${prefix}.${this.o.events}`,
+          ack_wait: nanos(this.o.ackWaitMs),
+          max_ack_pending: this.o.concurrency * 4,
+        })
+        const consumer = await js.consumers.get(this.o.bus.stream, this.o.durable)
+        this.messages = await consumer.consume({ max_messages: this.o.concurrency * 2 })
+        for await (const msg of this.messages) {
+          await this.acquireSlot()
+          if (this.stopped) {
+            msg.nak()
+            break
+          }
+          this.dispatch(msg)
+        }
+      } catch (err) {
+        if (this.stopped) break
+        this.o.logger.warn({ err, consumer: this.o.durable }, 'consumer interrupted; retrying')
+        await new Promise((r) => setTimeout(r, 1000))
+      }
+    }
+  }
+
+  private async acquireSlot(): Promise<void> {
+    while (this.inFlight >= this.o.concurrency) await new Promise<void>((r) => (this.slotFree = r))
+    this.inFlight++
+  }
+
+  private releaseSlot(): void {
+    this.inFlight--
+    const free = this.slotFree
+    this.slotFree = undefined
+    free?.()
+  }
+
+  private dispatch(msg: JsMsg): void {
+    let event: EventEnvelope
+    try {
+      event = parseEnvelope(msg.data)
+    } catch (err) {
+      this.o.logger.error({ err, subject: msg.subject }, 'unreadable event sent to dead letters')
+      void this.deadLetter(msg, err).finally(() => this.releaseSlot())
+      return
+    }
+    const key = this.o.keyOf?.(event) ?? event.aggregateId
+    const previous = this.chains.get(key) ?? Promise.resolve()
+    const current = previous.then(() => this.process(msg, event)).finally(() => this.releaseSlot())
+    this.chains.set(key, current)
+    void current.finally(() => {
+      if (this.chains.get(key) === current) this.chains.delete(key)
+    })
+  }
+
+  private async process(msg: JsMsg, event: EventEnvelope): Promise<void> {
+    this.oldestStart.set(msg, Date.now())
+    const log = this.o.logger.child({ eventId: event.id, type: event.type, correlationId: event.correlationId })
+    try {
+      await this.o.handle(event)
+      msg.ack()
+    } catch (err) {
+      const attempt = msg.info.deliveryCount
+      if (attempt >= this.o.maxAttempts) {
+        log.error({ err, attempt }, 'event failed on its last attempt; sent to dead letters')
+        await this.deadLetter(msg, err)
+      } else {
+        const delay = this.o.backoffMs[Math.min(attempt - 1, this.o.backoffMs.length - 1)] ?? 1000
+        log.warn({ err, attempt, retryInMs: delay }, 'event failed; will retry')
+        msg.nak(delay)
+      }
+    } finally {
+      this.oldestStart.delete(msg)
+    }
+  }
+
+  private async deadLetter(msg: JsMsg, err: unknown): Promise<void> {
+    try {
+      const { js } = await this.o.bus.ready()
+      await js.publish(deadLetterSubject(this.o.bus.stream, this.o.durable), msg.data, {
+        headers: deadLetterHeaders(msg, err),
+      })
+      msg.term(String(err))
+    } catch (e) {
+      this.o.logger.error({ err: e }, 'could not dead-letter an event; it will be redelivered')
+      msg.nak(1000)
+    }
+  }
+
+  /** Liveness: a reason while an event has been in hand too long, null otherwise. */
+  stalled(): string | null {
+    const now = Date.now()
+    for (const started of this.oldestStart.values()) {
+      if (now - started > this.o.stallAfterMs) return `an event has been in hand for ${now - started} ms`
+    }
+    return null
+  }
+
+  /** Stops taking events, finishes those in hand (acking them), then returns. */
+  async stop(): Promise<void> {
+    this.stopped = true
+    await this.messages?.close().catch(() => undefined)
+    this.slotFree?.()
+    await Promise.allSettled([...this.chains.values()])
+    await this.loop?.catch(() => undefined)
+  }
+}
+
+function deadLetterHeaders(msg: JsMsg, err: unknown) {
+  const h = natsHeaders()
+  h.set('Gdmarket-Original-Subject', msg.subject)
+  h.set('Gdmarket-Error', String(err instanceof Error ? err.message : err).slice(0, 500))
+  h.set('Gdmarket-Attempts', String(msg.info.deliveryCount))
+  return h
+}
+
+/** The minimal transaction shape markApplied needs (the ProcessedEvent model of each database). */
+export interface ProcessedEventTx {
+  processedEvent: { createMany(args: { data: { consumer: string; eventId: string }[]; skipDuplicates: true }): Promise<{ count: number }> }
+}
+
+/** Records, in the handler's transaction, that `consumer` applied `eventId`; false if it already had. */
+export async function markApplied(tx: ProcessedEventTx, consumer: string, eventId: string): Promise<boolean> {
+  const { count } = await tx.processedEvent.createMany({ data: [{ consumer, eventId }], skipDuplicates: true })
+  return count === 1
+}

@@ -1,0 +1,135 @@
+// Transactional outbox. A use case writes its state and an OutboxEvent row in one transaction;
+// the relay publishes rows to JetStream after commit (kicked at once, and on a poll for what a
+// crash or a NATS outage left behind), with the event id as Nats-Msg-Id so a re-publish is dropped.
+import type { EventBus } from './bus.js'
+import { createEvent, eventSubject, type EventContext, type EventEnvelope, type NewEvent } from './events.js'
+import type { Logger } from './logger.js'
+
+export interface OutboxRow {
+  id: string
+  subject: string
+  envelope: unknown
+}
+
+/** The two things the relay needs from a service's outbox table. */
+export interface OutboxStore {
+  pending(limit: number): Promise<OutboxRow[]>
+  markPublished(ids: string[]): Promise<void>
+}
+
+/** The row to insert for an event (SQLite keeps the envelope as text, PostgreSQL as jsonb). */
+export function outboxRow<T>(stream: string, context: EventContext, event: EventEnvelope<T>): { id: string; subject: string; envelope: EventEnvelope<T> } {
+  return { id: event.id, subject: eventSubject(stream, context, event.type), envelope: event }
+}
+
+export interface RelayOptions {
+  store: OutboxStore
+  bus: EventBus
+  logger: Logger
+  /** How often to look for rows nobody kicked the relay for. */
+  pollIntervalMs: number
+  /** Rows published per round. */
+  batchSize: number
+}
+
+export class OutboxRelay {
+  private timer: NodeJS.Timeout | undefined
+  private running: Promise<void> | undefined
+  private again = false
+  private stopped = false
+
+  constructor(private readonly o: RelayOptions) {}
+
+  start(): void {
+    this.timer = setInterval(() => this.kick(), this.o.pollIntervalMs)
+    this.timer.unref()
+    this.o.bus.onConnect(() => this.kick())
+    this.kick()
+  }
+
+  /** Publish now; called after every commit that wrote outbox rows. Never runs two rounds at once. */
+  kick(): void {
+    if (this.stopped) return
+    if (this.running) {
+      this.again = true
+      return
+    }
+    this.running = this.drain()
+      .catch((err) => this.o.logger.warn({ err }, 'outbox publish failed; rows stay for the next round'))
+      .finally(() => {
+        this.running = undefined
+        if (this.again) {
+          this.again = false
+          this.kick()
+        }
+      })
+  }
+
+  /** Resolves when nothing is being published (tests and shutdown). */
+  async idle(): Promise<void> {
+    while (this.running) await this.running
+  }
+
+  private async drain(): Promise<void> {
+    for (;;) {
+      const js = this.o.bus.client()
+      if (!js) return
+      await this.o.bus.ready()
+      const rows = await this.o.store.pending(this.o.batchSize)
+      if (!rows.length) return
+      // Publishes on one connection keep their order; pipelining them costs one round trip per batch.
+      const results = await Promise.allSettled(
+        rows.map((r) => js.publish(r.subject, typeof r.envelope === 'string' ? r.envelope : JSON.stringify(r.envelope), { msgID: r.id })),
+      )
+      const published = rows.filter((_, i) => results[i].status === 'fulfilled').map((r) => r.id)
+      if (published.length) await this.o.store.markPublished(published)
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+      if (failed) throw failed.reason
+      if (rows.length < this.o.batchSize) return
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true
+    clearInterval(this.timer)
+    await this.idle()
+  }
+}
+
+/** Appends events to the outbox inside the current transaction. */
+export interface EventSink {
+  emit<T>(type: string, aggregateId: string, aggregateVersion: number, data: T): Promise<EventEnvelope<T>>
+}
+
+export type Cause = NewEvent<unknown>['cause']
+
+export interface TransactorOptions<Tx> {
+  /** Runs fn in one database transaction (the Prisma client's $transaction). */
+  begin: <T>(fn: (tx: Tx) => Promise<T>) => Promise<T>
+  insertOutbox: (tx: Tx, row: OutboxRow) => Promise<unknown>
+  stream: string
+  context: EventContext
+  /** Called after a commit that wrote events: the relay publishes them at once. */
+  kick: () => void
+}
+
+export type Transact<Tx> = <T>(cause: Cause, fn: (tx: Tx, events: EventSink) => Promise<T>) => Promise<T>
+
+/** State and its events in one transaction; the relay is kicked only after the commit. */
+export function createTransactor<Tx>(o: TransactorOptions<Tx>): Transact<Tx> {
+  return async (cause, fn) => {
+    let wrote = false
+    const result = await o.begin((tx) =>
+      fn(tx, {
+        async emit(type, aggregateId, aggregateVersion, data) {
+          const event = createEvent({ type, aggregateId, aggregateVersion, data, cause })
+          await o.insertOutbox(tx, outboxRow(o.stream, o.context, event))
+          wrote = true
+          return event
+        },
+      }),
+    )
+    if (wrote) o.kick()
+    return result
+  }
+}

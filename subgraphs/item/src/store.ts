@@ -1,0 +1,74 @@
+// Data access for the item database: the one module that talks to Prisma.
+import { prismaAdapter } from '@gdmarket/platform/database'
+import { createTransactor, type OutboxStore, type Transact } from '@gdmarket/platform/outbox'
+import type { ItemSnapshot, ItemStatus } from '@gdmarket/platform/catalogue'
+import { PrismaClient, type Item, type Prisma } from '../../../generated/item/client.js'
+
+export type ItemDb = PrismaClient
+export type ItemTx = Prisma.TransactionClient
+export type { Item }
+
+export const createItemDb = (url: string, poolSize: number): ItemDb => new PrismaClient({ adapter: prismaAdapter(url, poolSize) })
+
+export function itemTransactor(db: ItemDb, stream: string, kick: () => void): Transact<ItemTx> {
+  return createTransactor<ItemTx>({
+    begin: (fn) => db.$transaction(fn),
+    insertOutbox: (tx, row) => tx.outboxEvent.create({ data: { id: row.id, subject: row.subject, envelope: row.envelope as Prisma.InputJsonValue } }),
+    stream,
+    context: 'item',
+    kick,
+  })
+}
+
+export const outboxStore = (db: ItemDb): OutboxStore => ({
+  pending: (limit) => db.outboxEvent.findMany({ where: { publishedAt: null }, orderBy: { seq: 'asc' }, take: limit, select: { id: true, subject: true, envelope: true } }),
+  markPublished: async (ids) => {
+    await db.outboxEvent.updateMany({ where: { id: { in: ids } }, data: { publishedAt: new Date() } })
+  },
+})
+
+export const snapshot = (item: Item): ItemSnapshot => ({
+  itemId: item.id,
+  name: item.name,
+  price: item.price,
+  ownerId: item.ownerId,
+  status: item.status,
+  rentalStatus: item.rentalStatus,
+  deleted: item.deletedAt !== null,
+})
+
+/** Items not deleted, newest first. */
+export const listItems = (db: ItemDb, status?: ItemStatus | null) =>
+  db.item.findMany({ where: { deletedAt: null, ...(status ? { status } : {}) }, orderBy: { createdAt: 'desc' } })
+
+/** Live (not deleted) items by id, in the order asked, null where missing: the DataLoader batch. */
+export async function itemsByIds(db: ItemDb, ids: readonly string[]): Promise<(Item | null)[]> {
+  const rows = await db.item.findMany({ where: { id: { in: [...ids] }, deletedAt: null } })
+  const byId = new Map(rows.map((r) => [r.id, r]))
+  return ids.map((id) => byId.get(id) ?? null)
+}
+
+export const findItem = (tx: ItemTx | ItemDb, id: string) => tx.item.findUnique({ where: { id } })
+export const findItemHeldBy = (tx: ItemTx | ItemDb, reservationId: string) => tx.item.findFirst({ where: { holdReservationId: reservationId } })
+
+/**
+ * Applies `data` only if nobody changed the item since it was read (its version is unchanged),
+ * and bumps the version; returns the new row, or null when the item moved on meanwhile.
+ */
+export async function updateIfUnchanged(tx: ItemTx, item: Item, data: Prisma.ItemUpdateManyMutationInput): Promise<Item | null> {
+  const { count } = await tx.item.updateMany({ where: { id: item.id, version: item.version }, data: { ...data, version: { increment: 1 } } })
+  return count ? tx.item.findUnique({ where: { id: item.id } }) : null
+}
+
+/**
+ * Records the newest version seen of a reservation; false when `version` is not newer, so an
+ * older reservation event never overrides a newer one.
+ */
+export async function advanceReservation(tx: ItemTx, reservationId: string, version: number): Promise<boolean> {
+  const seen = await tx.reservationSeen.findUnique({ where: { reservationId } })
+  if (seen && seen.version >= version) return false
+  await tx.reservationSeen.upsert({ where: { reservationId }, create: { reservationId, version }, update: { version } })
+  return true
+}
+
+export const reservationKnown = async (db: ItemDb, reservationId: string) => (await db.reservationSeen.count({ where: { reservationId } })) > 0
