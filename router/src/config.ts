@@ -1,0 +1,54 @@
+// The router's configuration: what every service reads, plus the JWT secret, where the subgraphs
+// are and the limits that protect the router and the subgraphs behind it.
+import { DEV_JWT_SECRET, readConfig, readServiceConfig, type ConfigReader, type ServiceConfig } from '@gdmarket/platform/config'
+import { SUBGRAPH_NAMES, defaultSubgraphUrls, type SubgraphUrls } from './supergraph.js'
+
+export interface RouterLimits {
+  /** Largest accepted request body (the platform answers 413 above it). */
+  maxBodyBytes: number
+  /** Deepest selection set accepted; the schema has cycles (Reservation.payment.reservation…). */
+  maxQueryDepth: number
+  /** A subgraph request that has not answered completely within this is abandoned. */
+  subgraphTimeoutMs: number
+  /** Open connections per subgraph, so one slow subgraph cannot take every socket. */
+  subgraphMaxSockets: number
+  /** Largest subgraph response body read into memory. */
+  subgraphMaxResponseBytes: number
+  /** Idle pooled subgraph connections close after this (below the subgraphs' 65 s keep-alive). */
+  subgraphKeepAliveMs: number
+}
+
+export interface RouterConfig extends ServiceConfig {
+  jwtSecret: string
+  subgraphUrls: SubgraphUrls
+  limits: RouterLimits
+}
+
+const URL_ENV: Record<keyof SubgraphUrls, string> = {
+  item: 'ITEM_URL',
+  reservation: 'RESERVATION_URL',
+  payment: 'PAYMENT_URL',
+  projections: 'PROJECTIONS_URL',
+}
+
+export function readRouterConfigFrom(r: ConfigReader): RouterConfig {
+  const base = readServiceConfig(r, 'router', 4000)
+  const defaults = defaultSubgraphUrls()
+  const subgraphUrls = Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, r.url(URL_ENV[name], defaults[name])])) as SubgraphUrls
+  return {
+    ...base,
+    jwtSecret: r.secret('JWT_SECRET', DEV_JWT_SECRET, base.mode),
+    subgraphUrls,
+    limits: {
+      maxBodyBytes: r.int('MAX_BODY_BYTES', 1024 * 1024, { min: 1024, max: 64 * 1024 * 1024 }),
+      maxQueryDepth: r.int('MAX_QUERY_DEPTH', 12, { min: 2, max: 100 }),
+      subgraphTimeoutMs: r.int('SUBGRAPH_TIMEOUT_MS', 10_000, { min: 10, max: 300_000 }),
+      subgraphMaxSockets: r.int('SUBGRAPH_MAX_SOCKETS', 256, { min: 1, max: 65_536 }),
+      subgraphMaxResponseBytes: r.int('SUBGRAPH_MAX_RESPONSE_BYTES', 16 * 1024 * 1024, { min: 1024, max: 1024 * 1024 * 1024 }),
+      subgraphKeepAliveMs: r.int('SUBGRAPH_KEEP_ALIVE_MS', 30_000, { min: 100, max: 600_000 }),
+    },
+  }
+}
+
+/** Reads and validates the router configuration; throws one ConfigError listing every problem. */
+export const readRouterConfig = (env: NodeJS.ProcessEnv = process.env): RouterConfig => readConfig(readRouterConfigFrom, env)

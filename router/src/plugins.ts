@@ -1,0 +1,24 @@
+// Apollo Server plugins specific to the router.
+import { GraphQLError } from 'graphql'
+import type { ApolloServerPlugin } from '@apollo/server'
+import type { RouterContext } from './context.js'
+
+export const SUBSCRIPTION_OVER_HTTP_MESSAGE = 'subscriptions are served over WebSocket (graphql-transport-ws) at /graphql, not over HTTP'
+
+/**
+ * The gateway cannot execute a subscription and answers 500 with a stack trace; refuse it
+ * cleanly once the operation is known instead. WebSocket subscriptions do not pass through here.
+ */
+export function rejectSubscriptionsOverHttp(): ApolloServerPlugin<RouterContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ operation }) {
+          if (operation?.operation !== 'subscription') return
+          // BAD_USER_INPUT, like the platform's other request-level refusals; the contract lists no other fitting code.
+          throw new GraphQLError(SUBSCRIPTION_OVER_HTTP_MESSAGE, { extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } } })
+        },
+      }
+    },
+  }
+}

@@ -1,0 +1,87 @@
+// How the router talks HTTP to subgraphs: pooled keep-alive connections (one TCP/TLS handshake per
+// socket, not per request), a cap on sockets per subgraph, a deadline for the whole exchange and a
+// cap on the response size, so a slow or misbehaving subgraph cannot hold the router's resources.
+import http from 'node:http'
+import https from 'node:https'
+import type { RemoteGraphQLDataSource } from '@apollo/gateway'
+
+export type Fetcher = RemoteGraphQLDataSource['fetcher']
+
+export interface SubgraphFetchLimits {
+  subgraphTimeoutMs: number
+  subgraphMaxSockets: number
+  subgraphMaxResponseBytes: number
+  /** Idle pooled sockets close after this; below the subgraphs' keepAliveTimeout (65 s) so we close first. */
+  subgraphKeepAliveMs: number
+}
+
+/** The subgraph did not answer in time, could not be reached, or answered too much: "try again later". */
+export class SubgraphUnreachableError extends Error {
+  override name = 'SubgraphUnreachableError'
+}
+
+export interface SubgraphFetch {
+  fetcher: Fetcher
+  /** Closes pooled sockets (on shutdown, after in-flight requests have drained). */
+  close(): void
+}
+
+// Response refuses a body for these statuses.
+const NULL_BODY_STATUSES = new Set([101, 204, 205, 304])
+
+export function createSubgraphFetch(limits: SubgraphFetchLimits): SubgraphFetch {
+  const agentOptions = { keepAlive: true, maxSockets: limits.subgraphMaxSockets, timeout: limits.subgraphKeepAliveMs }
+  const agents = { 'http:': new http.Agent(agentOptions), 'https:': new https.Agent(agentOptions) }
+
+  const fetcher: Fetcher = (url, init = {}) =>
+    new Promise((resolve, reject) => {
+      const target = new URL(url)
+      const body = init.body ?? ''
+      const request = (target.protocol === 'https:' ? https : http).request(target, {
+        method: init.method ?? 'POST',
+        headers: { ...init.headers, 'content-length': String(Buffer.byteLength(body)) },
+        agent: target.protocol === 'https:' ? agents['https:'] : agents['http:'],
+      })
+      let done = false
+      const fail = (err: Error) => {
+        if (done) return
+        done = true
+        clearTimeout(timer)
+        request.destroy() // the socket is in an unknown state: never return it to the pool
+        reject(err instanceof SubgraphUnreachableError ? err : new SubgraphUnreachableError(err.message, { cause: err }))
+      }
+      // One deadline for connect + send + the complete response, not per socket event.
+      const timer = setTimeout(() => fail(new SubgraphUnreachableError(`no complete answer within ${limits.subgraphTimeoutMs} ms`)), limits.subgraphTimeoutMs)
+      request.on('error', fail)
+      request.on('response', (response) => {
+        const chunks: Buffer[] = []
+        let size = 0
+        response.on('error', fail)
+        response.on('data', (chunk: Buffer) => {
+          size += chunk.length
+          if (size > limits.subgraphMaxResponseBytes) fail(new SubgraphUnreachableError(`response over ${limits.subgraphMaxResponseBytes} bytes`))
+          else chunks.push(chunk)
+        })
+        response.on('end', () => {
+          if (done) return
+          done = true
+          clearTimeout(timer)
+          const status = response.statusCode ?? 502
+          const headers = new Headers()
+          for (const [name, value] of Object.entries(response.headers)) {
+            for (const v of Array.isArray(value) ? value : value === undefined ? [] : [value]) headers.append(name, v)
+          }
+          resolve(new Response(NULL_BODY_STATUSES.has(status) ? null : Buffer.concat(chunks), { status, statusText: response.statusMessage, headers }))
+        })
+      })
+      request.end(body)
+    })
+
+  return {
+    fetcher,
+    close() {
+      agents['http:'].destroy()
+      agents['https:'].destroy()
+    },
+  }
+}

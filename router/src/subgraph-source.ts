@@ -1,0 +1,79 @@
+// One data source per subgraph. It forwards who is calling (verified by the router, trusted by the
+// subgraphs only beside the internal secret) and the correlation id, and turns transport failures
+// into clean GraphQL errors so a client never sees a socket error, a url or a stack trace.
+import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway'
+import { GraphQLError } from 'graphql'
+import { CORRELATION_HEADER, IDENTITY_HEADER, INTERNAL_SECRET_HEADER, encodeCaller } from '@gdmarket/platform/identity'
+import type { Logger } from '@gdmarket/platform/logger'
+import type { RouterContext } from './context.js'
+import type { Fetcher } from './subgraph-fetch.js'
+
+type FetcherResponse = Parameters<RemoteGraphQLDataSource['errorFromResponse']>[0]
+
+export interface SubgraphSourceOptions {
+  name: string
+  url: string
+  fetcher: Fetcher
+  internalSecret: string
+  logger: Logger
+}
+
+/** The error a client sees when a subgraph cannot answer; payment has its own contract code. */
+export function unavailableError(subgraph: string): GraphQLError {
+  if (subgraph === 'payment') return new GraphQLError('payment is unavailable, try again later', { extensions: { code: 'PAYMENT_UNAVAILABLE' } })
+  return new GraphQLError(`the ${subgraph} service is unavailable, try again later`, { extensions: { code: 'SERVICE_UNAVAILABLE' } })
+}
+
+export class SubgraphDataSource extends RemoteGraphQLDataSource<RouterContext> {
+  private readonly subgraph: string
+  private readonly internalSecret: string
+  private readonly log: Logger
+
+  constructor({ name, url, fetcher, internalSecret, logger }: SubgraphSourceOptions) {
+    super({ url, fetcher })
+    this.subgraph = name
+    this.internalSecret = internalSecret
+    this.log = logger.child({ subgraph: name })
+  }
+
+  override willSendRequest(options: GraphQLDataSourceProcessOptions<RouterContext>): void {
+    const headers = options.request.http?.headers
+    if (!headers) return
+    // Only the router sets these; never let anything upstream of it choose an identity.
+    headers.delete(IDENTITY_HEADER)
+    headers.set(INTERNAL_SECRET_HEADER, this.internalSecret)
+    if (!('incomingRequestContext' in options)) return
+    const { caller, correlationId } = options.context
+    if (caller) headers.set(IDENTITY_HEADER, encodeCaller(caller))
+    headers.set(CORRELATION_HEADER, correlationId)
+  }
+
+  /** A non-2xx answer that is still a GraphQL response keeps the subgraph's message and code. */
+  override async errorFromResponse(response: FetcherResponse): Promise<GraphQLError> {
+    const first = firstGraphQLError(await response.text().catch(() => ''))
+    if (first) return new GraphQLError(first.message, { extensions: { code: first.code } })
+    this.log.warn({ status: response.status }, 'subgraph answered without a GraphQL response')
+    return unavailableError(this.subgraph)
+  }
+
+  override didEncounterError(error: Error, _request?: unknown, _response?: unknown, context?: RouterContext): void {
+    if (error instanceof GraphQLError) throw error
+    // The request's logger carries the correlation id, so this line joins the client's request.
+    ;(context?.logger ?? this.log).warn({ err: error, subgraph: this.subgraph }, 'subgraph unreachable')
+    throw unavailableError(this.subgraph)
+  }
+}
+
+function firstGraphQLError(body: string): { message: string; code: string } | null {
+  try {
+    const parsed: unknown = JSON.parse(body)
+    if (typeof parsed !== 'object' || parsed === null || !('errors' in parsed) || !Array.isArray(parsed.errors)) return null
+    const [first]: unknown[] = parsed.errors
+    if (typeof first !== 'object' || first === null || !('message' in first) || typeof first.message !== 'string') return null
+    const extensions = 'extensions' in first && typeof first.extensions === 'object' && first.extensions !== null ? first.extensions : {}
+    const code = 'code' in extensions && typeof extensions.code === 'string' ? extensions.code : 'INTERNAL_SERVER_ERROR'
+    return { message: first.message, code }
+  } catch {
+    return null
+  }
+}
