@@ -6,7 +6,12 @@ import { deadLetterSubject, type EventBus } from './bus.js'
 import { parseEnvelope, subjectPrefix, type EventContext, type EventEnvelope } from './events.js'
 import type { Logger } from './logger.js'
 
-export type EventHandler = (event: EventEnvelope) => Promise<void>
+/** Where the event sits in the stream; read models record it (`seq` = stream sequence). */
+export interface EventPosition {
+  seq: number
+}
+
+export type EventHandler = (event: EventEnvelope, position: EventPosition) => Promise<void>
 
 export interface ConsumerOptions {
   bus: EventBus
@@ -115,7 +120,7 @@ export class EventConsumer {
     this.oldestStart.set(msg, Date.now())
     const log = this.o.logger.child({ eventId: event.id, type: event.type, correlationId: event.correlationId })
     try {
-      await this.o.handle(event)
+      await this.o.handle(event, { seq: msg.seq })
       msg.ack()
     } catch (err) {
       const attempt = msg.info.deliveryCount

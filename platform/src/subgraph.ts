@@ -51,7 +51,7 @@ export interface SubgraphOptions<Db extends PrismaLike, Ctx extends RequestConte
   resolvers: GraphQLResolverMap<Ctx>
   outbox?: (db: Db) => OutboxStore
   /** Wires the service's use cases once: the per-request context and the event consumers. */
-  setup: (runtime: { db: Db; kick: () => void; logger: Logger }) => { context: (request: RequestContext) => Ctx; consumers?: ConsumerSpec[] }
+  setup: (runtime: { db: Db; kick: () => void; logger: Logger; bus: EventBus }) => { context: (request: RequestContext) => Ctx; consumers?: ConsumerSpec[] }
 }
 
 export interface Subgraph<Db> {
@@ -88,7 +88,7 @@ export async function buildSubgraph<Db extends PrismaLike, Ctx extends RequestCo
   const relay = o.outbox
     ? new OutboxRelay({ store: o.outbox(db), bus, logger, pollIntervalMs: config.outboxPollIntervalMs, batchSize: config.outboxBatchSize })
     : undefined
-  const wired = o.setup({ db, kick: () => relay?.kick(), logger })
+  const wired = o.setup({ db, kick: () => relay?.kick(), logger, bus })
   const consumers = (wired.consumers ?? []).map(
     (spec) =>
       new EventConsumer({
@@ -114,6 +114,8 @@ export async function buildSubgraph<Db extends PrismaLike, Ctx extends RequestCo
         introspection: mode !== 'production',
         includeStacktraceInErrorResponses: mode === 'development',
         formatError: formatError(logger, mode),
+        // The platform owns SIGTERM (grace period, then drain); Apollo's own handler would exit at once.
+        stopOnTerminationSignals: false,
       }),
     context: (base: RequestBase) =>
       wired.context({

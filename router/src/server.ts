@@ -31,6 +31,8 @@ export function buildRouter(config: RouterConfig, logger: Logger = createLogger(
         introspection: mode !== 'production',
         includeStacktraceInErrorResponses: mode === 'development',
         validationRules: [maxDepthRule(config.limits.maxQueryDepth)],
+        // The platform owns SIGTERM (grace period, then drain); Apollo's own handler would exit at once.
+        stopOnTerminationSignals: false,
       }),
     // A present but invalid token fails here, before any subgraph is asked.
     context: async ({ correlationId, logger: requestLogger, headers }) => ({

@@ -1,0 +1,47 @@
+// Test helpers on the stack's JetStream stream: publish hand-made events, read what services published.
+import { connect, type NatsConnection } from 'nats'
+import { createEvent, eventSubject, type EventContext, type EventEnvelope } from '@gdmarket/platform/events'
+import { encodeCaller, INTERNAL_SECRET_HEADER, IDENTITY_HEADER, type Caller } from '@gdmarket/platform/identity'
+import { DEV_INTERNAL_SECRET } from '@gdmarket/platform/config'
+import type { Stack } from './harness.js'
+
+export class TestBus {
+  private constructor(private readonly nc: NatsConnection, private readonly stream: string) {}
+
+  static async open(stack: Stack): Promise<TestBus> {
+    return new TestBus(await connect({ servers: stack.natsUrl }), stack.stream)
+  }
+
+  /** Publishes an event as a producer would (msgID = event id); returns it. */
+  async publish<T>(context: EventContext, type: string, aggregateId: string, aggregateVersion: number, data: T, msgId?: string): Promise<EventEnvelope<T>> {
+    const event = createEvent({ type, aggregateId, aggregateVersion, data, cause: { correlationId: 'test' } })
+    await this.republish(context, event, msgId)
+    return event
+  }
+
+  /** Publishes an existing envelope again; a fresh msgID gets past JetStream's duplicate window, like a redelivery. */
+  async republish<T>(context: EventContext, event: EventEnvelope<T>, msgId = event.id): Promise<void> {
+    await this.nc.jetstream().publish(eventSubject(this.stream, context, event.type), JSON.stringify(event), { msgID: msgId })
+  }
+
+  /** Every event in the stream so far, in stream order (read message by message, no consumer state). */
+  async events(): Promise<EventEnvelope[]> {
+    const jsm = await this.nc.jetstreamManager()
+    const { state } = (await jsm.streams.info(this.stream))
+    const out: EventEnvelope[] = []
+    for (let seq = state.first_seq; state.messages && seq <= state.last_seq; seq++) {
+      const m = await jsm.streams.getMessage(this.stream, { seq }).catch(() => undefined)
+      if (m) out.push(m.json<EventEnvelope>())
+    }
+    return out
+  }
+
+  async close(): Promise<void> {
+    await this.nc.close()
+  }
+}
+
+/** Headers the router sends a subgraph for a verified caller. */
+export function routerHeaders(caller: Caller, secret = DEV_INTERNAL_SECRET): Record<string, string> {
+  return { [IDENTITY_HEADER]: encodeCaller(caller), [INTERNAL_SECRET_HEADER]: secret }
+}
