@@ -1,0 +1,120 @@
+// The payment subgraph over real HTTP against its own SQLite file and stream, talked to directly
+// with the headers the router and the reservation subgraph send.
+import { randomUUID } from 'node:crypto'
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { DEV_INTERNAL_SECRET } from '@gdmarket/platform/config'
+import { encodeCaller, type Caller } from '@gdmarket/platform/identity'
+import { connect } from 'nats'
+import { eventSubject, type EventEnvelope } from '@gdmarket/platform/events'
+import type { PaymentEvents } from '@gdmarket/platform/catalogue'
+import { errorCode, eventually, gql, Stack } from '../../../test/harness.js'
+
+const INTERNAL = { 'x-gdmarket-internal-secret': DEV_INTERNAL_SECRET }
+const as = (caller: Caller) => ({ ...INTERNAL, 'x-gdmarket-caller': encodeCaller(caller) })
+const renter: Caller = { userId: `renter-${randomUUID()}`, name: 'Kim', roles: ['renter'] }
+
+const APPROVE = `mutation($r: ID!, $c: ID!, $a: Int!) { approvePayment(reservationId: $r, customerId: $c, amount: $a) { id amount status } }`
+const REFUND = `mutation($r: ID!) { refundPayment(reservationId: $r) { id amount status } }`
+const MINE = `{ payments { id amount status createdAt reservation { id } } }`
+const OF_RESERVATIONS = `query($reps: [_Any!]!) { _entities(representations: $reps) { ... on Reservation { id payment { id status } } } }`
+
+/** The newest payment event of a type in the stack's stream. */
+async function lastEvent(stack: Stack, type: keyof PaymentEvents): Promise<EventEnvelope<PaymentEvents[typeof type]> | undefined> {
+  const nc = await connect({ servers: stack.natsUrl })
+  try {
+    const jsm = await nc.jetstreamManager()
+    const msg = await jsm.streams.getMessage(stack.stream, { last_by_subj: eventSubject(stack.stream, 'payment', type) })
+    return msg.json<EventEnvelope<PaymentEvents[typeof type]>>()
+  } finally {
+    await nc.close()
+  }
+}
+
+describe('payment subgraph', () => {
+  const stack = new Stack({ payment: { PAYMENT_MAX_AMOUNT: '50000' } })
+  let url = ''
+  const approve = (r: string, amount: number, headers: Record<string, string> = INTERNAL) => gql(url, APPROVE, { r, c: renter.userId, a: amount }, undefined, headers)
+  const mine = async () => (await gql<{ payments: { id: string; status: string; createdAt: string; reservation: { id: string } }[] }>(url, MINE, {}, undefined, as(renter))).data?.payments ?? []
+
+  beforeAll(async () => {
+    await stack.start('payment')
+    url = stack.url('payment')
+  }, 90_000)
+  afterAll(async () => {
+    // SIGTERM first: the harness's SIGKILL reaches only tsx, whose node child would outlive the test.
+    for (const name of [...stack.running.keys()]) await stack.stop(name, 'SIGTERM')
+    await stack.dispose()
+  })
+
+  it('approves once per reservation: a second approval returns the same payment', async () => {
+    const r = randomUUID()
+    const first = await approve(r, 1200)
+    const again = await approve(r, 1200)
+    expect(first.errors).toBeUndefined()
+    expect(again.data).toEqual(first.data)
+    expect(first.data?.approvePayment).toMatchObject({ amount: 1200, status: 'PAID' })
+    expect((await mine()).filter((p) => p.reservation.id === r)).toHaveLength(1)
+  })
+
+  it('charges once when approvals of one reservation race (a retry overlapping a slow first try)', async () => {
+    const r = randomUUID()
+    const all = await Promise.all(Array.from({ length: 6 }, () => approve(r, 80)))
+    expect(all.map((a) => a.errors)).toEqual(all.map(() => undefined))
+    expect(new Set(all.map((a) => a.data?.approvePayment.id)).size).toBe(1)
+    expect((await mine()).filter((p) => p.reservation.id === r)).toHaveLength(1)
+  })
+
+  it('declines an amount over PAYMENT_MAX_AMOUNT and records nothing', async () => {
+    const r = randomUUID()
+    const declined = await approve(r, 50001)
+    expect(errorCode(declined)).toBe('PAYMENT_DECLINED')
+    expect((await mine()).some((p) => p.reservation.id === r)).toBe(false)
+  })
+
+  it('refuses callers without the internal secret and malformed input, recording nothing', async () => {
+    const r = randomUUID()
+    expect(errorCode(await approve(r, 10, {}))).toBe('FORBIDDEN')
+    expect(errorCode(await gql(url, REFUND, { r }))).toBe('FORBIDDEN')
+    expect(errorCode(await approve(r, -5))).toBe('BAD_USER_INPUT')
+    expect(errorCode(await approve('not-a-uuid', 5))).toBe('BAD_USER_INPUT')
+    expect((await mine()).some((p) => p.reservation.id === r)).toBe(false)
+  })
+
+  it('refunds idempotently, answers null without a payment, and charges a refunded reservation again', async () => {
+    const r = randomUUID()
+    const paid = (await approve(r, 300)).data!.approvePayment
+    const refunded = await gql(url, REFUND, { r }, undefined, INTERNAL)
+    expect(refunded.data?.refundPayment).toEqual({ ...paid, status: 'CANCELLED' })
+    expect((await gql(url, REFUND, { r }, undefined, INTERNAL)).data).toEqual(refunded.data)
+    expect((await gql(url, REFUND, { r: randomUUID() }, undefined, INTERNAL)).data?.refundPayment).toBeNull()
+    const repaid = await approve(r, 300)
+    expect(repaid.data?.approvePayment).toEqual({ ...paid, status: 'PAID' })
+
+    // Each change reached the stream from the SQLite outbox, carrying the payment's growing version.
+    const last = (type: keyof PaymentEvents) => eventually(() => lastEvent(stack, type), (e) => e?.data.reservationId === r)
+    expect(await last('PaymentRefunded')).toMatchObject({ aggregateId: paid.id, aggregateVersion: 2, data: { paymentId: paid.id, amount: 300 } })
+    expect(await last('PaymentApproved')).toMatchObject({ aggregateId: paid.id, aggregateVersion: 3 })
+  })
+
+  it('lists only the caller’s payments, newest first; nothing for anonymous callers', async () => {
+    const other: Caller = { userId: `other-${randomUUID()}`, name: 'Lee', roles: ['renter'] }
+    const list = await mine()
+    expect(list.length).toBeGreaterThanOrEqual(2)
+    const times = list.map((p) => Date.parse(p.createdAt))
+    expect([...times].sort((a, b) => b - a)).toEqual(times)
+    expect((await gql(url, MINE, {}, undefined, as(other))).data?.payments).toEqual([])
+    expect((await gql(url, MINE)).data?.payments).toEqual([])
+  })
+
+  it('extends Reservation with its payment, batched, null until paid', async () => {
+    const paidReservation = randomUUID()
+    await approve(paidReservation, 10)
+    const unpaid = randomUUID()
+    const reps = [paidReservation, unpaid].map((id) => ({ __typename: 'Reservation', id }))
+    const res = await gql<{ _entities: { id: string; payment: { status: string } | null }[] }>(url, OF_RESERVATIONS, { reps }, undefined, as(renter))
+    expect(res.data?._entities).toEqual([
+      { id: paidReservation, payment: { id: expect.any(String), status: 'PAID' } },
+      { id: unpaid, payment: null },
+    ])
+  })
+})

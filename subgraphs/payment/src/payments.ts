@@ -1,0 +1,64 @@
+// The payment use cases the reservation subgraph drives: approve (charge) and refund.
+import { randomUUID } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { requireId } from '@gdmarket/platform/errors'
+import type { PaymentEvents } from '@gdmarket/platform/catalogue'
+import type { Cause, Transact } from '@gdmarket/platform/outbox'
+import { approvalAction, assertInternal, refundAction, validateApproval, type ApprovalRequest } from './rules.js'
+import { findByReservation, isDuplicateReservation, paymentEventData, type Payment, type PaymentDb, type PaymentTx } from './store.js'
+
+export interface PaymentDeps {
+  db: PaymentDb
+  transact: Transact<PaymentTx>
+  maxAmount: number
+  approvalDelayMs: number
+}
+
+/** Who asks: only requests carrying the internal secret may move money. */
+export interface PaymentRequest {
+  internal: boolean
+  cause: Cause
+}
+
+/**
+ * Charges the customer for a reservation, at most once per reservation: the reservation id is the
+ * idempotency key, so a retry after a timeout gets the payment already made.
+ */
+export async function approvePayment(deps: PaymentDeps, request: PaymentRequest, input: ApprovalRequest): Promise<Payment> {
+  assertInternal(request.internal)
+  const { reservationId, customerId, amount } = validateApproval(input, deps.maxAmount)
+  if (deps.approvalDelayMs > 0) await sleep(deps.approvalDelayMs)
+  const approve = () =>
+    deps.transact(request.cause, async (tx, events) => {
+      const existing = await findByReservation(tx, reservationId)
+      const action = approvalAction(existing)
+      if (action === 'keep' && existing) return existing
+      const payment =
+        action === 'recharge' && existing
+          ? await tx.payment.update({ where: { id: existing.id }, data: { status: 'PAID', customerId, amount, cancelledAt: null, version: { increment: 1 } } })
+          : await tx.payment.create({ data: { id: randomUUID(), reservationId, customerId, amount } })
+      await events.emit<PaymentEvents['PaymentApproved']>('PaymentApproved', payment.id, payment.version, paymentEventData(payment))
+      return payment
+    })
+  try {
+    return await approve()
+  } catch (e) {
+    // A concurrent first approval inserted the row between our read and our insert: take its result.
+    if (isDuplicateReservation(e)) return approve()
+    throw e
+  }
+}
+
+/** Refunds a reservation's payment; refunding twice is harmless, and no payment means null. */
+export async function refundPayment(deps: PaymentDeps, request: PaymentRequest, reservationId: string): Promise<Payment | null> {
+  assertInternal(request.internal)
+  const id = requireId(reservationId, 'reservation id')
+  return deps.transact(request.cause, async (tx, events) => {
+    const existing = await findByReservation(tx, id)
+    const action = refundAction(existing)
+    if (action !== 'refund' || !existing) return existing
+    const refunded = await tx.payment.update({ where: { id: existing.id }, data: { status: 'CANCELLED', cancelledAt: new Date(), version: { increment: 1 } } })
+    await events.emit<PaymentEvents['PaymentRefunded']>('PaymentRefunded', refunded.id, refunded.version, paymentEventData(refunded))
+    return refunded
+  })
+}

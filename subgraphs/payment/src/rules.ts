@@ -1,0 +1,42 @@
+// The payment's rules, as plain functions over plain values: no GraphQL, no database.
+import { badInput, forbidden, paymentDeclined, requireId } from '@gdmarket/platform/errors'
+import type { PaymentStatus } from '@gdmarket/platform/catalogue'
+
+export const CUSTOMER_ID_MAX_LENGTH = 200
+
+export interface ApprovalRequest {
+  reservationId: string
+  customerId: string
+  amount: number
+}
+
+/** approvePayment and refundPayment are for the reservation subgraph only (it sends the internal secret). */
+export function assertInternal(internal: boolean): void {
+  if (!internal) throw forbidden('payments are approved and refunded only by GDmarket itself')
+}
+
+/** Malformed requests are BAD_USER_INPUT; a well-formed amount over the limit is a decline. */
+export function validateApproval(request: ApprovalRequest, maxAmount: number): ApprovalRequest {
+  const reservationId = requireId(request.reservationId, 'reservation id')
+  const customerId = request.customerId.trim()
+  if (customerId.length < 1 || customerId.length > CUSTOMER_ID_MAX_LENGTH) throw badInput(`customer id must be 1 to ${CUSTOMER_ID_MAX_LENGTH} characters`)
+  if (!Number.isInteger(request.amount) || request.amount < 0) throw badInput('amount must be a non-negative integer')
+  if (request.amount > maxAmount) throw paymentDeclined(`amounts over ${maxAmount} are declined`)
+  return { reservationId, customerId, amount: request.amount }
+}
+
+/**
+ * What approving does given the reservation's existing payment: charge anew, keep the payment that
+ * is already PAID (a retry must not charge twice), or charge again a refunded (CANCELLED) one,
+ * reusing its row because a reservation has at most one payment.
+ */
+export function approvalAction(existing: { status: PaymentStatus } | null): 'charge' | 'keep' | 'recharge' {
+  if (!existing) return 'charge'
+  return existing.status === 'PAID' ? 'keep' : 'recharge'
+}
+
+/** What refunding does: nothing to refund, already refunded, or refund now. */
+export function refundAction(existing: { status: PaymentStatus } | null): 'none' | 'keep' | 'refund' {
+  if (!existing) return 'none'
+  return existing.status === 'PAID' ? 'refund' : 'keep'
+}

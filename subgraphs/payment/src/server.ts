@@ -1,0 +1,28 @@
+// Builds the payment subgraph (never listens; main.ts does). It consumes no events: the
+// reservation subgraph calls it synchronously, and it only publishes.
+import path from 'node:path'
+import { buildSubgraph } from '@gdmarket/platform/subgraph'
+import type { PaymentConfig } from './config.js'
+import type { PaymentDeps } from './payments.js'
+import { paymentContext, resolvers } from './resolvers.js'
+import { createPaymentDb, outboxStore, paymentTransactor } from './store.js'
+
+export function buildPaymentSubgraph(config: PaymentConfig) {
+  return buildSubgraph({
+    config,
+    database: 'payment',
+    createDb: createPaymentDb,
+    schemaFile: path.join(import.meta.dirname, 'payment.graphql'),
+    resolvers,
+    outbox: outboxStore,
+    setup: ({ db, kick }) => {
+      const deps: PaymentDeps = {
+        db,
+        transact: paymentTransactor(db, config.natsStream, kick),
+        maxAmount: config.maxAmount,
+        approvalDelayMs: config.approvalDelayMs,
+      }
+      return { context: (request) => paymentContext(request, deps) }
+    },
+  })
+}

@@ -1,0 +1,52 @@
+// Data access for the payment database (SQLite): the one module that talks to Prisma.
+import { prismaAdapter } from '@gdmarket/platform/database'
+import { createTransactor, type OutboxStore, type Transact } from '@gdmarket/platform/outbox'
+import { PrismaClient, Prisma, type Payment } from '../../../generated/payment/client.js'
+
+export type PaymentDb = PrismaClient
+export type PaymentTx = Prisma.TransactionClient
+export type { Payment }
+
+export const createPaymentDb = (url: string, poolSize: number): PaymentDb => new PrismaClient({ adapter: prismaAdapter(url, poolSize) })
+
+export function paymentTransactor(db: PaymentDb, stream: string, kick: () => void): Transact<PaymentTx> {
+  return createTransactor<PaymentTx>({
+    begin: (fn) => db.$transaction(fn),
+    // SQLite has no JSON column: the envelope is stored as its JSON text, published as is.
+    insertOutbox: (tx, row) => tx.outboxEvent.create({ data: { id: row.id, subject: row.subject, envelope: JSON.stringify(row.envelope) } }),
+    stream,
+    context: 'payment',
+    kick,
+  })
+}
+
+export const outboxStore = (db: PaymentDb): OutboxStore => ({
+  pending: (limit) => db.outboxEvent.findMany({ where: { publishedAt: null }, orderBy: { seq: 'asc' }, take: limit, select: { id: true, subject: true, envelope: true } }),
+  markPublished: async (ids) => {
+    await db.outboxEvent.updateMany({ where: { id: { in: ids } }, data: { publishedAt: new Date() } })
+  },
+})
+
+export const findByReservation = (tx: PaymentTx | PaymentDb, reservationId: string) => tx.payment.findUnique({ where: { reservationId } })
+
+/** A customer's payments, newest first. */
+export const listPayments = (db: PaymentDb, customerId: string) => db.payment.findMany({ where: { customerId }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] })
+
+/** Payments by id, in the order asked, null where missing: a DataLoader batch. */
+export async function paymentsByIds(db: PaymentDb, ids: readonly string[]): Promise<(Payment | null)[]> {
+  const rows = await db.payment.findMany({ where: { id: { in: [...ids] } } })
+  const byId = new Map(rows.map((r) => [r.id, r]))
+  return ids.map((id) => byId.get(id) ?? null)
+}
+
+/** Payments by reservation id, in the order asked, null where there is none: a DataLoader batch. */
+export async function paymentsByReservationIds(db: PaymentDb, reservationIds: readonly string[]): Promise<(Payment | null)[]> {
+  const rows = await db.payment.findMany({ where: { reservationId: { in: [...reservationIds] } } })
+  const byReservation = new Map(rows.map((r) => [r.reservationId, r]))
+  return reservationIds.map((id) => byReservation.get(id) ?? null)
+}
+
+/** Two first approvals of one reservation raced and the other one inserted the row. */
+export const isDuplicateReservation = (e: unknown): boolean => e instanceof Prisma.PrismaClientKnownRequestError && e.code === 'P2002'
+
+export const paymentEventData = (p: Payment) => ({ paymentId: p.id, reservationId: p.reservationId, customerId: p.customerId, amount: p.amount })

@@ -1,0 +1,24 @@
+import { readConfig, readEventsConfig, readServiceConfig, type ConfigReader } from '@gdmarket/platform/config'
+
+export type ReservationConfig = ReturnType<typeof readReservationConfig>
+export type PaymentCallConfig = ReturnType<typeof readPaymentCallConfig>
+
+/** How the reservation subgraph calls payment: the deadline and the circuit breaker's knobs. */
+function readPaymentCallConfig(r: ConfigReader) {
+  const rollingMs = r.int('PAYMENT_BREAKER_ROLLING_MS', 10_000, { min: 100, max: 600_000 })
+  return {
+    paymentUrl: r.url('PAYMENT_URL', 'http://127.0.0.1:4003/graphql'),
+    // The original's Hystrix timeout; the payment processor normally answers within 400–620 ms.
+    paymentTimeoutMs: r.int('PAYMENT_TIMEOUT_MS', 610, { min: 10, max: 60_000 }),
+    /** Failure percentage within the rolling window that opens the circuit. */
+    breakerErrorPercent: r.int('PAYMENT_BREAKER_ERROR_PERCENT', 50, { min: 1, max: 100 }),
+    /** How long the circuit stays open before one trial call may close it again. */
+    breakerResetMs: r.int('PAYMENT_BREAKER_RESET_MS', 5_000, { min: 10, max: 600_000 }),
+    /** Calls within the window before the circuit may open at all. */
+    breakerVolume: r.int('PAYMENT_BREAKER_VOLUME', 10, { min: 1, max: 10_000 }),
+    breakerRollingMs: rollingMs,
+  }
+}
+
+export const readReservationConfig = (env: NodeJS.ProcessEnv = process.env) =>
+  readConfig((r) => ({ ...readServiceConfig(r, 'reservation', 4002), ...readEventsConfig(r, 'reservation'), ...readPaymentCallConfig(r) }), env)

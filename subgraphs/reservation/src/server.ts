@@ -1,0 +1,45 @@
+// Builds the reservation subgraph (never listens; main.ts does).
+import path from 'node:path'
+import { buildSubgraph } from '@gdmarket/platform/subgraph'
+import type { EventEnvelope } from '@gdmarket/platform/events'
+import type { ItemEvents } from '@gdmarket/platform/catalogue'
+import type { ReservationConfig } from './config.js'
+import { createPaymentClient } from './payment-client.js'
+import type { ReservationDeps } from './reservations.js'
+import { reservationContext, resolvers } from './resolvers.js'
+import { applyItemEvent, RESERVATION_CONSUMER, sagaKey } from './saga.js'
+import { createReservationDb, outboxStore, reservationTransactor } from './store.js'
+
+type ItemEvent = EventEnvelope<ItemEvents[keyof ItemEvents]>
+
+export function buildReservationSubgraph(config: ReservationConfig) {
+  return buildSubgraph({
+    config,
+    database: 'reservation',
+    createDb: createReservationDb,
+    schemaFile: path.join(import.meta.dirname, 'reservation.graphql'),
+    resolvers,
+    outbox: outboxStore,
+    setup: ({ db, kick, logger }) => {
+      const deps: ReservationDeps = {
+        db,
+        transact: reservationTransactor(db, config.natsStream, kick),
+        // One client (one circuit breaker) per process: every request shares what it learned about payment.
+        payment: createPaymentClient(config, logger),
+        logger,
+      }
+      return {
+        context: (request) => reservationContext(request, deps),
+        consumers: [
+          {
+            durable: RESERVATION_CONSUMER,
+            events: 'item.*',
+            // One reservation's events are applied one after another, in stream order.
+            keyOf: sagaKey,
+            handle: (event) => applyItemEvent(deps.transact, event as ItemEvent),
+          },
+        ],
+      }
+    },
+  })
+}

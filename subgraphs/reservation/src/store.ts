@@ -1,0 +1,66 @@
+// Data access for the reservation database: the one module that talks to Prisma.
+import { prismaAdapter } from '@gdmarket/platform/database'
+import { createTransactor, type OutboxStore, type Transact } from '@gdmarket/platform/outbox'
+import type { ReservationSnapshot } from '@gdmarket/platform/catalogue'
+import { PrismaClient, type Prisma, type Reservation } from '../../../generated/reservation/client.js'
+
+export type ReservationDb = PrismaClient
+export type ReservationTx = Prisma.TransactionClient
+export type { Reservation }
+
+export const createReservationDb = (url: string, poolSize: number): ReservationDb => new PrismaClient({ adapter: prismaAdapter(url, poolSize) })
+
+export function reservationTransactor(db: ReservationDb, stream: string, kick: () => void): Transact<ReservationTx> {
+  return createTransactor<ReservationTx>({
+    begin: (fn) => db.$transaction(fn),
+    insertOutbox: (tx, row) => tx.outboxEvent.create({ data: { id: row.id, subject: row.subject, envelope: row.envelope as Prisma.InputJsonValue } }),
+    stream,
+    context: 'reservation',
+    kick,
+  })
+}
+
+export const outboxStore = (db: ReservationDb): OutboxStore => ({
+  pending: (limit) => db.outboxEvent.findMany({ where: { publishedAt: null }, orderBy: { seq: 'asc' }, take: limit, select: { id: true, subject: true, envelope: true } }),
+  markPublished: async (ids) => {
+    await db.outboxEvent.updateMany({ where: { id: { in: ids } }, data: { publishedAt: new Date() } })
+  },
+})
+
+export const snapshot = (r: Reservation): ReservationSnapshot => ({
+  reservationId: r.id,
+  itemId: r.itemId,
+  customerId: r.customerId,
+  customerName: r.customerName,
+  status: r.status,
+  paymentStatus: r.paymentStatus,
+  rentalStatus: r.rentalStatus,
+})
+
+export const findReservation = (tx: ReservationTx | ReservationDb, id: string) => tx.reservation.findUnique({ where: { id } })
+
+/** A customer's reservations, newest first. */
+export const listReservations = (db: ReservationDb, customerId: string) =>
+  db.reservation.findMany({ where: { customerId }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] })
+
+/** Reservations by id, in the order asked, null where missing: the DataLoader batch. */
+export async function reservationsByIds(db: ReservationDb, ids: readonly string[]): Promise<(Reservation | null)[]> {
+  const rows = await db.reservation.findMany({ where: { id: { in: [...ids] } } })
+  const byId = new Map(rows.map((r) => [r.id, r]))
+  return ids.map((id) => byId.get(id) ?? null)
+}
+
+/**
+ * Applies `data` only if the reservation is still at the version read (nobody changed it since)
+ * and bumps the version; returns the new row, or null when it moved on meanwhile.
+ */
+export async function updateIfUnchanged(tx: ReservationTx, r: Reservation, data: Prisma.ReservationUpdateManyMutationInput): Promise<Reservation | null> {
+  const { count } = await tx.reservation.updateMany({ where: { id: r.id, version: r.version }, data: { ...data, version: { increment: 1 } } })
+  return count ? tx.reservation.findUnique({ where: { id: r.id } }) : null
+}
+
+/** Marks every reservation of a deleted item (Reservation.item turns null); answers how many changed. */
+export async function markItemDeleted(tx: ReservationTx, itemId: string): Promise<number> {
+  const { count } = await tx.reservation.updateMany({ where: { itemId, itemDeleted: false }, data: { itemDeleted: true, version: { increment: 1 } } })
+  return count
+}

@@ -1,0 +1,107 @@
+// Integration-test helpers for the reservation subgraph: the router's headers, item events
+// published into the stack's stream as the item subgraph would, and the reservation's database row.
+import { randomUUID } from 'node:crypto'
+import pg from 'pg'
+import { connect, type NatsConnection } from 'nats'
+import { DEV_INTERNAL_SECRET } from '@gdmarket/platform/config'
+import { createEvent, eventSubject, type EventEnvelope } from '@gdmarket/platform/events'
+import { encodeCaller, type Caller } from '@gdmarket/platform/identity'
+import type { ItemEvents, ItemSnapshot } from '@gdmarket/platform/catalogue'
+import { gql, type Stack } from '../../../test/harness.js'
+
+export const INTERNAL = { 'x-gdmarket-internal-secret': DEV_INTERNAL_SECRET }
+export const as = (caller: Caller | null): Record<string, string> => (caller ? { ...INTERNAL, 'x-gdmarket-caller': encodeCaller(caller) } : INTERNAL)
+export const person = (name: string, roles: Caller['roles']): Caller => ({ userId: `${name}-${randomUUID()}`, name, roles })
+
+export const FIELDS = 'id itemId item { id } customerId customerName status paymentStatus rentalStatus createdAt'
+export interface ReservationView {
+  id: string
+  itemId: string
+  item: { id: string } | null
+  customerName: string
+  status: string
+  paymentStatus: string
+  rentalStatus: string
+}
+
+/** Runs one of the four reservation mutations as `caller`, directly against the subgraph. */
+export const mutate = (stack: Stack, caller: Caller | null, name: string, id: string) =>
+  gql<Record<string, ReservationView>>(stack.url('reservation'), `mutation($id: ID!) { r: ${name}(${name === 'reserveItem' ? 'itemId' : 'id'}: $id) { ${FIELDS} } }`, { id }, undefined, as(caller))
+
+export async function readReservation(stack: Stack, caller: Caller | null, id: string): Promise<ReservationView | null | undefined> {
+  const res = await gql<{ reservation: ReservationView | null }>(stack.url('reservation'), `query($id: ID!) { reservation(id: $id) { ${FIELDS} } }`, { id }, undefined, as(caller))
+  return res.data?.reservation
+}
+
+/** The payments the payment subgraph holds for `caller`. */
+export async function paymentsOf(stack: Stack, caller: Caller): Promise<{ id: string; amount: number; status: string; reservation: { id: string } }[]> {
+  const res = await gql<{ payments: { id: string; amount: number; status: string; reservation: { id: string } }[] }>(stack.url('payment'), '{ payments { id amount status reservation { id } } }', {}, undefined, as(caller))
+  return res.data?.payments ?? []
+}
+
+/** Publishes item events into the stack's stream, exactly as the item subgraph's relay would. */
+export class ItemEventsPublisher {
+  private constructor(private readonly nc: NatsConnection, private readonly stream: string) {}
+
+  static async open(stack: Stack): Promise<ItemEventsPublisher> {
+    return new ItemEventsPublisher(await connect({ servers: stack.natsUrl }), stack.stream)
+  }
+
+  /** Publishes an envelope; `msgID` differs from the event id to simulate a redelivery of the same event. */
+  async publish<T>(event: EventEnvelope<T>, msgID: string = event.id): Promise<void> {
+    await this.nc.jetstream().publish(eventSubject(this.stream, 'item', event.type), JSON.stringify(event), { msgID })
+  }
+
+  async emit<K extends keyof ItemEvents>(type: K, aggregateId: string, data: ItemEvents[K], aggregateVersion = 2): Promise<EventEnvelope<ItemEvents[K]>> {
+    const event = createEvent({ type, aggregateId, aggregateVersion, data, cause: { correlationId: randomUUID() } })
+    await this.publish(event)
+    return event
+  }
+
+  close = () => this.nc.close()
+}
+
+export const itemSnapshot = (itemId: string, ownerId: string, price: number, overrides: Partial<ItemSnapshot> = {}): ItemSnapshot => ({
+  itemId,
+  name: 'Camping tent',
+  price,
+  ownerId,
+  status: 'NOT_RENTABLE',
+  rentalStatus: 'NOT_RENTING',
+  deleted: false,
+  ...overrides,
+})
+
+/** The reservation's row and the types of the events it wrote, straight from its database. */
+export async function stored(stack: Stack, id: string): Promise<{ row: Record<string, unknown> | undefined; events: { type: string; version: number }[] }> {
+  const client = new pg.Client({ connectionString: stack.databaseUrl('reservation') })
+  await client.connect()
+  try {
+    const { rows } = await client.query('SELECT * FROM "Reservation" WHERE id = $1', [id])
+    const events = await client.query<{ type: string; version: number }>(
+      `SELECT envelope->>'type' AS type, (envelope->>'aggregateVersion')::int AS version FROM "OutboxEvent" WHERE envelope->>'aggregateId' = $1 ORDER BY seq`,
+      [id],
+    )
+    return { row: rows[0] as Record<string, unknown> | undefined, events: events.rows }
+  } finally {
+    await client.end()
+  }
+}
+
+/** Whether the reservation consumer has handled (applied or skipped) the event with this id. */
+export async function handled(stack: Stack, eventId: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: stack.databaseUrl('reservation') })
+  await client.connect()
+  try {
+    const { rowCount } = await client.query('SELECT 1 FROM "ProcessedEvent" WHERE "eventId" = $1', [eventId])
+    return rowCount === 1
+  } finally {
+    await client.end()
+  }
+}
+
+/** Stops every service gracefully before disposing: SIGKILL reaches only tsx, whose node child would outlive the test. */
+export async function shutdown(stack: Stack): Promise<void> {
+  for (const name of [...stack.running.keys()]) await stack.stop(name, 'SIGTERM')
+  await stack.dispose()
+}
