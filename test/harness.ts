@@ -2,7 +2,7 @@
 // production) on free ports, against fresh PostgreSQL databases, a fresh SQLite file and a fresh
 // JetStream stream, so test files never collide; and talks to them over real HTTP.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
@@ -36,6 +36,8 @@ export async function freePort(): Promise<number> {
 
 export interface RunningService {
   name: ServiceName
+  /** The name it was started under: the service's own name, or a second instance's (`startInstance`). */
+  instance: string
   port: number
   url: string
   child: ChildProcess
@@ -49,7 +51,10 @@ export class Stack {
   readonly stream = this.id.toUpperCase()
   readonly tmp = mkdtempSync(path.join(os.tmpdir(), 'gdmarket-'))
   readonly ports = {} as Record<ServiceName, number>
-  readonly running = new Map<ServiceName, RunningService>()
+  /** By instance name: a service's own name, or the name given to `startInstance`. */
+  readonly running = new Map<string, RunningService>()
+  /** Extra instances: which service, on which port, with which env, so `restart` can bring them back. */
+  private readonly instances = new Map<string, { service: ServiceName; port: number; env: NodeJS.ProcessEnv }>()
   natsUrl = process.env.NATS_URL ?? 'nats://127.0.0.1:4222'
 
   constructor(private readonly extraEnv: Partial<Record<ServiceName | 'all', NodeJS.ProcessEnv>> = {}) {}
@@ -94,10 +99,29 @@ export class Stack {
     await Promise.all(names.map((n) => this.startOne(n)))
   }
 
-  private async startOne(name: ServiceName, env: NodeJS.ProcessEnv = {}): Promise<RunningService> {
-    const child = spawn(process.execPath, [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), ENTRY[name]], {
+  /**
+   * Starts another instance of `service` under its own name and a free port, sharing the service's
+   * database and stream (as a second replica would), and waits until it is ready. `stop`, `restart`
+   * and `logs` take the instance name.
+   */
+  async startInstance(instance: string, service: ServiceName, env: NodeJS.ProcessEnv = {}): Promise<RunningService> {
+    if ((Object.keys(ENTRY) as string[]).includes(instance)) throw new Error(`instance name ${instance} is a service's own name`)
+    await this.allocatePorts()
+    const port = this.instances.get(instance)?.port ?? (await freePort())
+    this.instances.set(instance, { service, port, env })
+    return this.startOne(service, env, instance, port)
+  }
+
+  /** The port of a service or of an instance started with `startInstance`. */
+  portOf(instance: string): number {
+    return this.instances.get(instance)?.port ?? this.ports[instance as ServiceName]
+  }
+
+  private async startOne(name: ServiceName, env: NodeJS.ProcessEnv = {}, instance: string = name, port = this.ports[name]): Promise<RunningService> {
+    // One process per service (tsx as a loader, not its CLI wrapper), so signals reach the service itself.
+    const child = spawn(process.execPath, ['--import', 'tsx', ENTRY[name]], {
       cwd: ROOT,
-      env: { ...this.env(name), ...env },
+      env: { ...this.env(name), PORT: String(port), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     const output: string[] = []
@@ -108,22 +132,36 @@ export class Stack {
     child.stdout!.on('data', keep)
     child.stderr!.on('data', keep)
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-    const svc: RunningService = { name, port: this.ports[name], url: this.url(name), child, output, exited }
-    this.running.set(name, svc)
+    const svc: RunningService = { name, instance, port, url: `http://127.0.0.1:${port}/graphql`, child, output, exited }
+    this.running.set(instance, svc)
     await waitReady(svc)
     return svc
   }
 
-  async restart(name: ServiceName): Promise<void> {
-    await this.startOne(name)
+  async restart(name: ServiceName | string): Promise<void> {
+    const extra = this.instances.get(name)
+    if (extra) await this.startOne(extra.service, extra.env, name, extra.port)
+    else await this.startOne(name as ServiceName)
   }
 
-  /** SIGTERM (graceful) or SIGKILL; resolves with the exit code. */
-  async stop(name: ServiceName, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+  /**
+   * SIGTERM (graceful) or SIGKILL; resolves with the exit code. The child is tsx's launcher, which
+   * passes SIGTERM on to the node process running the service but cannot pass on SIGKILL: that
+   * one goes to the whole process tree, or the service would live on, orphaned, on its port.
+   */
+  async stop(name: ServiceName | string, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
     const svc = this.running.get(name)
     if (!svc) return null
     this.running.delete(name)
-    svc.child.kill(signal)
+    if (signal === 'SIGKILL' && svc.child.pid !== undefined) {
+      for (const pid of [svc.child.pid, ...descendants(svc.child.pid)]) {
+        try {
+          process.kill(pid, signal)
+        } catch {
+          // already gone
+        }
+      }
+    } else svc.child.kill(signal)
     return svc.exited
   }
 
@@ -142,9 +180,39 @@ export class Stack {
     rmSync(this.tmp, { recursive: true, force: true })
   }
 
-  logs(name: ServiceName): string {
+  logs(name: ServiceName | string): string {
     return this.running.get(name)?.output.join('') ?? ''
   }
+}
+
+/** Every process below `pid` (Linux /proc; elsewhere none are found and only `pid` is signalled). */
+function descendants(pid: number): number[] {
+  const children = new Map<number, number[]>()
+  let entries: string[]
+  try {
+    entries = readdirSync('/proc').filter((e) => /^\d+$/.test(e))
+  } catch {
+    return []
+  }
+  for (const e of entries) {
+    try {
+      // /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may contain spaces and parentheses.
+      const stat = readFileSync(`/proc/${e}/stat`, 'utf8')
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(e)])
+    } catch {
+      // exited meanwhile
+    }
+  }
+  const found: number[] = []
+  const queue = [pid]
+  for (let next = queue.pop(); next !== undefined; next = queue.pop()) {
+    for (const c of children.get(next) ?? []) {
+      found.push(c)
+      queue.push(c)
+    }
+  }
+  return found
 }
 
 async function deleteStreams(natsUrl: string, stream: string): Promise<void> {
