@@ -1,0 +1,7 @@
+import { readConfig, readEventsConfig, readServiceConfig } from '@gdmarket/platform/config'
+
+export type ProjectionsConfig = ReturnType<typeof readProjectionsConfig>
+
+/** The projections process and its rebuild read the same settings (port 4004, database gdmarket_projections). */
+export const readProjectionsConfig = (env: NodeJS.ProcessEnv = process.env) =>
+  readConfig((r) => ({ ...readServiceConfig(r, 'projections', 4004), ...readEventsConfig(r, 'projections') }), env)

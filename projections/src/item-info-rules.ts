@@ -1,0 +1,150 @@
+// The ItemInfo read model's decisions as pure functions: given the current row (or null) and one
+// event, the row to write, or null when the event does not concern it. No database, no NATS.
+import type { EventEnvelope } from '@gdmarket/platform/events'
+import type { ItemEvents, ItemSnapshot, ItemStatus, PaymentStatus, RentalStatus } from '@gdmarket/platform/catalogue'
+import type { ReservationEvents, ReservationSnapshot, ReservationStatus } from '@gdmarket/platform/catalogue'
+
+export interface ItemInfoRow {
+  itemId: string
+  itemName: string
+  itemPrice: number
+  ownerId: string
+  itemStatus: ItemStatus
+  rentalStatus: RentalStatus
+  deleted: boolean
+  reservationId: string | null
+  customerId: string | null
+  customerName: string | null
+  reservationStatus: ReservationStatus | null
+  paymentStatus: PaymentStatus | null
+  version: number
+  /** Bookkeeping, never shown: the source versions applied and the stream position. */
+  itemVersion: number
+  reservationVersion: number | null
+  lastSeq: bigint
+  updatedAt: Date
+}
+
+/** What to write: `changed` is false when only bookkeeping moved (no version bump, no notification). */
+export type Outcome = { row: ItemInfoRow; changed: boolean } | null
+
+type Decide<P> = (current: ItemInfoRow | null, event: EventEnvelope<P>, seq: number) => Outcome
+
+const SHOWN = ['itemName', 'itemPrice', 'ownerId', 'itemStatus', 'rentalStatus', 'deleted', 'reservationId', 'customerId', 'customerName', 'reservationStatus', 'paymentStatus'] as const
+
+/** Bookkeeping always advances; version and updatedAt only when something shown changed. */
+function settle(current: ItemInfoRow | null, next: ItemInfoRow, event: EventEnvelope<unknown>, seq: number): Outcome {
+  const changed = !current || SHOWN.some((k) => current[k] !== next[k])
+  return {
+    changed,
+    row: {
+      ...next,
+      lastSeq: BigInt(seq),
+      version: changed ? (current?.version ?? 0) + 1 : next.version,
+      // The event's time, not the clock's, so a replay rebuilds the very same rows.
+      updatedAt: changed ? new Date(event.occurredAt) : next.updatedAt,
+    },
+  }
+}
+
+function blank(item: ItemSnapshot): ItemInfoRow {
+  return {
+    itemId: item.itemId,
+    itemName: item.name,
+    itemPrice: item.price,
+    ownerId: item.ownerId,
+    itemStatus: item.status,
+    rentalStatus: item.rentalStatus,
+    deleted: item.deleted,
+    reservationId: null,
+    customerId: null,
+    customerName: null,
+    reservationStatus: null,
+    paymentStatus: null,
+    version: 0,
+    itemVersion: 0,
+    reservationVersion: null,
+    lastSeq: 0n,
+    updatedAt: new Date(0),
+  }
+}
+
+/**
+ * Every item event but ItemHoldRejected carries the item's full snapshot, so an event for an item
+ * never seen (a stream trimmed or replayed from mid-way) creates the row instead of being lost.
+ */
+function fromItem<P extends { item: ItemSnapshot }>(adjust: (row: ItemInfoRow, data: P) => ItemInfoRow = (row) => row): Decide<P> {
+  return (current, event, seq) => {
+    if (current && event.aggregateVersion <= current.itemVersion) return null
+    const s = event.data.item
+    const base = current ?? blank(s)
+    const next = { ...base, itemName: s.name, itemPrice: s.price, ownerId: s.ownerId, itemStatus: s.status, rentalStatus: s.rentalStatus, deleted: s.deleted }
+    return settle(current, { ...adjust(next, event.data), itemVersion: event.aggregateVersion }, event, seq)
+  }
+}
+
+/** Reservation events only refine the reservation the item shows, and never with an older state. */
+const fromReservation: Decide<{ reservation: ReservationSnapshot }> = (current, event, seq) => {
+  const r = event.data.reservation
+  if (!current || current.reservationId !== r.reservationId) return null
+  if (event.aggregateVersion <= (current.reservationVersion ?? 0)) return null
+  const next = { ...current, customerId: r.customerId, customerName: r.customerName, reservationStatus: r.status, paymentStatus: r.paymentStatus }
+  return settle(current, { ...next, reservationVersion: event.aggregateVersion }, event, seq)
+}
+
+const ignore: Decide<unknown> = () => null
+
+export const decisions: { [T in keyof ItemEvents]: Decide<ItemEvents[T]> } & { [T in keyof ReservationEvents]: Decide<ReservationEvents[T]> } = {
+  ItemRegistered: fromItem(),
+  ItemDeleted: fromItem(),
+  ItemLent: fromItem(),
+  ItemReturned: fromItem(),
+  // The hold makes its reservation the one shown; version 0 lets that reservation's next events apply.
+  ItemHeld: fromItem((row, d) =>
+    row.reservationId === d.reservationId
+      ? row
+      : { ...row, reservationId: d.reservationId, customerId: d.customerId, customerName: d.customerName, reservationStatus: 'CONFIRMED', paymentStatus: 'NOT_PAID', reservationVersion: 0 },
+  ),
+  // Only a heard cancellation releases a hold; if that cancellation reached the stream before the
+  // hold (cancelled while PENDING), it was ignored then, and this is the last word on it.
+  ItemReleased: fromItem((row, d) =>
+    row.reservationId === d.reservationId && (row.reservationStatus === 'CONFIRMED' || row.reservationStatus === 'PENDING') ? { ...row, reservationStatus: 'CANCELLED' } : row,
+  ),
+  // Changes nothing: the item stays as it was and the rejected reservation never held it.
+  ItemHoldRejected: ignore,
+  // A request always precedes its hold, so it can never be the reservation shown.
+  ReservationRequested: ignore,
+  ReservationConfirmed: fromReservation,
+  ReservationRejected: fromReservation,
+  ReservationCancelled: fromReservation,
+  ReservationPaid: fromReservation,
+  ReservationPaymentCancelled: fromReservation,
+  ReservationRentalChanged: fromReservation,
+}
+
+export type ProjectedType = keyof typeof decisions
+export const isProjected = (type: string): type is ProjectedType => Object.hasOwn(decisions, type)
+const isReservationEvent = (type: string) => type.startsWith('Reservation')
+
+/** The item an event belongs to (the consumer's ordering key), null for events this model ignores. */
+export function itemIdOf(event: EventEnvelope): string | null {
+  if (!isProjected(event.type)) return null
+  if (!isReservationEvent(event.type)) return event.aggregateId
+  return (event as EventEnvelope<{ reservation: { itemId: string } }>).data.reservation.itemId
+}
+
+/** The decision for any event; null for types this model does not project (payments). */
+export function decide(current: ItemInfoRow | null, event: EventEnvelope, seq: number): Outcome {
+  if (!isProjected(event.type)) return null
+  const fn = decisions[event.type] as Decide<unknown>
+  return fn(current, event, seq)
+}
+
+/** ItemInfo as the GraphQL type shows it: the query result and the change notification alike. */
+export type ItemInfoView = Omit<ItemInfoRow, 'itemVersion' | 'reservationVersion' | 'lastSeq' | 'updatedAt'> & { item: { id: string } | null; updatedAt: string }
+
+export function viewOf(row: ItemInfoRow): ItemInfoView {
+  const { itemVersion: _i, reservationVersion: _r, lastSeq: _s, updatedAt, ...shown } = row
+  // A deleted item is null here: the gateway would otherwise return the stub without asking the item subgraph.
+  return { ...shown, item: row.deleted ? null : { id: row.itemId }, updatedAt: updatedAt.toISOString() }
+}

@@ -1,0 +1,41 @@
+// The ItemInfo read model kept from the event stream. Each event is applied at most once
+// (markApplied) in one transaction with the row it changes; what it changes is decided by the
+// per-event-type functions in item-info-rules.ts (version-guarded, so an older event never
+// overwrites a newer one). The change is announced only after the commit.
+import type { EventEnvelope } from '@gdmarket/platform/events'
+import { markApplied } from '@gdmarket/platform/consumer'
+import { decide, itemIdOf, viewOf, type ItemInfoView } from './item-info-rules.js'
+import type { Notify } from './notify.js'
+import { findInfo, writeInfo, type ProjectionsDb } from './store.js'
+
+/** The durable consumer's name, and the name its ProcessedEvent rows are kept under. */
+export const PROJECTIONS_CONSUMER = 'projections'
+
+export interface ProjectionDeps {
+  db: ProjectionsDb
+  notify: Notify
+}
+
+/**
+ * Applies one event at stream sequence `seq`; returns the ItemInfo it changed, or null when it
+ * changed nothing (already applied, older than what is shown, not about a shown reservation, or a
+ * payment event). Throws on a database failure or a concurrent write, so the event is retried.
+ */
+export async function applyEvent(deps: ProjectionDeps, event: EventEnvelope, seq: number): Promise<ItemInfoView | null> {
+  const itemId = itemIdOf(event)
+  if (!itemId) return null
+  const changed = await deps.db.$transaction(async (tx) => {
+    if (!(await markApplied(tx, PROJECTIONS_CONSUMER, event.id))) return null
+    const current = await findInfo(tx, itemId)
+    const outcome = decide(current, event, seq)
+    if (!outcome) return null
+    await writeInfo(tx, current, outcome.row)
+    // Bookkeeping-only writes (a newer source version that shows nothing new) stay silent.
+    return outcome.changed ? viewOf(outcome.row) : null
+  })
+  if (changed) deps.notify(changed)
+  return changed
+}
+
+/** The consumer's ordering key: one item's events, item and reservation alike, apply in stream order. */
+export const orderingKey = (event: EventEnvelope): string => itemIdOf(event) ?? event.aggregateId

@@ -1,0 +1,41 @@
+// Thin: read the context, call the store, show rows as the GraphQL type does. Public data: no auth.
+import DataLoader from 'dataloader'
+import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js'
+import type { RequestContext } from '@gdmarket/platform/subgraph'
+import { requireId } from '@gdmarket/platform/errors'
+import { viewOf, type ItemInfoView } from './item-info-rules.js'
+import { infosByIds, listInfos, type ProjectionsDb } from './store.js'
+
+export interface ProjectionsContext extends RequestContext {
+  db: ProjectionsDb
+  infos: DataLoader<string, ItemInfoView | null>
+}
+
+export function projectionsContext(request: RequestContext, db: ProjectionsDb): ProjectionsContext {
+  const infos = new DataLoader(async (ids: readonly string[]) => (await infosByIds(db, ids)).map((row) => (row ? viewOf(row) : null)))
+  return { ...request, db, infos }
+}
+
+/** An entity reference with a malformed id names nothing; it must not fail the whole plan. */
+function referencedId(itemId: string): string | null {
+  try {
+    return requireId(itemId, 'item id')
+  } catch {
+    return null
+  }
+}
+
+export const resolvers: GraphQLResolverMap<ProjectionsContext> = {
+  Query: {
+    itemInfos: async (_: unknown, args: { ownerId?: string | null }, ctx: ProjectionsContext) => (await listInfos(ctx.db, args.ownerId)).map(viewOf),
+    itemInfo: (_: unknown, args: { itemId: string }, ctx: ProjectionsContext) => ctx.infos.load(requireId(args.itemId, 'item id')),
+  },
+  ItemInfo: {
+    __resolveReference: (ref: { itemId: string }, ctx: ProjectionsContext) => {
+      const id = referencedId(ref.itemId)
+      return id ? ctx.infos.load(id) : null
+    },
+  },
+  // itemInfoChanged is served by the router from the ItemInfoChanged notifications (notify.ts):
+  // a subgraph over HTTP cannot stream, so there is deliberately no resolver here.
+}

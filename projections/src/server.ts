@@ -1,0 +1,38 @@
+// Builds the projections subgraph (never listens; main.ts does): the ItemInfo read model fed by a
+// durable consumer of every event, queried over GraphQL, announcing each change on NATS.
+import path from 'node:path'
+import { buildSubgraph } from '@gdmarket/platform/subgraph'
+import type { ProjectionsConfig } from './config.js'
+import { applyEvent, orderingKey, PROJECTIONS_CONSUMER, type ProjectionDeps } from './item-info.js'
+import { natsNotifier } from './notify.js'
+import { projectionsContext, resolvers } from './resolvers.js'
+import { createProjectionsDb } from './store.js'
+
+export function buildProjectionsSubgraph(config: ProjectionsConfig) {
+  return buildSubgraph({
+    config,
+    database: 'projections',
+    createDb: createProjectionsDb,
+    schemaFile: path.join(import.meta.dirname, 'projections.graphql'),
+    resolvers,
+    // A read model writes no events, so it has no outbox.
+    setup: ({ db, bus, logger }) => {
+      const deps: ProjectionDeps = { db, notify: natsNotifier(bus, logger) }
+      return {
+        context: (request) => projectionsContext(request, db),
+        consumers: [
+          {
+            durable: PROJECTIONS_CONSUMER,
+            // One filter for every context (NATS 2.9); payment events are acknowledged and ignored.
+            events: '*.*',
+            // Keyed by item: an item's own events and its reservations' events apply in stream order.
+            keyOf: orderingKey,
+            handle: async (event, { seq }) => {
+              await applyEvent(deps, event, seq)
+            },
+          },
+        ],
+      }
+    },
+  })
+}

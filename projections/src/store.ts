@@ -1,0 +1,52 @@
+// Data access for the projections database: the one module that talks to Prisma.
+import { prismaAdapter } from '@gdmarket/platform/database'
+import { PrismaClient, type Prisma } from '../../generated/projections/client.js'
+import type { ItemInfoRow } from './item-info-rules.js'
+
+export type ProjectionsDb = PrismaClient
+export type ProjectionsTx = Prisma.TransactionClient
+
+export const createProjectionsDb = (url: string, poolSize: number): ProjectionsDb => new PrismaClient({ adapter: prismaAdapter(url, poolSize) })
+
+/** Another writer changed the row between our read and our write; the event is retried. */
+export class ConcurrentChange extends Error {
+  constructor(itemId: string) {
+    super(`ItemInfo ${itemId} changed concurrently`)
+    this.name = 'ConcurrentChange'
+  }
+}
+
+export const findInfo = (tx: ProjectionsTx | ProjectionsDb, itemId: string): Promise<ItemInfoRow | null> => tx.itemInfo.findUnique({ where: { itemId } })
+
+/**
+ * Writes the decided row. Creating fails on the primary key and updating is conditional on the
+ * row read (version and stream position), so a concurrent writer makes this throw, never clobber.
+ */
+export async function writeInfo(tx: ProjectionsTx, current: ItemInfoRow | null, next: ItemInfoRow): Promise<void> {
+  if (!current) {
+    await tx.itemInfo.create({ data: next })
+    return
+  }
+  const { itemId, ...data } = next
+  const { count } = await tx.itemInfo.updateMany({ where: { itemId, version: current.version, lastSeq: current.lastSeq }, data })
+  if (count !== 1) throw new ConcurrentChange(itemId)
+}
+
+/** Every ItemInfo, or one owner's, by item name (then id, so the order is stable). */
+export const listInfos = (db: ProjectionsDb, ownerId?: string | null): Promise<ItemInfoRow[]> =>
+  db.itemInfo.findMany({ where: ownerId ? { ownerId } : {}, orderBy: [{ itemName: 'asc' }, { itemId: 'asc' }] })
+
+/** ItemInfos by item id, in the order asked, null where missing: the DataLoader batch. */
+export async function infosByIds(db: ProjectionsDb, ids: readonly string[]): Promise<(ItemInfoRow | null)[]> {
+  const rows = await db.itemInfo.findMany({ where: { itemId: { in: [...ids] } } })
+  const byId = new Map(rows.map((r) => [r.itemId, r]))
+  return ids.map((id) => byId.get(id) ?? null)
+}
+
+/** Empties the read model and forgets which events `consumer` applied: the start of a rebuild. */
+export async function resetProjection(db: ProjectionsDb, consumer: string): Promise<void> {
+  await db.$transaction(async (tx) => {
+    await tx.itemInfo.deleteMany({})
+    await tx.processedEvent.deleteMany({ where: { consumer } })
+  })
+}
