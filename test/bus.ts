@@ -1,6 +1,7 @@
 // Test helpers on the stack's JetStream stream: publish hand-made events, read what services published.
 import { connect, type NatsConnection } from 'nats'
-import { createEvent, eventSubject, type EventContext, type EventEnvelope } from '@gdmarket/platform/events'
+import { createEvent, eventSubject, parseEnvelope, type EventContext, type EventEnvelope } from '@gdmarket/platform/events'
+import { deadLetterStream } from '@gdmarket/platform/bus'
 import { encodeCaller, INTERNAL_SECRET_HEADER, IDENTITY_HEADER, type Caller } from '@gdmarket/platform/identity'
 import { DEV_INTERNAL_SECRET } from '@gdmarket/platform/config'
 import type { Stack } from './harness.js'
@@ -24,6 +25,24 @@ export class TestBus {
     await this.nc.jetstream().publish(eventSubject(this.stream, context, event.type), JSON.stringify(event), { msgID: msgId })
   }
 
+  /** Publishes arbitrary bytes on `<prefix>.<subject>`, e.g. a poison message. */
+  async publishRaw(subject: string, data: string): Promise<void> {
+    await this.nc.jetstream().publish(`${this.stream.toLowerCase()}.${subject}`, data)
+  }
+
+  /** What consumers gave up on, from the dead-letter stream. */
+  async deadLetters(): Promise<{ subject: string; originalSubject: string | undefined; error: string | undefined; data: string }[]> {
+    const jsm = await this.nc.jetstreamManager()
+    const name = deadLetterStream(this.stream)
+    const { state } = await jsm.streams.info(name)
+    const out = []
+    for (let seq = state.first_seq; state.messages && seq <= state.last_seq; seq++) {
+      const m = await jsm.streams.getMessage(name, { seq })
+      out.push({ subject: m.subject, originalSubject: m.header.get('Gdmarket-Original-Subject') || undefined, error: m.header.get('Gdmarket-Error') || undefined, data: m.string() })
+    }
+    return out
+  }
+
   /** Every event in the stream so far, in stream order (read message by message, no consumer state). */
   async events(): Promise<EventEnvelope[]> {
     const jsm = await this.nc.jetstreamManager()
@@ -31,7 +50,11 @@ export class TestBus {
     const out: EventEnvelope[] = []
     for (let seq = state.first_seq; state.messages && seq <= state.last_seq; seq++) {
       const m = await jsm.streams.getMessage(this.stream, { seq }).catch(() => undefined)
-      if (m) out.push(m.json<EventEnvelope>())
+      try {
+        if (m) out.push(parseEnvelope(m.data))
+      } catch {
+        // not an event (a test's poison message)
+      }
     }
     return out
   }

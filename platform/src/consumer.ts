@@ -71,11 +71,12 @@ export class EventConsumer {
         const consumer = await js.consumers.get(this.o.bus.stream, this.o.durable)
         this.messages = await consumer.consume({ max_messages: this.o.concurrency * 2 })
         for await (const msg of this.messages) {
-          await this.acquireSlot()
           if (this.stopped) {
+            // Pulled but not started: hand it back now rather than after the ack wait.
             msg.nak()
-            break
+            continue
           }
+          await this.acquireSlot()
           this.dispatch(msg)
         }
       } catch (err) {
@@ -107,13 +108,22 @@ export class EventConsumer {
       void this.deadLetter(msg, err).finally(() => this.releaseSlot())
       return
     }
-    const key = this.o.keyOf?.(event) ?? event.aggregateId
+    const key = this.keyOf(event)
     const previous = this.chains.get(key) ?? Promise.resolve()
     const current = previous.then(() => this.process(msg, event)).finally(() => this.releaseSlot())
     this.chains.set(key, current)
     void current.finally(() => {
       if (this.chains.get(key) === current) this.chains.delete(key)
     })
+  }
+
+  /** A malformed payload must not stop the consumer: it fails in the handler and dead-letters like any other. */
+  private keyOf(event: EventEnvelope): string {
+    try {
+      return this.o.keyOf?.(event) ?? event.aggregateId
+    } catch {
+      return event.aggregateId
+    }
   }
 
   private async process(msg: JsMsg, event: EventEnvelope): Promise<void> {

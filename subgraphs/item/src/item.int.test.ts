@@ -9,7 +9,7 @@ const owner = { userId: 'owner-1', name: 'Olivia', roles: ['owner' as const] }
 const stranger = { userId: 'owner-2', name: 'Oscar', roles: ['owner' as const] }
 const ITEM = 'id name price ownerId status rentalStatus'
 
-const stack = new Stack()
+const stack = new Stack({ item: { CONSUMER_MAX_ATTEMPTS: '3' } })
 let bus: TestBus
 const url = () => stack.url('item')
 const asOwner = (query: string, variables = {}, who = owner) => gql(url(), query, variables, undefined, routerHeaders(who))
@@ -104,6 +104,20 @@ describe('item subgraph', () => {
     expect(errorCode(await asOwner(`mutation($id: ID!) { returnItem(itemId: $id) { id } }`, { id }))).toBe('CONFLICT')
     await new Promise((res) => setTimeout(res, 300))
     expect(await item(id)).toMatchObject({ rentalStatus: 'RETURNED', status: 'RENTABLE' })
+  })
+
+  it('dead-letters an unreadable event and one that fails every attempt, and goes on', async () => {
+    await bus.publishRaw('reservation.ReservationRequested', 'not an event')
+    const dead = await eventually(() => bus.deadLetters(), (ds) => ds.length > 0)
+    expect(dead[0]).toMatchObject({ subject: `${stack.stream.toLowerCase()}-deadletter.item`, originalSubject: `${stack.stream.toLowerCase()}.reservation.ReservationRequested`, data: 'not an event' })
+    // An event whose handler fails on every attempt goes there after CONSUMER_MAX_ATTEMPTS.
+    await bus.publish('reservation', 'ReservationRequested', randomUUID(), 1, { reservation: null })
+    const failed = await eventually(() => bus.deadLetters(), (ds) => ds.length > 1)
+    expect(failed[1]).toMatchObject({ subject: `${stack.stream.toLowerCase()}-deadletter.item`, error: expect.stringContaining('null') })
+    // The consumer carries on with the next event.
+    const id = await register('Lamp', 10)
+    await request(reservation(id))
+    await eventually(() => item(id), (i) => i.status === 'NOT_RENTABLE')
   })
 
   it('releases the hold when the reservation is cancelled, then the item can be deleted', async () => {
