@@ -47,6 +47,11 @@ export interface HttpService {
   stop(): Promise<void>
   /** Registers work to do on stop after HTTP is drained (consumers, relays, database pools). */
   onStop(hook: () => Promise<void> | void): void
+  /**
+   * Registers work to do once the grace period is over, before HTTP drains: closing long-lived
+   * connections (WebSockets) that the drain would otherwise wait on until its timeout.
+   */
+  onStopping(hook: () => Promise<void> | void): void
 }
 
 const DEFAULT_MAX_BODY_BYTES = 1024 * 1024
@@ -75,6 +80,7 @@ export function createHttpService<Ctx extends BaseContext>(options: HttpServiceO
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES
   const health = new Health(config.livenessMaxEventLoopDelayMs, 2000, logger)
   const stopHooks: (() => Promise<void> | void)[] = []
+  const stoppingHooks: (() => Promise<void> | void)[] = []
   let apollo: ApolloServer<Ctx>
 
   const httpServer = http.createServer((req, res) => {
@@ -152,6 +158,7 @@ export function createHttpService<Ctx extends BaseContext>(options: HttpServiceO
     health,
     logger,
     onStop: (hook) => void stopHooks.push(hook),
+    onStopping: (hook) => void stoppingHooks.push(hook),
     async start() {
       await apollo.start()
       await new Promise<void>((resolve, reject) => {
@@ -169,19 +176,25 @@ export function createHttpService<Ctx extends BaseContext>(options: HttpServiceO
         health.markStopping()
         logger.info({ graceMs: config.shutdownGraceMs }, 'stopping: not ready any more')
         if (config.shutdownGraceMs > 0) await new Promise((r) => setTimeout(r, config.shutdownGraceMs))
+        await runHooks(stoppingHooks, logger)
         await apollo.stop()
-        for (const hook of [...stopHooks].reverse()) {
-          try {
-            await hook()
-          } catch (err) {
-            logger.error({ err }, 'error while stopping')
-          }
-        }
+        await runHooks([...stopHooks].reverse(), logger)
         health.dispose()
         logger.info('stopped')
       })()
       return stopping
     },
+  }
+}
+
+/** Runs hooks one after another; one failing does not keep the others from running. */
+async function runHooks(hooks: (() => Promise<void> | void)[], logger: Logger): Promise<void> {
+  for (const hook of hooks) {
+    try {
+      await hook()
+    } catch (err) {
+      logger.error({ err }, 'error while stopping')
+    }
   }
 }
 

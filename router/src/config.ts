@@ -18,10 +18,23 @@ export interface RouterLimits {
   subgraphKeepAliveMs: number
 }
 
+/** WebSocket subscriptions (graphql-transport-ws on /graphql). */
+export interface SubscriptionLimits {
+  /** Events waiting for one subscriber before it counts as too slow and is cut off. */
+  bufferSize: number
+  /** Concurrent operations per socket. */
+  maxPerSocket: number
+  /** A socket that sends no connection_init within this is closed (4408). */
+  initTimeoutMs: number
+  /** Server ping interval; a client that misses a pong for as long is dropped. */
+  keepAliveMs: number
+}
+
 export interface RouterConfig extends ServiceConfig {
   jwtSecret: string
   subgraphUrls: SubgraphUrls
   limits: RouterLimits
+  subscriptions: SubscriptionLimits
 }
 
 const URL_ENV: Record<keyof SubgraphUrls, string> = {
@@ -46,6 +59,12 @@ export function readRouterConfigFrom(r: ConfigReader): RouterConfig {
       subgraphMaxSockets: r.int('SUBGRAPH_MAX_SOCKETS', 256, { min: 1, max: 65_536 }),
       subgraphMaxResponseBytes: r.int('SUBGRAPH_MAX_RESPONSE_BYTES', 16 * 1024 * 1024, { min: 1024, max: 1024 * 1024 * 1024 }),
       subgraphKeepAliveMs: r.int('SUBGRAPH_KEEP_ALIVE_MS', 30_000, { min: 100, max: 600_000 }),
+    },
+    subscriptions: {
+      bufferSize: r.int('SUBSCRIPTION_BUFFER_SIZE', 100, { min: 1, max: 100_000 }),
+      maxPerSocket: r.int('SUBSCRIPTION_MAX_PER_SOCKET', 100, { min: 1, max: 10_000 }),
+      initTimeoutMs: r.int('SUBSCRIPTION_INIT_TIMEOUT_MS', 5_000, { min: 100, max: 600_000 }),
+      keepAliveMs: r.int('SUBSCRIPTION_KEEP_ALIVE_MS', 12_000, { min: 1_000, max: 600_000 }),
     },
   }
 }

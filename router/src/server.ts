@@ -1,6 +1,7 @@
 // Builds the router (never listens): the platform's HTTP service with Apollo Server over the
 // gateway, JWT verification into the request context, and the router's limits.
 import { ApolloServer } from '@apollo/server'
+import { GraphQLError } from 'graphql'
 import { createHttpService, type HttpService } from '@gdmarket/platform/service'
 import { createLogger, type Logger } from '@gdmarket/platform/logger'
 import { callerFromAuthorization } from './auth.js'
@@ -9,20 +10,25 @@ import type { RouterContext } from './context.js'
 import { createGateway, type RouterGateway } from './gateway.js'
 import { maxDepthRule } from './limits.js'
 import { rejectSubscriptionsOverHttp } from './plugins.js'
+import { createSubscriptions, type Subscriptions } from './subscriptions/index.js'
 
 export interface Router extends RouterGateway {
   /** start() listens and resolves with the port; stop() drains. `service.httpServer` is where WebSockets attach. */
   service: HttpService
+  /** WebSocket subscriptions on the same server and path. */
+  subscriptions: Subscriptions
 }
 
 export function buildRouter(config: RouterConfig, logger: Logger = createLogger(config.service, config.logLevel)): Router {
   const routerGateway = createGateway(config, logger)
+  // Kept so queries and mutations sent over WebSocket run exactly like HTTP ones.
+  let apollo: ApolloServer<RouterContext> | undefined
   const service = createHttpService<RouterContext>({
     config,
     logger,
     maxBodyBytes: config.limits.maxBodyBytes,
     apollo: ({ plugins, formatError, mode }) =>
-      new ApolloServer<RouterContext>({
+      (apollo = new ApolloServer<RouterContext>({
         gateway: routerGateway.gateway,
         logger,
         plugins: [...plugins, rejectSubscriptionsOverHttp()],
@@ -33,7 +39,7 @@ export function buildRouter(config: RouterConfig, logger: Logger = createLogger(
         validationRules: [maxDepthRule(config.limits.maxQueryDepth)],
         // The platform owns SIGTERM (grace period, then drain); Apollo's own handler would exit at once.
         stopOnTerminationSignals: false,
-      }),
+      })),
     // A present but invalid token fails here, before any subgraph is asked.
     context: async ({ correlationId, logger: requestLogger, headers }) => ({
       correlationId,
@@ -44,6 +50,24 @@ export function buildRouter(config: RouterConfig, logger: Logger = createLogger(
   service.health.addReadinessCheck('supergraph', () => {
     if (!routerGateway.apiSchema()) throw new Error('supergraph not loaded')
   })
+  const subscriptions = createSubscriptions({
+    config,
+    logger,
+    httpServer: service.httpServer,
+    gateway: routerGateway.gateway,
+    apiSchema: routerGateway.apiSchema,
+    executeOperation: async (request, contextValue) => {
+      if (!apollo) throw new Error('the router is not built yet')
+      const response = await apollo.executeOperation(request, { contextValue })
+      if (response.body.kind !== 'single') return { errors: [new GraphQLError('incremental delivery is not served over WebSocket', { extensions: { code: 'BAD_USER_INPUT' } })] }
+      // Already formatted by Apollo; graphql-ws serialises GraphQLError instances.
+      const { data, errors, extensions } = response.body.singleResult
+      return { data, extensions, errors: errors?.map((e) => new GraphQLError(e.message, { path: e.path, extensions: e.extensions })) }
+    },
+  })
+  // Sockets close when the grace period ends (clients move to another instance) so HTTP can drain.
+  service.onStopping(() => subscriptions.closeSockets())
   service.onStop(() => routerGateway.close())
-  return { ...routerGateway, service }
+  service.onStop(() => subscriptions.close())
+  return { ...routerGateway, service, subscriptions }
 }

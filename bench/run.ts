@@ -1,0 +1,47 @@
+// `npm run bench`: runs each part of the suite in turn, prints a table and writes
+// bench/results/<date>.json and bench/results/latest.json. A part is a name and a function that
+// returns its JSON fragment; add one by appending to PARTS.
+import { mkdirSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { subscriptionsBench } from './subscriptions.js'
+
+export interface BenchPart {
+  name: string
+  run: () => Promise<Record<string, unknown>>
+}
+
+const PARTS: BenchPart[] = [subscriptionsBench]
+
+/** Flattens a fragment into "a.b.c" → value rows for the table. */
+function rows(prefix: string, value: unknown): [string, string][] {
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) return Object.entries(value).flatMap(([k, v]) => rows(prefix ? `${prefix}.${k}` : k, v))
+  return [[prefix, typeof value === 'number' ? String(Math.round(value * 100) / 100) : JSON.stringify(value)]]
+}
+
+async function main(): Promise<void> {
+  const only = process.argv.slice(2)
+  const results: Record<string, unknown> = { date: new Date().toISOString(), host: { cpus: os.cpus().length, node: process.version } }
+  for (const part of PARTS.filter((p) => only.length === 0 || only.includes(p.name))) {
+    const started = Date.now()
+    console.error(`bench: ${part.name}…`)
+    Object.assign(results, await part.run())
+    console.error(`bench: ${part.name} done in ${Math.round((Date.now() - started) / 1000)} s`)
+  }
+  const dir = path.join(import.meta.dirname, 'results')
+  mkdirSync(dir, { recursive: true })
+  const json = `${JSON.stringify(results, null, 2)}\n`
+  writeFileSync(path.join(dir, `${String(results.date).slice(0, 19).replace(/:/g, '-')}.json`), json)
+  writeFileSync(path.join(dir, 'latest.json'), json)
+  const table = rows('', results)
+  const width = Math.max(...table.map(([k]) => k.length))
+  for (const [k, v] of table) console.log(`${k.padEnd(width)}  ${v}`)
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err)
+    process.exit(1)
+  },
+)

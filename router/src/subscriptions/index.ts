@@ -1,0 +1,81 @@
+// Live ItemInfo over WebSocket: wires the NATS feed of ItemInfo changes, the shared per-document
+// executions (hub), the gateway's planner for the selection, and graphql-ws on the router's
+// server. See docs/subscriptions.md for the design and its guarantees.
+import type http from 'node:http'
+import type { ApolloGateway, ServiceMap } from '@apollo/gateway'
+import { GraphQLError, type ExecutionResult, type GraphQLSchema } from 'graphql'
+import { EventBus } from '@gdmarket/platform/bus'
+import type { Logger } from '@gdmarket/platform/logger'
+import { formatError } from '@gdmarket/platform/service'
+import type { RouterConfig } from '../config.js'
+import { maxDepthRule } from '../limits.js'
+import { SUBGRAPH_NAMES } from '../supergraph.js'
+import { createSubgraphFetch } from '../subgraph-fetch.js'
+import { SubgraphDataSource } from '../subgraph-source.js'
+import { DocumentCache } from './documents.js'
+import { ItemInfoFeed } from './feed.js'
+import { SubscriptionHub } from './hub.js'
+import { SubscriptionPlanner } from './plan.js'
+import { attachWsServer, type WsServerOptions } from './ws-server.js'
+
+export interface SubscriptionsOptions {
+  config: RouterConfig
+  logger: Logger
+  httpServer: http.Server
+  gateway: ApolloGateway
+  apiSchema: () => GraphQLSchema | undefined
+  executeOperation: WsServerOptions['executeOperation']
+}
+
+export interface Subscriptions {
+  hub: SubscriptionHub
+  /** At the start of shutdown: close every socket (1001) so HTTP can drain. */
+  closeSockets(): Promise<void>
+  /** After the drain: stop listening to NATS and close pooled subgraph connections. */
+  close(): Promise<void>
+}
+
+export function createSubscriptions({ config, logger: parentLogger, httpServer, gateway, apiSchema, executeOperation }: SubscriptionsOptions): Subscriptions {
+  const logger = parentLogger.child({ component: 'subscriptions' })
+  // Their own connection pool: a burst of deliveries cannot starve HTTP queries of sockets.
+  const subgraphFetch = createSubgraphFetch(config.limits)
+  const sources: ServiceMap = Object.fromEntries(
+    SUBGRAPH_NAMES.map((name) => [name, new SubgraphDataSource({ name, url: config.subgraphUrls[name], fetcher: subgraphFetch.fetcher, internalSecret: config.internalSecret, logger })]),
+  )
+  const planner = new SubscriptionPlanner(sources, logger)
+  gateway.onSchemaLoadOrUpdate(({ apiSchema: schema, coreSupergraphSdl }) => planner.load(schema, coreSupergraphSdl))
+
+  // Same error policy as HTTP: contract codes pass, anything unexpected is logged and hidden.
+  const format = formatError(logger, config.mode)
+  const finish = (result: ExecutionResult): ExecutionResult =>
+    result.errors?.length
+      ? { ...result, errors: result.errors.map((e) => { const f = format(e.toJSON(), e); return new GraphQLError(f.message, { path: f.path, extensions: f.extensions }) }) }
+      : result
+  const hub = new SubscriptionHub(config.subscriptions.bufferSize, logger, finish)
+
+  const bus = new EventBus({ url: config.natsUrl, stream: config.natsStream, name: `${config.service}-subscriptions`, logger })
+  const feed = new ItemInfoFeed(bus, (event) => hub.deliver(event), logger)
+  feed.start()
+
+  const ws = attachWsServer({
+    httpServer,
+    limits: config.subscriptions,
+    jwtSecret: config.jwtSecret,
+    logger,
+    apiSchema,
+    documents: new DocumentCache([maxDepthRule(config.limits.maxQueryDepth)]),
+    planner,
+    hub,
+    executeOperation,
+  })
+
+  return {
+    hub,
+    closeSockets: () => ws.close(),
+    async close() {
+      feed.close()
+      await bus.close()
+      subgraphFetch.close()
+    },
+  }
+}

@@ -1,0 +1,144 @@
+// graphql-transport-ws on the router's own HTTP server and path (/graphql), so Sandbox, graphql-ws
+// clients and Apollo Client's GraphQLWsLink use one endpoint. The token comes in connection_init
+// and is verified like an HTTP Authorization header; queries and mutations sent over the socket go
+// through Apollo Server exactly like HTTP ones (same identity rules, limits and error format).
+import { randomUUID } from 'node:crypto'
+import type http from 'node:http'
+import { GraphQLError, getOperationAST, getVariableValues, type ExecutionArgs, type ExecutionResult, type GraphQLSchema } from 'graphql'
+import { WebSocketServer, type WebSocket } from 'ws'
+import { useServer } from 'graphql-ws/use/ws'
+import type { Logger } from '@gdmarket/platform/logger'
+import { callerFromAuthorization } from '../auth.js'
+import type { RouterContext } from '../context.js'
+import type { SubscriptionLimits } from '../config.js'
+import { DocumentCache, itemIdArgument } from './documents.js'
+import type { SubscriptionHub } from './hub.js'
+import type { SubscriptionPlanner } from './plan.js'
+
+export interface WsServerOptions {
+  httpServer: http.Server
+  limits: SubscriptionLimits
+  jwtSecret: string
+  logger: Logger
+  apiSchema: () => GraphQLSchema | undefined
+  documents: DocumentCache
+  planner: SubscriptionPlanner
+  hub: SubscriptionHub
+  /** Runs a query or mutation like an HTTP request would. */
+  executeOperation: (request: { query: string; operationName?: string; variables?: Record<string, unknown> }, context: RouterContext) => Promise<ExecutionResult>
+}
+
+/** What one operation on one socket carries from onSubscribe to execute/subscribe. */
+class WsOperation {
+  constructor(
+    readonly query: string,
+    readonly authorization: string | undefined,
+    readonly socket: WebSocket,
+  ) {}
+}
+
+/** "Bearer <jwt>" or a bare token, under `authorization` (any case) in the connection_init payload. */
+export function authorizationFrom(params: Record<string, unknown> | undefined): string | undefined {
+  const entry = Object.entries(params ?? {}).find(([k]) => k.toLowerCase() === 'authorization')
+  const value = typeof entry?.[1] === 'string' ? entry[1].trim() : ''
+  if (value === '') return undefined
+  return /^bearer\s/i.test(value) ? value : `Bearer ${value}`
+}
+
+/** How long sockets get to complete the close handshake on shutdown. */
+const CLOSE_HANDSHAKE_MS = 2_000
+
+const badRequest = (message: string) => new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT' } })
+
+/** Attaches graphql-ws; close() ends every socket with 1001 so clients reconnect to another instance. */
+export function attachWsServer(options: WsServerOptions): { close: () => Promise<void> } {
+  const { limits, logger, hub } = options
+  const wss = new WebSocketServer({ server: options.httpServer, path: '/graphql', maxPayload: 1024 * 1024 })
+
+  // The socket is cut off after an overflow; a client that is not reading never completes the
+  // close handshake, so it is terminated shortly after.
+  const cutOff = (socket: WebSocket) => {
+    if (socket.readyState !== socket.OPEN) return
+    logger.warn({ bufferSize: limits.bufferSize }, 'closing a subscriber that fell behind')
+    socket.close(1013, 'subscriber too slow')
+    setTimeout(() => socket.terminate(), 1000).unref()
+  }
+
+  const server = useServer<Record<string, unknown>, { authorization: string | undefined }>(
+    {
+      connectionInitWaitTimeout: limits.initTimeoutMs,
+      onConnect: async (ctx) => {
+        const authorization = authorizationFrom(ctx.connectionParams)
+        try {
+          await callerFromAuthorization(authorization, options.jwtSecret)
+        } catch {
+          return false // graphql-ws closes with 4403 Forbidden
+        }
+        ctx.extra.authorization = authorization
+        return true
+      },
+      onSubscribe: (ctx, _id, payload) => {
+        if (Object.keys(ctx.subscriptions).length > limits.maxPerSocket) return [badRequest(`at most ${limits.maxPerSocket} operations per connection`)]
+        const schema = options.apiSchema()
+        if (!schema) return [new GraphQLError('the supergraph is not loaded yet', { extensions: { code: 'SERVICE_UNAVAILABLE' } })]
+        const checked = options.documents.get(schema, payload.query)
+        if ('errors' in checked) return checked.errors
+        const args: ExecutionArgs = {
+          schema,
+          document: checked.document,
+          operationName: payload.operationName ?? undefined,
+          variableValues: payload.variables ?? undefined,
+          contextValue: new WsOperation(payload.query, ctx.extra.authorization, ctx.extra.socket),
+        }
+        return args
+      },
+      execute: async (args) => {
+        if (!(args.contextValue instanceof WsOperation)) throw new Error('operation without its socket context')
+        const { query, authorization } = args.contextValue
+        const correlationId = randomUUID()
+        let caller
+        try {
+          // Checked again per operation: a socket may outlive its token.
+          caller = await callerFromAuthorization(authorization, options.jwtSecret)
+        } catch (err) {
+          return { errors: [new GraphQLError(err instanceof Error ? err.message : 'the token is not valid', { extensions: { code: 'UNAUTHENTICATED' } })] }
+        }
+        const variables = args.variableValues ?? undefined
+        return options.executeOperation({ query, operationName: args.operationName ?? undefined, variables }, { caller, correlationId, logger: logger.child({ correlationId }) })
+      },
+      subscribe: (args) => {
+        if (!(args.contextValue instanceof WsOperation)) throw new Error('operation without its socket context')
+        const { query, socket } = args.contextValue
+        const operation = getOperationAST(args.document, args.operationName)
+        const coerced = getVariableValues(args.schema, operation?.variableDefinitions ?? [], args.variableValues ?? {})
+        if (coerced.errors) return { errors: coerced.errors }
+        const operationName = args.operationName ?? undefined
+        try {
+          return hub.join({
+            key: JSON.stringify([query, operationName ?? null, coerced.coerced]),
+            itemId: itemIdArgument(args.schema, args.document, operationName, coerced.coerced),
+            variables: coerced.coerced,
+            prepare: () => options.planner.prepare(args.document, operationName),
+            onOverflow: () => cutOff(socket),
+          })
+        } catch (err) {
+          return { errors: [err instanceof GraphQLError ? err : new GraphQLError('cannot serve this subscription', { extensions: { code: 'INTERNAL_SERVER_ERROR' } })] }
+        }
+      },
+    },
+    wss,
+    limits.keepAliveMs,
+  )
+
+  return {
+    close: async () => {
+      const open = [...wss.clients]
+      // Every socket is told "going away": graphql-ws clients reconnect (to another instance) and
+      // resubscribe. dispose() resolves once every socket has closed; one that does not answer the
+      // close handshake is terminated rather than holding the shutdown for ws's 30 s.
+      const disposed = Promise.resolve(server.dispose())
+      const timer = setTimeout(() => open.forEach((s) => s.terminate()), CLOSE_HANDSHAKE_MS)
+      await disposed.finally(() => clearTimeout(timer))
+    },
+  }
+}
