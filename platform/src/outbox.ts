@@ -133,3 +133,45 @@ export function createTransactor<Tx>(o: TransactorOptions<Tx>): Transact<Tx> {
     return result
   }
 }
+
+/** The part of a generated Prisma client the outbox needs: its OutboxEvent table and transactions. */
+export interface PrismaOutboxClient<Tx extends { outboxEvent: OutboxTable<Envelope> }, Envelope> {
+  $transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>
+  outboxEvent: OutboxTable<Envelope>
+}
+
+export interface OutboxTable<Envelope> {
+  create(args: { data: { id: string; subject: string; envelope: Envelope } }): Promise<unknown>
+  findMany(args: {
+    where: { publishedAt: null }
+    orderBy: { seq: 'asc' }
+    take: number
+    select: { id: true; subject: true; envelope: true }
+  }): Promise<{ id: string; subject: string; envelope: unknown }[]>
+  updateMany(args: { where: { id: { in: string[] } }; data: { publishedAt: Date } }): Promise<unknown>
+}
+
+/**
+ * The outbox of one service's Prisma database: the transactor its use cases write through and the
+ * store its relay reads. `encode` turns an envelope into the column's type (jsonb, or text on SQLite).
+ */
+export function prismaOutbox<Tx extends { outboxEvent: OutboxTable<Envelope> }, Envelope>(
+  db: PrismaOutboxClient<Tx, Envelope>,
+  o: { stream: string; context: EventContext; kick: () => void; encode: (envelope: EventEnvelope<unknown>) => Envelope },
+): { transact: Transact<Tx>; store: OutboxStore } {
+  return {
+    transact: createTransactor<Tx>({
+      begin: (fn) => db.$transaction(fn),
+      insertOutbox: (tx, row) => tx.outboxEvent.create({ data: { id: row.id, subject: row.subject, envelope: o.encode(row.envelope as EventEnvelope<unknown>) } }),
+      stream: o.stream,
+      context: o.context,
+      kick: o.kick,
+    }),
+    store: {
+      pending: (limit) => db.outboxEvent.findMany({ where: { publishedAt: null }, orderBy: { seq: 'asc' }, take: limit, select: { id: true, subject: true, envelope: true } }),
+      markPublished: async (ids) => {
+        await db.outboxEvent.updateMany({ where: { id: { in: ids } }, data: { publishedAt: new Date() } })
+      },
+    },
+  }
+}

@@ -49,9 +49,13 @@ export interface SubgraphOptions<Db extends PrismaLike, Ctx extends RequestConte
   /** Path of the subgraph's .graphql file. */
   schemaFile: string
   resolvers: GraphQLResolverMap<Ctx>
-  outbox?: (db: Db) => OutboxStore
   /** Wires the service's use cases once: the per-request context and the event consumers. */
-  setup: (runtime: { db: Db; kick: () => void; logger: Logger; bus: EventBus }) => { context: (request: RequestContext) => Ctx; consumers?: ConsumerSpec[] }
+  setup: (runtime: { db: Db; kick: () => void; logger: Logger; bus: EventBus }) => {
+    context: (request: RequestContext) => Ctx
+    consumers?: ConsumerSpec[]
+    /** The service's outbox table, published by a relay; omit for a service that emits no events. */
+    outbox?: OutboxStore
+  }
 }
 
 export interface Subgraph<Db> {
@@ -85,10 +89,10 @@ export async function buildSubgraph<Db extends PrismaLike, Ctx extends RequestCo
   const db = o.createDb(config.databaseUrl, config.dbPoolSize)
   const bus = new EventBus({ url: config.natsUrl, stream: config.natsStream, name: config.service, logger })
 
-  const relay = o.outbox
-    ? new OutboxRelay({ store: o.outbox(db), bus, logger, pollIntervalMs: config.outboxPollIntervalMs, batchSize: config.outboxBatchSize })
-    : undefined
+  let relay: OutboxRelay | undefined
+  // kick is called only after a commit, by which time the relay below exists.
   const wired = o.setup({ db, kick: () => relay?.kick(), logger, bus })
+  if (wired.outbox) relay = new OutboxRelay({ store: wired.outbox, bus, logger, pollIntervalMs: config.outboxPollIntervalMs, batchSize: config.outboxBatchSize })
   const consumers = (wired.consumers ?? []).map(
     (spec) =>
       new EventConsumer({

@@ -7,7 +7,7 @@ import type { ItemConfig } from './config.js'
 import { applyReservationEvent, ITEM_CONSUMER } from './holds.js'
 import type { ItemDeps } from './items.js'
 import { itemContext, resolvers } from './resolvers.js'
-import { createItemDb, itemTransactor, outboxStore, reservationKnown } from './store.js'
+import { createItemDb, itemOutbox, reservationKnown } from './store.js'
 
 type ReservationEvent = EventEnvelope<ReservationEvents[keyof ReservationEvents]>
 
@@ -18,10 +18,11 @@ export function buildItemSubgraph(config: ItemConfig) {
     createDb: createItemDb,
     schemaFile: path.join(import.meta.dirname, 'item.graphql'),
     resolvers,
-    outbox: outboxStore,
     setup: ({ db, kick }) => {
-      const deps: ItemDeps = { db, transact: itemTransactor(db, config.natsStream, kick), reservationKnown: (id) => reservationKnown(db, id) }
+      const outbox = itemOutbox(db, config.natsStream, kick)
+      const deps: ItemDeps = { db, transact: outbox.transact, reservationKnown: (id) => reservationKnown(db, id) }
       return {
+        outbox: outbox.store,
         context: (request) => itemContext(request, deps),
         consumers: [
           {

@@ -1,6 +1,6 @@
 // Data access for the item database: the one module that talks to Prisma.
 import { prismaAdapter } from '@gdmarket/platform/database'
-import { createTransactor, type OutboxStore, type Transact } from '@gdmarket/platform/outbox'
+import { prismaOutbox } from '@gdmarket/platform/outbox'
 import type { ItemSnapshot, ItemStatus } from '@gdmarket/platform/catalogue'
 import { PrismaClient, type Item, type Prisma } from '../../../generated/item/client.js'
 
@@ -10,22 +10,9 @@ export type { Item }
 
 export const createItemDb = (url: string, poolSize: number): ItemDb => new PrismaClient({ adapter: prismaAdapter(url, poolSize) })
 
-export function itemTransactor(db: ItemDb, stream: string, kick: () => void): Transact<ItemTx> {
-  return createTransactor<ItemTx>({
-    begin: (fn) => db.$transaction(fn),
-    insertOutbox: (tx, row) => tx.outboxEvent.create({ data: { id: row.id, subject: row.subject, envelope: row.envelope as Prisma.InputJsonValue } }),
-    stream,
-    context: 'item',
-    kick,
-  })
-}
-
-export const outboxStore = (db: ItemDb): OutboxStore => ({
-  pending: (limit) => db.outboxEvent.findMany({ where: { publishedAt: null }, orderBy: { seq: 'asc' }, take: limit, select: { id: true, subject: true, envelope: true } }),
-  markPublished: async (ids) => {
-    await db.outboxEvent.updateMany({ where: { id: { in: ids } }, data: { publishedAt: new Date() } })
-  },
-})
+/** Use cases write state and events through `transact`; the relay publishes from `store`. */
+export const itemOutbox = (db: ItemDb, stream: string, kick: () => void) =>
+  prismaOutbox<ItemTx, Prisma.InputJsonValue>(db, { stream, context: 'item', kick, encode: (e) => e as unknown as Prisma.InputJsonValue })
 
 export const snapshot = (item: Item): ItemSnapshot => ({
   itemId: item.id,

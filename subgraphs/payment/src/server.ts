@@ -5,7 +5,7 @@ import { buildSubgraph } from '@gdmarket/platform/subgraph'
 import type { PaymentConfig } from './config.js'
 import type { PaymentDeps } from './payments.js'
 import { paymentContext, resolvers } from './resolvers.js'
-import { createPaymentDb, outboxStore, paymentTransactor } from './store.js'
+import { createPaymentDb, paymentOutbox } from './store.js'
 
 export function buildPaymentSubgraph(config: PaymentConfig) {
   return buildSubgraph({
@@ -14,15 +14,15 @@ export function buildPaymentSubgraph(config: PaymentConfig) {
     createDb: createPaymentDb,
     schemaFile: path.join(import.meta.dirname, 'payment.graphql'),
     resolvers,
-    outbox: outboxStore,
     setup: ({ db, kick }) => {
+      const outbox = paymentOutbox(db, config.natsStream, kick)
       const deps: PaymentDeps = {
         db,
-        transact: paymentTransactor(db, config.natsStream, kick),
+        transact: outbox.transact,
         maxAmount: config.maxAmount,
         approvalDelayMs: config.approvalDelayMs,
       }
-      return { context: (request) => paymentContext(request, deps) }
+      return { outbox: outbox.store, context: (request) => paymentContext(request, deps) }
     },
   })
 }

@@ -1,6 +1,6 @@
 // Data access for the payment database (SQLite): the one module that talks to Prisma.
 import { prismaAdapter } from '@gdmarket/platform/database'
-import { createTransactor, type OutboxStore, type Transact } from '@gdmarket/platform/outbox'
+import { prismaOutbox } from '@gdmarket/platform/outbox'
 import { PrismaClient, Prisma, type Payment } from '../../../generated/payment/client.js'
 
 export type PaymentDb = PrismaClient
@@ -9,23 +9,10 @@ export type { Payment }
 
 export const createPaymentDb = (url: string, poolSize: number): PaymentDb => new PrismaClient({ adapter: prismaAdapter(url, poolSize) })
 
-export function paymentTransactor(db: PaymentDb, stream: string, kick: () => void): Transact<PaymentTx> {
-  return createTransactor<PaymentTx>({
-    begin: (fn) => db.$transaction(fn),
-    // SQLite has no JSON column: the envelope is stored as its JSON text, published as is.
-    insertOutbox: (tx, row) => tx.outboxEvent.create({ data: { id: row.id, subject: row.subject, envelope: JSON.stringify(row.envelope) } }),
-    stream,
-    context: 'payment',
-    kick,
-  })
-}
-
-export const outboxStore = (db: PaymentDb): OutboxStore => ({
-  pending: (limit) => db.outboxEvent.findMany({ where: { publishedAt: null }, orderBy: { seq: 'asc' }, take: limit, select: { id: true, subject: true, envelope: true } }),
-  markPublished: async (ids) => {
-    await db.outboxEvent.updateMany({ where: { id: { in: ids } }, data: { publishedAt: new Date() } })
-  },
-})
+/** Use cases write state and events through `transact`; the relay publishes from `store`.
+ *  SQLite has no JSON column: the envelope is stored as its JSON text, published as is. */
+export const paymentOutbox = (db: PaymentDb, stream: string, kick: () => void) =>
+  prismaOutbox<PaymentTx, string>(db, { stream, context: 'payment', kick, encode: (e) => JSON.stringify(e) })
 
 export const findByReservation = (tx: PaymentTx | PaymentDb, reservationId: string) => tx.payment.findUnique({ where: { reservationId } })
 

@@ -8,7 +8,7 @@ import { createPaymentClient } from './payment-client.js'
 import type { ReservationDeps } from './reservations.js'
 import { reservationContext, resolvers } from './resolvers.js'
 import { applyItemEvent, RESERVATION_CONSUMER, sagaKey } from './saga.js'
-import { createReservationDb, outboxStore, reservationTransactor } from './store.js'
+import { createReservationDb, reservationOutbox } from './store.js'
 
 type ItemEvent = EventEnvelope<ItemEvents[keyof ItemEvents]>
 
@@ -19,16 +19,17 @@ export function buildReservationSubgraph(config: ReservationConfig) {
     createDb: createReservationDb,
     schemaFile: path.join(import.meta.dirname, 'reservation.graphql'),
     resolvers,
-    outbox: outboxStore,
     setup: ({ db, kick, logger }) => {
+      const outbox = reservationOutbox(db, config.natsStream, kick)
       const deps: ReservationDeps = {
         db,
-        transact: reservationTransactor(db, config.natsStream, kick),
+        transact: outbox.transact,
         // One client (one circuit breaker) per process: every request shares what it learned about payment.
         payment: createPaymentClient(config, logger),
         logger,
       }
       return {
+        outbox: outbox.store,
         context: (request) => reservationContext(request, deps),
         consumers: [
           {

@@ -1,6 +1,6 @@
 // Data access for the reservation database: the one module that talks to Prisma.
 import { prismaAdapter } from '@gdmarket/platform/database'
-import { createTransactor, type OutboxStore, type Transact } from '@gdmarket/platform/outbox'
+import { prismaOutbox } from '@gdmarket/platform/outbox'
 import type { ReservationSnapshot } from '@gdmarket/platform/catalogue'
 import { PrismaClient, type Prisma, type Reservation } from '../../../generated/reservation/client.js'
 
@@ -10,22 +10,9 @@ export type { Reservation }
 
 export const createReservationDb = (url: string, poolSize: number): ReservationDb => new PrismaClient({ adapter: prismaAdapter(url, poolSize) })
 
-export function reservationTransactor(db: ReservationDb, stream: string, kick: () => void): Transact<ReservationTx> {
-  return createTransactor<ReservationTx>({
-    begin: (fn) => db.$transaction(fn),
-    insertOutbox: (tx, row) => tx.outboxEvent.create({ data: { id: row.id, subject: row.subject, envelope: row.envelope as Prisma.InputJsonValue } }),
-    stream,
-    context: 'reservation',
-    kick,
-  })
-}
-
-export const outboxStore = (db: ReservationDb): OutboxStore => ({
-  pending: (limit) => db.outboxEvent.findMany({ where: { publishedAt: null }, orderBy: { seq: 'asc' }, take: limit, select: { id: true, subject: true, envelope: true } }),
-  markPublished: async (ids) => {
-    await db.outboxEvent.updateMany({ where: { id: { in: ids } }, data: { publishedAt: new Date() } })
-  },
-})
+/** Use cases write state and events through `transact`; the relay publishes from `store`. */
+export const reservationOutbox = (db: ReservationDb, stream: string, kick: () => void) =>
+  prismaOutbox<ReservationTx, Prisma.InputJsonValue>(db, { stream, context: 'reservation', kick, encode: (e) => e as unknown as Prisma.InputJsonValue })
 
 export const snapshot = (r: Reservation): ReservationSnapshot => ({
   reservationId: r.id,
