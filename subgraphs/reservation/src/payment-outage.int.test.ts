@@ -3,7 +3,8 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { errorCode, eventually, sleep, Stack } from '../../../test/harness.js'
-import { ItemEventsPublisher, itemSnapshot, mutate, paymentsOf, person, readReservation, shutdown, stored } from './testing.js'
+import { emitItemEvent, itemSnapshot, mutate, paymentsOf, person, readReservation, stored } from './testing.js'
+import { TestBus } from '../../../test/bus.js'
 
 const TIMEOUT_MS = 300
 const RESET_MS = 1500
@@ -15,22 +16,22 @@ describe('payment outage and circuit breaker', () => {
     payment: paymentEnv,
     reservation: { PAYMENT_TIMEOUT_MS: String(TIMEOUT_MS), PAYMENT_BREAKER_VOLUME: '3', PAYMENT_BREAKER_ERROR_PERCENT: '50', PAYMENT_BREAKER_RESET_MS: String(RESET_MS) },
   })
-  let items: ItemEventsPublisher
+  let items: TestBus
   const renter = person('Kim', ['renter'])
 
   beforeAll(async () => {
     await stack.start('reservation', 'payment')
-    items = await ItemEventsPublisher.open(stack)
+    items = await TestBus.open(stack)
   }, 90_000)
   afterAll(async () => {
     await items?.close()
-    await shutdown(stack)
+    await stack.dispose()
   })
 
   async function confirmedReservation(): Promise<string> {
     const itemId = randomUUID()
     const { id } = (await mutate(stack, renter, 'reserveItem', itemId)).data!.r
-    await items.emit('ItemHeld', itemId, { item: itemSnapshot(itemId, 'owner-1', 800), reservationId: id, customerId: renter.userId, customerName: renter.name })
+    await emitItemEvent(items, 'ItemHeld', itemId, { item: itemSnapshot(itemId, 'owner-1', 800), reservationId: id, customerId: renter.userId, customerName: renter.name })
     await eventually(() => readReservation(stack, renter, id), (r) => r?.status === 'CONFIRMED')
     return id
   }

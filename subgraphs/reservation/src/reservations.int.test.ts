@@ -3,32 +3,33 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { errorCode, eventually, gql, Stack } from '../../../test/harness.js'
-import { as, ItemEventsPublisher, itemSnapshot, mutate, paymentsOf, person, readReservation, shutdown, stored, type ReservationView } from './testing.js'
+import { as, emitItemEvent, itemSnapshot, mutate, paymentsOf, person, readReservation, type ReservationView, stored } from './testing.js'
+import { TestBus } from '../../../test/bus.js'
 
 const MAX_AMOUNT = 100_000
 
 describe('reservation subgraph: reserving, paying, cancelling', () => {
   // A low breaker volume: if declines counted as failures, the decline test would open the circuit.
   const stack = new Stack({ payment: { PAYMENT_MAX_AMOUNT: String(MAX_AMOUNT) }, reservation: { PAYMENT_BREAKER_VOLUME: '2' } })
-  let items: ItemEventsPublisher
+  let items: TestBus
   const renter = person('Kim', ['renter'])
   const owner = person('Park', ['owner'])
   const stranger = person('Lee', ['renter', 'owner'])
 
   beforeAll(async () => {
     await stack.start('reservation', 'payment')
-    items = await ItemEventsPublisher.open(stack)
+    items = await TestBus.open(stack)
   }, 90_000)
   afterAll(async () => {
     await items?.close()
-    await shutdown(stack)
+    await stack.dispose()
   })
 
   /** A reservation the item subgraph has held (CONFIRMED) at `price`. */
   async function confirmedReservation(price = 700): Promise<ReservationView> {
     const itemId = randomUUID()
     const reserved = (await mutate(stack, renter, 'reserveItem', itemId)).data!.r
-    await items.emit('ItemHeld', itemId, { item: itemSnapshot(itemId, owner.userId, price), reservationId: reserved.id, customerId: renter.userId, customerName: renter.name })
+    await emitItemEvent(items, 'ItemHeld', itemId, { item: itemSnapshot(itemId, owner.userId, price), reservationId: reserved.id, customerId: renter.userId, customerName: renter.name })
     return eventually(async () => (await readReservation(stack, renter, reserved.id))!, (r) => r?.status === 'CONFIRMED')
   }
 
@@ -119,7 +120,7 @@ describe('reservation subgraph: reserving, paying, cancelling', () => {
   it('refuses to cancel once the item is rented', async () => {
     const r = await confirmedReservation()
     await mutate(stack, renter, 'payReservation', r.id)
-    await items.emit('ItemLent', r.itemId, { item: itemSnapshot(r.itemId, owner.userId, 700, { rentalStatus: 'RENTING' }), reservationId: r.id }, 3)
+    await emitItemEvent(items, 'ItemLent', r.itemId, { item: itemSnapshot(r.itemId, owner.userId, 700, { rentalStatus: 'RENTING' }), reservationId: r.id }, 3)
     await eventually(() => readReservation(stack, renter, r.id), (v) => v?.rentalStatus === 'RENTING')
     await refusedWithoutChange(r.id, 'CONFLICT', () => mutate(stack, renter, 'cancelReservation', r.id))
     await refusedWithoutChange(r.id, 'CONFLICT', () => mutate(stack, renter, 'cancelPayment', r.id))

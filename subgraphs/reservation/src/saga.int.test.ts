@@ -3,21 +3,22 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { eventually, Stack } from '../../../test/harness.js'
-import { handled, ItemEventsPublisher, itemSnapshot, mutate, person, readReservation, shutdown, stored } from './testing.js'
+import { emitItemEvent, handled, itemSnapshot, mutate, person, readReservation, stored } from './testing.js'
+import { TestBus } from '../../../test/bus.js'
 
 describe('reservation saga handlers', () => {
   const stack = new Stack()
-  let items: ItemEventsPublisher
+  let items: TestBus
   const renter = person('Kim', ['renter'])
   const owner = person('Park', ['owner'])
 
   beforeAll(async () => {
     await stack.start('reservation', 'payment')
-    items = await ItemEventsPublisher.open(stack)
+    items = await TestBus.open(stack)
   }, 90_000)
   afterAll(async () => {
     await items?.close()
-    await shutdown(stack)
+    await stack.dispose()
   })
 
   const reserve = async () => (await mutate(stack, renter, 'reserveItem', randomUUID())).data!.r
@@ -26,14 +27,14 @@ describe('reservation saga handlers', () => {
 
   it('confirms on ItemHeld, learning price and owner; a redelivery of the same event changes nothing', async () => {
     const r = await reserve()
-    const event = await items.emit('ItemHeld', r.itemId, held(r.itemId, r.id, 900))
+    const event = await emitItemEvent(items, 'ItemHeld', r.itemId, held(r.itemId, r.id, 900))
     const after = await settled(r.id, (s) => s.row?.status === 'CONFIRMED')
     expect(after.row).toMatchObject({ amount: 900, ownerId: owner.userId, version: 2 })
     expect(after.events).toEqual([{ type: 'ReservationRequested', version: 1 }, { type: 'ReservationConfirmed', version: 2 }])
 
-    await items.publish(event, randomUUID()) // same event id, new message: JetStream delivers it again
+    await items.republish('item', event, randomUUID()) // same event id, new message: JetStream delivers it again
     // Events of one reservation are applied in stream order, so once ItemLent shows, the redelivery was handled.
-    await items.emit('ItemLent', r.itemId, { item: itemSnapshot(r.itemId, owner.userId, 900, { rentalStatus: 'RENTING' }), reservationId: r.id }, 3)
+    await emitItemEvent(items, 'ItemLent', r.itemId, { item: itemSnapshot(r.itemId, owner.userId, 900, { rentalStatus: 'RENTING' }), reservationId: r.id }, 3)
     const later = await settled(r.id, (s) => s.row?.rentalStatus === 'RENTING')
     expect(later.row).toMatchObject({ status: 'CONFIRMED', version: 3 })
     expect(later.events.map((e) => e.type)).toEqual(['ReservationRequested', 'ReservationConfirmed', 'ReservationRentalChanged'])
@@ -41,11 +42,11 @@ describe('reservation saga handlers', () => {
 
   it('rejects on ItemHoldRejected, and a later ItemHeld does not overturn the decision', async () => {
     const r = await reserve()
-    await items.emit('ItemHoldRejected', r.itemId, { itemId: r.itemId, reservationId: r.id, reason: 'NOT_RENTABLE' }, 0)
+    await emitItemEvent(items, 'ItemHoldRejected', r.itemId, { itemId: r.itemId, reservationId: r.id, reason: 'NOT_RENTABLE' }, 0)
     const rejected = await settled(r.id, (s) => s.row?.status === 'REJECTED')
     expect(rejected.row).toMatchObject({ rejectReason: 'NOT_RENTABLE', version: 2 })
-    const late = await items.emit('ItemHeld', r.itemId, held(r.itemId, r.id))
-    await items.emit('ItemDeleted', r.itemId, { item: itemSnapshot(r.itemId, owner.userId, 500, { deleted: true }) }, 4)
+    const late = await emitItemEvent(items, 'ItemHeld', r.itemId, held(r.itemId, r.id))
+    await emitItemEvent(items, 'ItemDeleted', r.itemId, { item: itemSnapshot(r.itemId, owner.userId, 500, { deleted: true }) }, 4)
     await eventually(() => handled(stack, late.id))
     const after = await settled(r.id, (s) => s.row?.itemDeleted === true)
     expect(after.row).toMatchObject({ status: 'REJECTED', version: 3 })
@@ -55,9 +56,9 @@ describe('reservation saga handlers', () => {
   it('leaves a reservation cancelled while PENDING cancelled when the hold arrives', async () => {
     const r = await reserve()
     expect((await mutate(stack, renter, 'cancelReservation', r.id)).data?.r.status).toBe('CANCELLED')
-    const late = await items.emit('ItemHeld', r.itemId, held(r.itemId, r.id))
+    const late = await emitItemEvent(items, 'ItemHeld', r.itemId, held(r.itemId, r.id))
     await eventually(() => handled(stack, late.id))
-    await items.emit('ItemDeleted', r.itemId, { item: itemSnapshot(r.itemId, owner.userId, 500, { deleted: true }) }, 3)
+    await emitItemEvent(items, 'ItemDeleted', r.itemId, { item: itemSnapshot(r.itemId, owner.userId, 500, { deleted: true }) }, 3)
     const after = await settled(r.id, (s) => s.row?.itemDeleted === true)
     expect(after.row).toMatchObject({ status: 'CANCELLED', amount: null })
     expect(after.events.map((e) => e.type)).toEqual(['ReservationRequested', 'ReservationCancelled'])
@@ -65,10 +66,10 @@ describe('reservation saga handlers', () => {
 
   it('moves the rental status forward only: a late ItemLent after ItemReturned changes nothing', async () => {
     const r = await reserve()
-    await items.emit('ItemHeld', r.itemId, held(r.itemId, r.id))
-    await items.emit('ItemReturned', r.itemId, { item: itemSnapshot(r.itemId, owner.userId, 500, { status: 'RENTABLE', rentalStatus: 'RETURNED' }), reservationId: r.id }, 5)
+    await emitItemEvent(items, 'ItemHeld', r.itemId, held(r.itemId, r.id))
+    await emitItemEvent(items, 'ItemReturned', r.itemId, { item: itemSnapshot(r.itemId, owner.userId, 500, { status: 'RENTABLE', rentalStatus: 'RETURNED' }), reservationId: r.id }, 5)
     await settled(r.id, (s) => s.row?.rentalStatus === 'RETURNED')
-    const late = await items.emit('ItemLent', r.itemId, { item: itemSnapshot(r.itemId, owner.userId, 500, { rentalStatus: 'RENTING' }), reservationId: r.id }, 4)
+    const late = await emitItemEvent(items, 'ItemLent', r.itemId, { item: itemSnapshot(r.itemId, owner.userId, 500, { rentalStatus: 'RENTING' }), reservationId: r.id }, 4)
     await eventually(() => handled(stack, late.id))
     const after = await stored(stack, r.id)
     expect(after.row).toMatchObject({ rentalStatus: 'RETURNED', version: 3 })

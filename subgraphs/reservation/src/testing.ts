@@ -2,15 +2,14 @@
 // published into the stack's stream as the item subgraph would, and the reservation's database row.
 import { randomUUID } from 'node:crypto'
 import pg from 'pg'
-import { connect, type NatsConnection } from 'nats'
 import { DEV_INTERNAL_SECRET } from '@gdmarket/platform/config'
-import { createEvent, eventSubject, type EventEnvelope } from '@gdmarket/platform/events'
-import { encodeCaller, type Caller } from '@gdmarket/platform/identity'
+import { INTERNAL_SECRET_HEADER, type Caller } from '@gdmarket/platform/identity'
 import type { ItemEvents, ItemSnapshot } from '@gdmarket/platform/catalogue'
 import { gql, type Stack } from '../../../test/harness.js'
+import { routerHeaders, type TestBus } from '../../../test/bus.js'
 
-export const INTERNAL = { 'x-gdmarket-internal-secret': DEV_INTERNAL_SECRET }
-export const as = (caller: Caller | null): Record<string, string> => (caller ? { ...INTERNAL, 'x-gdmarket-caller': encodeCaller(caller) } : INTERNAL)
+/** The router's headers for `caller`; for null, those of an anonymous request. */
+export const as = (caller: Caller | null): Record<string, string> => (caller ? routerHeaders(caller) : { [INTERNAL_SECRET_HEADER]: DEV_INTERNAL_SECRET })
 export const person = (name: string, roles: Caller['roles']): Caller => ({ userId: `${name}-${randomUUID()}`, name, roles })
 
 export const FIELDS = 'id itemId item { id } customerId customerName status paymentStatus rentalStatus createdAt'
@@ -39,27 +38,9 @@ export async function paymentsOf(stack: Stack, caller: Caller): Promise<{ id: st
   return res.data?.payments ?? []
 }
 
-/** Publishes item events into the stack's stream, exactly as the item subgraph's relay would. */
-export class ItemEventsPublisher {
-  private constructor(private readonly nc: NatsConnection, private readonly stream: string) {}
-
-  static async open(stack: Stack): Promise<ItemEventsPublisher> {
-    return new ItemEventsPublisher(await connect({ servers: stack.natsUrl }), stack.stream)
-  }
-
-  /** Publishes an envelope; `msgID` differs from the event id to simulate a redelivery of the same event. */
-  async publish<T>(event: EventEnvelope<T>, msgID: string = event.id): Promise<void> {
-    await this.nc.jetstream().publish(eventSubject(this.stream, 'item', event.type), JSON.stringify(event), { msgID })
-  }
-
-  async emit<K extends keyof ItemEvents>(type: K, aggregateId: string, data: ItemEvents[K], aggregateVersion = 2): Promise<EventEnvelope<ItemEvents[K]>> {
-    const event = createEvent({ type, aggregateId, aggregateVersion, data, cause: { correlationId: randomUUID() } })
-    await this.publish(event)
-    return event
-  }
-
-  close = () => this.nc.close()
-}
+/** An item event published as the item subgraph's relay would, typed by the catalogue. */
+export const emitItemEvent = <K extends keyof ItemEvents>(bus: TestBus, type: K, aggregateId: string, data: ItemEvents[K], aggregateVersion = 2) =>
+  bus.publish('item', type, aggregateId, aggregateVersion, data)
 
 export const itemSnapshot = (itemId: string, ownerId: string, price: number, overrides: Partial<ItemSnapshot> = {}): ItemSnapshot => ({
   itemId,
@@ -98,10 +79,4 @@ export async function handled(stack: Stack, eventId: string): Promise<boolean> {
   } finally {
     await client.end()
   }
-}
-
-/** Stops every service gracefully before disposing: SIGKILL reaches only tsx, whose node child would outlive the test. */
-export async function shutdown(stack: Stack): Promise<void> {
-  for (const name of [...stack.running.keys()]) await stack.stop(name, 'SIGTERM')
-  await stack.dispose()
 }

@@ -2,7 +2,7 @@
 // reservations confirmed, and payment reaching the item so its owner can lend it.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { errorCode, eventually, gql, Stack } from '../../../test/harness.js'
-import { as, mutate, person, readReservation, shutdown } from './testing.js'
+import { as, mutate, person, readReservation } from './testing.js'
 
 describe('reservation saga with the item subgraph', () => {
   const stack = new Stack()
@@ -10,7 +10,7 @@ describe('reservation saga with the item subgraph', () => {
   const renters = [person('Kim', ['renter']), person('Lee', ['renter']), person('Choi', ['renter'])]
 
   beforeAll(() => stack.start('item', 'reservation', 'payment'), 90_000)
-  afterAll(() => shutdown(stack))
+  afterAll(() => stack.dispose())
 
   const registerItem = async (price: number): Promise<string> => {
     const res = await gql<{ registerItem: { id: string } }>(stack.url('item'), 'mutation($i: RegisterItemInput!) { registerItem(input: $i) { id } }', { i: { name: 'Kayak', price } }, undefined, as(owner))
