@@ -72,6 +72,11 @@ export class EventBus {
     if (this.nc) listener()
   }
 
+  /** Resolves once connected, without touching JetStream: for core NATS subscribers such as the router. */
+  connection(): Promise<NatsConnection> {
+    return this.connected
+  }
+
   /** Resolves once connected and the stream (and its dead-letter stream) exist; creates them idempotently. */
   ready(): Promise<{ js: JetStreamClient; jsm: JetStreamManager; nc: NatsConnection }> {
     this.streamReady ??= this.connected.then(async () => {

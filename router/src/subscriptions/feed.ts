@@ -8,7 +8,7 @@ import type { EventBus } from '@gdmarket/platform/bus'
 import { subjectPrefix } from '@gdmarket/platform/events'
 import type { Logger } from '@gdmarket/platform/logger'
 
-type NatsConnection = Awaited<ReturnType<EventBus['ready']>>['nc']
+type NatsConnection = Awaited<ReturnType<EventBus['connection']>>
 type NatsSubscription = ReturnType<NatsConnection['subscribe']>
 
 /** One ItemInfo change: the payload as the projections subgraph would answer it. */
@@ -50,8 +50,8 @@ export class ItemInfoFeed {
   /** Subscribes once NATS is there; nats.js restores the subscription after every reconnect. */
   start(): void {
     this.bus
-      .ready()
-      .then(({ nc }) => {
+      .connection()
+      .then((nc) => {
         if (this.closed) return
         const subject = itemInfoChangedSubject(this.bus.stream)
         this.subscription = nc.subscribe(subject, { callback: (err, msg) => (err ? this.logger.warn({ err }, 'ItemInfoChanged subscription error') : this.accept(msg.data)) })
