@@ -4,14 +4,17 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { writeReport } from './lib/report.js'
+import { routerThroughputBench } from './router-throughput.js'
 import { subscriptionsBench } from './subscriptions.js'
+import { writePathBench } from './write-path.js'
 
 export interface BenchPart {
   name: string
   run: () => Promise<Record<string, unknown>>
 }
 
-const PARTS: BenchPart[] = [subscriptionsBench]
+const PARTS: BenchPart[] = [routerThroughputBench, writePathBench, subscriptionsBench]
 
 /** Flattens a fragment into "a.b.c" → value rows for the table. */
 function rows(prefix: string, value: unknown): [string, string][] {
@@ -20,7 +23,7 @@ function rows(prefix: string, value: unknown): [string, string][] {
 }
 
 async function main(): Promise<void> {
-  const only = process.argv.slice(2)
+  const only = process.argv.slice(2).filter((a) => !a.startsWith('--')) // flags (e.g. --full-soak) are read by the parts
   const results: Record<string, unknown> = { date: new Date().toISOString(), host: { cpus: os.cpus().length, node: process.version } }
   for (const part of PARTS.filter((p) => only.length === 0 || only.includes(p.name))) {
     const started = Date.now()
@@ -33,6 +36,8 @@ async function main(): Promise<void> {
   const json = `${JSON.stringify(results, null, 2)}\n`
   writeFileSync(path.join(dir, `${String(results.date).slice(0, 19).replace(/:/g, '-')}.json`), json)
   writeFileSync(path.join(dir, 'latest.json'), json)
+  // The README and chart describe the router comparison; a run without it leaves them as they are.
+  if (results.router) writeReport(results, import.meta.dirname)
   const table = rows('', results)
   const width = Math.max(...table.map(([k]) => k.length))
   for (const [k, v] of table) console.log(`${k.padEnd(width)}  ${v}`)

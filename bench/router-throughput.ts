@@ -1,0 +1,161 @@
+// Router throughput: one deep cross-subgraph query over the real supergraph, against three routers
+// in turn on the same real subgraphs, the same data and the same supergraph SDL:
+//   ours          router/src (buildRouter, via router/src/main.ts), as in production
+//   stock_gateway @apollo/gateway + Apollo Server's startStandaloneServer, defaults
+//   hive_gateway  @graphql-hive/gateway's CLI in supergraph-file mode, defaults
+// Identity: the query reads the caller's own reservations, so subgraphs need GDmarket's internal
+// secret and caller headers. Ours derives them from the bearer token (and pays for verifying it);
+// the peers are configured to send the identical x-gdmarket-* headers statically. Every router
+// must answer the query with byte-identical data before it is loaded.
+// Then a soak: ours under the same load for BENCH_SOAK_S (default 60 s; `--full-soak` = 300 s),
+// RSS sampled every 5 s; growth is measured from the end of the first fifth (warm-up).
+import { writeFileSync } from 'node:fs'
+import path from 'node:path'
+import { composeSupergraph, SUBGRAPH_NAMES, type SubgraphUrls } from '../router/src/supergraph.js'
+import { freePort, gql, ROOT, sleep } from '../test/harness.js'
+import { load, round, type LoadResult } from './lib/load.js'
+import { must, nameOf, seed, startMarket, type Market } from './lib/market.js'
+import { rssMb, spawnNode, type Spawned } from './lib/proc.js'
+import type { BenchPart } from './run.js'
+
+const CONNECTIONS = 50
+const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 5)
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 20)
+const SOAK_S = process.argv.includes('--full-soak') ? 300 : Number(process.env.BENCH_SOAK_S ?? 60)
+
+/**
+ * Four subgraphs; the deepest chain is four sequential fetches:
+ * reservations (reservation) → payment (payment) → reservation (reservation) → item (item),
+ * beside itemInfos (projections) → item (item). No schema change was needed.
+ */
+export const DEEP_QUERY = `query Deep($owner: ID!) {
+  reservations {
+    id status paymentStatus rentalStatus createdAt
+    item { id name price }
+    payment {
+      id amount status
+      reservation { id status customerName item { id name ownerId status rentalStatus } }
+    }
+  }
+  itemInfos(ownerId: $owner) {
+    itemId itemName reservationStatus paymentStatus version
+    item { id name price status }
+  }
+}`
+
+export type RouterName = 'ours' | 'stock_gateway' | 'hive_gateway'
+
+interface RouterUnderTest {
+  url: string
+  pid: number
+  stop(): Promise<void>
+}
+
+async function startOurs(market: Market): Promise<RouterUnderTest> {
+  await market.stack.start('router')
+  const svc = market.stack.running.get('router')
+  if (!svc?.child.pid) throw new Error('router did not start')
+  return { url: svc.url, pid: svc.child.pid, stop: async () => void (await market.stack.stop('router', 'SIGKILL')) }
+}
+
+async function startPeer(name: 'stock_gateway' | 'hive_gateway', supergraphFile: string, headers: Record<string, string>): Promise<RouterUnderTest> {
+  const port = await freePort()
+  const env = { NODE_ENV: 'production', PORT: String(port), SUPERGRAPH_FILE: supergraphFile, BENCH_SUBGRAPH_HEADERS: JSON.stringify(headers) }
+  const url = `http://127.0.0.1:${port}/graphql`
+  let proc: Spawned
+  if (name === 'stock_gateway') {
+    proc = await spawnNode(['--import', 'tsx', path.join(ROOT, 'bench/lib/stock-gateway.ts')], env, `${url}?query=%7B__typename%7D`)
+  } else {
+    const bin = path.join(ROOT, 'node_modules/@graphql-hive/gateway/dist/bin.js')
+    const args = ['--import', 'tsx', bin, 'supergraph', supergraphFile, '--host', '127.0.0.1', '--port', String(port), '-c', path.join(ROOT, 'bench/lib/hive-gateway.config.ts')]
+    proc = await spawnNode(args, env, `http://127.0.0.1:${port}/readiness`)
+  }
+  return { url, pid: proc.pid, stop: proc.stop }
+}
+
+export interface RouterRun extends LoadResult {
+  warmup_rps: number
+}
+
+export const routerThroughputBench: BenchPart = {
+  name: 'router',
+  run: async () => {
+    const market = await startMarket(['item', 'reservation', 'payment', 'projections'])
+    const { stack } = market
+    try {
+      await stack.allocatePorts()
+      const urls = Object.fromEntries(SUBGRAPH_NAMES.map((n) => [n, stack.url(n)])) as SubgraphUrls
+      const supergraphFile = path.join(stack.tmp, 'supergraph.graphql')
+      writeFileSync(supergraphFile, composeSupergraph(urls))
+
+      let router = await startOurs(market)
+      const seedStarted = Date.now()
+      const seeded = await seed(market, router.url)
+      console.error(`bench: seeded ${seeded.items.length} items and ${seeded.reservations.length} paid reservations in ${Math.round((Date.now() - seedStarted) / 1000)} s`)
+
+      const caller = { userId: seeded.renters[0], name: nameOf(seeded.renters[0]), roles: ['renter' as const] }
+      const bearer = await market.tokenFor(caller.userId, caller.roles)
+      const body = JSON.stringify({ query: DEEP_QUERY, variables: { owner: seeded.owners[0] } })
+      const headers = { authorization: `Bearer ${bearer}` }
+      const peerHeaders = market.subgraphHeaders(caller)
+
+      const results = {} as Record<RouterName, RouterRun>
+      let golden: string | undefined
+      let soak: Record<string, number | number[]> | undefined
+      for (const name of ['ours', 'stock_gateway', 'hive_gateway'] as const) {
+        if (name !== 'ours') router = await startPeer(name, supergraphFile, peerHeaders)
+        try {
+          // Same answer from every router, or the comparison means nothing.
+          const answer = await must(router.url, DEEP_QUERY, { owner: seeded.owners[0] }, bearer)
+          const text = JSON.stringify(answer)
+          golden ??= text
+          if (text !== golden) throw new Error(`${name} answers differently:\n${text.slice(0, 500)}\nvs ours:\n${golden.slice(0, 500)}`)
+          console.error(`bench: ${name}: warm-up ${WARMUP_S} s, then ${DURATION_S} s at ${CONNECTIONS} connections`)
+          const warm = await load({ url: router.url, body, headers, connections: CONNECTIONS, durationS: WARMUP_S, pid: router.pid })
+          results[name] = { ...(await load({ url: router.url, body, headers, connections: CONNECTIONS, durationS: DURATION_S, pid: router.pid })), warmup_rps: warm.rps }
+          if (name === 'ours' && SOAK_S > 0) soak = await soakOurs(router, body, headers)
+        } finally {
+          await router.stop()
+        }
+        await sleep(1000) // let sockets and subgraph pools settle between routers
+      }
+      return {
+        router: {
+          query: 'reservations → payment → reservation → item (4 sequential fetches) + itemInfos → item; 4 subgraphs',
+          data: { items: seeded.items.length, reservations: seeded.reservations.length, caller_reservations: seeded.reservations.length / seeded.renters.length },
+          connections: CONNECTIONS,
+          duration_s: DURATION_S,
+          ...results,
+          ratios: {
+            rps_ours_vs_stock: round(results.ours.rps / results.stock_gateway.rps),
+            rps_ours_vs_hive: round(results.ours.rps / results.hive_gateway.rps),
+            cpu_per_req_ours_vs_stock: round(results.ours.cpu_ms_per_req / results.stock_gateway.cpu_ms_per_req),
+            cpu_per_req_ours_vs_hive: round(results.ours.cpu_ms_per_req / results.hive_gateway.cpu_ms_per_req),
+          },
+        },
+        ...(soak ? { soak } : {}),
+      }
+    } finally {
+      await stack.dispose()
+    }
+  },
+}
+
+/** Ours under the same load for SOAK_S; RSS every 5 s; growth after the first fifth (warm-up). */
+async function soakOurs(router: RouterUnderTest, body: string, headers: Record<string, string>): Promise<Record<string, number | number[]>> {
+  console.error(`bench: soak of ours for ${SOAK_S} s`)
+  const samples: number[] = []
+  const r = await load({ url: router.url, body, headers, connections: CONNECTIONS, durationS: SOAK_S, pid: router.pid, sample: { everyMs: 5000, fn: () => void samples.push(round(rssMb(router.pid), 1)) } })
+  const afterWarmup = samples[Math.max(0, Math.floor(samples.length / 5) - 1)] ?? NaN
+  const end = samples.at(-1) ?? NaN
+  return {
+    duration_s: SOAK_S,
+    rps: r.rps,
+    errors: r.errors + r.non_2xx + r.graphql_errors,
+    rss_after_warmup_mb: afterWarmup,
+    rss_end_mb: end,
+    rss_max_mb: Math.max(...samples),
+    rss_growth_pct: round(((end - afterWarmup) / afterWarmup) * 100, 1),
+    rss_samples_mb: samples,
+  }
+}
