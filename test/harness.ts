@@ -2,7 +2,7 @@
 // production) on free ports, against fresh PostgreSQL databases, a fresh SQLite file and a fresh
 // JetStream stream, so test files never collide; and talks to them over real HTTP.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
@@ -144,24 +144,12 @@ export class Stack {
     else await this.startOne(name as ServiceName)
   }
 
-  /**
-   * SIGTERM (graceful) or SIGKILL; resolves with the exit code. The child is tsx's launcher, which
-   * passes SIGTERM on to the node process running the service but cannot pass on SIGKILL: that
-   * one goes to the whole process tree, or the service would live on, orphaned, on its port.
-   */
+  /** SIGTERM (graceful) or SIGKILL; resolves with the exit code (null when killed by a signal). */
   async stop(name: ServiceName | string, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
     const svc = this.running.get(name)
     if (!svc) return null
     this.running.delete(name)
-    if (signal === 'SIGKILL' && svc.child.pid !== undefined) {
-      for (const pid of [svc.child.pid, ...descendants(svc.child.pid)]) {
-        try {
-          process.kill(pid, signal)
-        } catch {
-          // already gone
-        }
-      }
-    } else svc.child.kill(signal)
+    svc.child.kill(signal)
     return svc.exited
   }
 
@@ -183,36 +171,6 @@ export class Stack {
   logs(name: ServiceName | string): string {
     return this.running.get(name)?.output.join('') ?? ''
   }
-}
-
-/** Every process below `pid` (Linux /proc; elsewhere none are found and only `pid` is signalled). */
-function descendants(pid: number): number[] {
-  const children = new Map<number, number[]>()
-  let entries: string[]
-  try {
-    entries = readdirSync('/proc').filter((e) => /^\d+$/.test(e))
-  } catch {
-    return []
-  }
-  for (const e of entries) {
-    try {
-      // /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may contain spaces and parentheses.
-      const stat = readFileSync(`/proc/${e}/stat`, 'utf8')
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(e)])
-    } catch {
-      // exited meanwhile
-    }
-  }
-  const found: number[] = []
-  const queue = [pid]
-  for (let next = queue.pop(); next !== undefined; next = queue.pop()) {
-    for (const c of children.get(next) ?? []) {
-      found.push(c)
-      queue.push(c)
-    }
-  }
-  return found
 }
 
 async function deleteStreams(natsUrl: string, stream: string): Promise<void> {

@@ -1,5 +1,6 @@
 // /health/live and /health/ready. Ready: started, not shutting down, every dependency check passes.
-// Live: the event loop has not been blocked beyond a threshold and no liveness check reports a stall.
+// Live: the event loop has not been blocked beyond a threshold within the last blocked-window, and
+// no liveness check reports a stall.
 import type { Logger } from './logger.js'
 
 export type Check = () => Promise<void> | void
@@ -12,6 +13,16 @@ export interface HealthReport {
 }
 
 const LAG_SAMPLE_MS = 250
+/**
+ * How long /health/live keeps answering 503 after the event loop was blocked beyond the threshold.
+ * The lag is only measured when the loop runs again, and a probe comes every few seconds, so a
+ * 503 that lasted one sample (250 ms) would almost always be missed. One probe period (the
+ * manifests' livenessProbe.periodSeconds: 10) means: a single block costs at most one or two
+ * failed probes (below failureThreshold 3, no restart); blocks that keep recurring keep it failing
+ * and the kubelet restarts the container. A loop that never comes back cannot answer at all, which
+ * the kubelet counts as a failure too.
+ */
+export const DEFAULT_LIVENESS_BLOCKED_WINDOW_MS = 10_000
 
 export class Health {
   private started = false
@@ -19,9 +30,16 @@ export class Health {
   private readonly readinessChecks = new Map<string, Check>()
   private readonly livenessChecks = new Map<string, LivenessCheck>()
   private lagMs = 0
+  /** The last block beyond the threshold: when it was measured and how long it was. */
+  private lastBlock: { at: number; ms: number } | undefined
   private lagTimer: NodeJS.Timeout | undefined
 
-  constructor(private readonly maxEventLoopDelayMs: number, private readonly checkTimeoutMs = 2000, private readonly logger?: Logger) {}
+  constructor(
+    private readonly maxEventLoopDelayMs: number,
+    private readonly checkTimeoutMs = 2000,
+    private readonly logger?: Logger,
+    private readonly blockedWindowMs = DEFAULT_LIVENESS_BLOCKED_WINDOW_MS,
+  ) {}
 
   addReadinessCheck(name: string, check: Check): void {
     this.readinessChecks.set(name, check)
@@ -39,7 +57,10 @@ export class Health {
       const now = Date.now()
       this.lagMs = Math.max(0, now - expected)
       expected = now + LAG_SAMPLE_MS
-      if (this.lagMs > this.maxEventLoopDelayMs) this.logger?.error({ lagMs: this.lagMs }, 'event loop was blocked')
+      if (this.lagMs > this.maxEventLoopDelayMs) {
+        this.lastBlock = { at: now, ms: this.lagMs }
+        this.logger?.error({ lagMs: this.lagMs }, 'event loop was blocked')
+      }
     }, LAG_SAMPLE_MS)
     this.lagTimer.unref()
   }
@@ -59,9 +80,10 @@ export class Health {
   live(): HealthReport {
     const checks: Record<string, string> = {}
     let ok = true
-    if (this.lagMs > this.maxEventLoopDelayMs) {
+    const sinceBlock = this.lastBlock ? Date.now() - this.lastBlock.at : Infinity
+    if (this.lastBlock && sinceBlock < this.blockedWindowMs) {
       ok = false
-      checks.eventLoop = `blocked for ${this.lagMs} ms`
+      checks.eventLoop = `blocked for ${this.lastBlock.ms} ms, ${sinceBlock} ms ago`
     } else checks.eventLoop = 'ok'
     for (const [name, check] of this.livenessChecks) {
       const problem = check()
