@@ -6,6 +6,8 @@ import https from 'node:https'
 import type { RemoteGraphQLDataSource } from '@apollo/gateway'
 
 export type Fetcher = RemoteGraphQLDataSource['fetcher']
+type FetcherRequestInit = NonNullable<Parameters<Fetcher>[1]>
+type FetcherResponse = Awaited<ReturnType<Fetcher>>
 
 export interface SubgraphFetchLimits {
   subgraphTimeoutMs: number
@@ -26,14 +28,68 @@ export interface SubgraphFetch {
   close(): void
 }
 
-// Response refuses a body for these statuses.
+// These statuses carry no body (whatever bytes a broken subgraph might send).
 const NULL_BODY_STATUSES = new Set([101, 204, 205, 304])
+
+/** A subgraph's complete answer, read once. */
+interface Answer {
+  url: string
+  status: number
+  statusText: string
+  /** Only read (content-type, cache-control). */
+  headers: Headers
+  body: Buffer
+}
+
+const EMPTY = Buffer.alloc(0)
+
+/**
+ * What the gateway reads of a subgraph answer (status, headers, json/text), over the buffered body.
+ * Cheaper than a WHATWG Response, which wraps the body in a web stream and transfers it on json().
+ */
+class BufferedResponse implements FetcherResponse {
+  bodyUsed = false
+  readonly redirected = false
+  readonly url: string
+  readonly status: number
+  readonly statusText: string
+  readonly headers: Headers
+
+  constructor(private readonly answer: Answer) {
+    this.url = answer.url
+    this.status = answer.status
+    this.statusText = answer.statusText
+    this.headers = answer.headers
+  }
+
+  get ok(): boolean {
+    return this.status >= 200 && this.status < 300
+  }
+
+  async text(): Promise<string> {
+    this.bodyUsed = true
+    return this.answer.body.toString('utf8')
+  }
+
+  async json(): Promise<unknown> {
+    return JSON.parse(await this.text())
+  }
+
+  async arrayBuffer(): Promise<ArrayBuffer> {
+    this.bodyUsed = true
+    return new Uint8Array(this.answer.body).buffer
+  }
+
+  clone(): BufferedResponse {
+    return new BufferedResponse(this.answer)
+  }
+}
 
 export function createSubgraphFetch(limits: SubgraphFetchLimits): SubgraphFetch {
   const agentOptions = { keepAlive: true, maxSockets: limits.subgraphMaxSockets, timeout: limits.subgraphKeepAliveMs }
   const agents = { 'http:': new http.Agent(agentOptions), 'https:': new https.Agent(agentOptions) }
 
-  const fetcher: Fetcher = (url, init = {}) =>
+  const send = (url: string, init: FetcherRequestInit): Promise<Answer> =>
     new Promise((resolve, reject) => {
       const target = new URL(url)
       const body = init.body ?? ''
@@ -71,11 +127,13 @@ export function createSubgraphFetch(limits: SubgraphFetchLimits): SubgraphFetch 
           for (const [name, value] of Object.entries(response.headers)) {
             for (const v of Array.isArray(value) ? value : value === undefined ? [] : [value]) headers.append(name, v)
           }
-          resolve(new Response(NULL_BODY_STATUSES.has(status) ? null : Buffer.concat(chunks), { status, statusText: response.statusMessage, headers }))
+          resolve({ url, status, statusText: response.statusMessage ?? '', headers, body: NULL_BODY_STATUSES.has(status) ? EMPTY : Buffer.concat(chunks) })
         })
       })
       request.end(body)
     })
+
+  const fetcher: Fetcher = async (url, init = {}) => new BufferedResponse(await send(url, init))
 
   return {
     fetcher,
