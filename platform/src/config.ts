@@ -1,5 +1,7 @@
 // Configuration read once from the environment at start; every problem is reported together and
 // the process stops with a clear message instead of failing later.
+import { DEFAULT_LIVENESS_BLOCKED_WINDOW_MS } from './health.js'
+
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`invalid configuration:\n  - ${problems.join('\n  - ')}`)
@@ -86,8 +88,12 @@ export interface ServiceConfig {
   shutdownGraceMs: number
   /** After SIGTERM: give in-flight work at most this long before exiting anyway. */
   shutdownTimeoutMs: number
-  /** Liveness turns 503 when the event loop was blocked longer than this. */
+  /** Liveness turns 503 when the event loop was blocked longer than this… */
   livenessMaxEventLoopDelayMs: number
+  /** …and stays 503 this long after, so a probe every few seconds cannot miss it. */
+  livenessBlockedWindowMs: number
+  /** Test-only routes (POST /debug/block); only with NODE_ENV=test and GDMARKET_DEBUG_ROUTES=1. */
+  debugRoutes: boolean
 }
 
 export function readServiceConfig(r: ConfigReader, service: string, defaultPort: number): ServiceConfig {
@@ -104,7 +110,15 @@ export function readServiceConfig(r: ConfigReader, service: string, defaultPort:
     shutdownGraceMs: r.int('SHUTDOWN_GRACE_MS', mode === 'production' ? 5000 : 0, { max: 600_000 }),
     shutdownTimeoutMs: r.int('SHUTDOWN_TIMEOUT_MS', 15_000, { min: 100, max: 600_000 }),
     livenessMaxEventLoopDelayMs: r.int('LIVENESS_MAX_EVENT_LOOP_DELAY_MS', 5_000, { min: 10 }),
+    livenessBlockedWindowMs: r.int('LIVENESS_BLOCKED_WINDOW_MS', DEFAULT_LIVENESS_BLOCKED_WINDOW_MS, { max: 600_000 }),
+    debugRoutes: readDebugRoutes(r, mode),
   }
+}
+
+function readDebugRoutes(r: ConfigReader, mode: RuntimeMode): boolean {
+  const on = r.oneOf('GDMARKET_DEBUG_ROUTES', ['0', '1'] as const, '0') === '1'
+  if (on && mode !== 'test') r.problem('GDMARKET_DEBUG_ROUTES=1 is allowed only with NODE_ENV=test')
+  return on && mode === 'test'
 }
 
 /** Default database url per database folder under prisma/. */

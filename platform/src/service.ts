@@ -11,9 +11,9 @@ import {
 } from '@apollo/server/plugin/landingPage/default'
 import { unwrapResolverError } from '@apollo/server/errors'
 import type { GraphQLFormattedError } from 'graphql'
-import { readConfig, type ServiceConfig } from './config.js'
+import type { ServiceConfig } from './config.js'
 import { AppError } from './errors.js'
-import { DEFAULT_LIVENESS_BLOCKED_WINDOW_MS, Health } from './health.js'
+import { Health } from './health.js'
 import { CORRELATION_HEADER } from './identity.js'
 import type { Logger } from './logger.js'
 
@@ -57,22 +57,6 @@ export interface HttpService {
 const DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 const MAX_DEBUG_BLOCK_MS = 60_000
 
-/**
- * Settings of this module alone, read once when the service is built: how long liveness stays 503
- * after a blocked event loop (see health.ts), and the test-only debug routes, which exist only
- * when NODE_ENV=test *and* GDMARKET_DEBUG_ROUTES=1 — never in development or production.
- */
-function readHttpSettings(config: ServiceConfig, env: NodeJS.ProcessEnv = process.env) {
-  return readConfig((r) => {
-    const debugRoutes = r.oneOf('GDMARKET_DEBUG_ROUTES', ['0', '1'] as const, '0') === '1'
-    if (debugRoutes && config.mode !== 'test') r.problem('GDMARKET_DEBUG_ROUTES=1 is allowed only with NODE_ENV=test')
-    return {
-      livenessBlockedWindowMs: r.int('LIVENESS_BLOCKED_WINDOW_MS', DEFAULT_LIVENESS_BLOCKED_WINDOW_MS, { max: 600_000 }),
-      debugRoutes: debugRoutes && config.mode === 'test',
-    }
-  }, env)
-}
-
 /** Test-only: `POST /debug/block?ms=` busy-waits on the event loop, to show liveness catching a wedged process. */
 function debugRoutes(): Record<string, RouteHandler> {
   return {
@@ -113,8 +97,7 @@ export function formatError(logger: Logger, mode: ServiceConfig['mode']) {
 export function createHttpService<Ctx extends BaseContext>(options: HttpServiceOptions<Ctx>): HttpService {
   const { config, logger } = options
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES
-  const settings = readHttpSettings(config)
-  const health = new Health(config.livenessMaxEventLoopDelayMs, 2000, logger, settings.livenessBlockedWindowMs)
+  const health = new Health(config.livenessMaxEventLoopDelayMs, 2000, logger, config.livenessBlockedWindowMs)
   const stopHooks: (() => Promise<void> | void)[] = []
   const stoppingHooks: (() => Promise<void> | void)[] = []
   let apollo: ApolloServer<Ctx>
@@ -131,7 +114,7 @@ export function createHttpService<Ctx extends BaseContext>(options: HttpServiceO
   const routes: Record<string, RouteHandler> = {
     'GET /health/live': (_req, res) => sendJson(res, health.live()),
     'GET /health/ready': async (_req, res) => sendJson(res, await health.ready()),
-    ...(settings.debugRoutes ? debugRoutes() : {}),
+    ...(config.debugRoutes ? debugRoutes() : {}),
     ...options.routes,
   }
 
