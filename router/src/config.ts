@@ -16,6 +16,8 @@ export interface RouterLimits {
   subgraphMaxResponseBytes: number
   /** Idle pooled subgraph connections close after this (below the subgraphs' 65 s keep-alive). */
   subgraphKeepAliveMs: number
+  /** Identical queries in flight at once (same subgraph, body and caller) share one subgraph request. */
+  subgraphDedupeQueries: boolean
 }
 
 /** WebSocket subscriptions (graphql-transport-ws on /graphql). */
@@ -59,6 +61,7 @@ export function readRouterConfigFrom(r: ConfigReader): RouterConfig {
       subgraphMaxSockets: r.int('SUBGRAPH_MAX_SOCKETS', 256, { min: 1, max: 65_536 }),
       subgraphMaxResponseBytes: r.int('SUBGRAPH_MAX_RESPONSE_BYTES', 16 * 1024 * 1024, { min: 1024, max: 1024 * 1024 * 1024 }),
       subgraphKeepAliveMs: r.int('SUBGRAPH_KEEP_ALIVE_MS', 30_000, { min: 100, max: 600_000 }),
+      subgraphDedupeQueries: r.oneOf('SUBGRAPH_DEDUPE_QUERIES', ['0', '1'] as const, '1') === '1',
     },
     subscriptions: {
       bufferSize: r.int('SUBSCRIPTION_BUFFER_SIZE', 100, { min: 1, max: 100_000 }),

@@ -8,12 +8,18 @@ import { SubgraphUnreachableError, createSubgraphFetch } from './subgraph-fetch.
 let server: http.Server
 let base: string
 const sockets = new Set<unknown>()
+let counted = 0
 
 beforeAll(async () => {
   server = http.createServer((req, res) => {
     sockets.add(req.socket)
     if (req.url === '/slow') return // never answers
     if (req.url === '/big') return void res.end('x'.repeat(10_000))
+    if (req.url === '/counted') {
+      counted++
+      // Answers after a moment, so requests sent together are in flight together.
+      return void setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ data: { n: counted } })), 50)
+    }
     req.resume()
     req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ data: { method: req.method } })))
   })
@@ -57,5 +63,46 @@ describe('createSubgraphFetch', () => {
     const { fetcher, close } = createSubgraphFetch(limits)
     await expect(fetcher(`${base}/big`, { body: '{}' })).rejects.toThrow('over 1024 bytes')
     close()
+  })
+
+  describe('identical queries in flight', () => {
+    const query = (q: string) => JSON.stringify({ query: q, variables: { id: '1' } })
+    const ask = (fetcher: ReturnType<typeof createSubgraphFetch>['fetcher'], body: string, headers: Record<string, string>) =>
+      fetcher(`${base}/counted`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body }).then((r) => r.json())
+
+    it('share one subgraph request, each with its own copy of the answer', async () => {
+      const { fetcher, close } = createSubgraphFetch(limits)
+      counted = 0
+      const body = query('query Q__item__0($id: ID!) { item(id: $id) { id } }')
+      const answers = await Promise.all([1, 2, 3].map((i) => ask(fetcher, body, { 'x-gdmarket-caller': 'c1', 'x-correlation-id': `r${i}` })))
+      expect(counted).toBe(1)
+      expect(answers).toEqual([{ data: { n: 1 } }, { data: { n: 1 } }, { data: { n: 1 } }])
+      expect(answers[0]).not.toBe(answers[1])
+      // Once answered, the next one goes to the subgraph again.
+      await ask(fetcher, body, { 'x-gdmarket-caller': 'c1' })
+      expect(counted).toBe(2)
+      close()
+    })
+
+    it('are not shared between callers, and mutations never are', async () => {
+      const { fetcher, close } = createSubgraphFetch(limits)
+      counted = 0
+      const q = query('query Q__item__0($id: ID!) { item(id: $id) { id } }')
+      await Promise.all([ask(fetcher, q, { 'x-gdmarket-caller': 'c1' }), ask(fetcher, q, { 'x-gdmarket-caller': 'c2' })])
+      expect(counted).toBe(2)
+      const m = query('mutation M__item__0($id: ID!) { returnItem(itemId: $id) { id } }')
+      await Promise.all([ask(fetcher, m, {}), ask(fetcher, m, {})])
+      expect(counted).toBe(4)
+      close()
+    })
+
+    it('are not shared when switched off', async () => {
+      const { fetcher, close } = createSubgraphFetch({ ...limits, subgraphDedupeQueries: false })
+      counted = 0
+      const q = query('query Q__item__0($id: ID!) { item(id: $id) { id } }')
+      await Promise.all([ask(fetcher, q, {}), ask(fetcher, q, {})])
+      expect(counted).toBe(2)
+      close()
+    })
   })
 })

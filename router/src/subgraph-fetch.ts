@@ -4,6 +4,7 @@
 import http from 'node:http'
 import https from 'node:https'
 import type { RemoteGraphQLDataSource } from '@apollo/gateway'
+import { CORRELATION_HEADER } from '@gdmarket/platform/identity'
 
 export type Fetcher = RemoteGraphQLDataSource['fetcher']
 type FetcherRequestInit = NonNullable<Parameters<Fetcher>[1]>
@@ -15,6 +16,8 @@ export interface SubgraphFetchLimits {
   subgraphMaxResponseBytes: number
   /** Idle pooled sockets close after this; below the subgraphs' keepAliveTimeout (65 s) so we close first. */
   subgraphKeepAliveMs: number
+  /** Share identical in-flight queries (see below); default true. */
+  subgraphDedupeQueries?: boolean
 }
 
 /** The subgraph did not answer in time, could not be reached, or answered too much: "try again later". */
@@ -31,12 +34,12 @@ export interface SubgraphFetch {
 // These statuses carry no body (whatever bytes a broken subgraph might send).
 const NULL_BODY_STATUSES = new Set([101, 204, 205, 304])
 
-/** A subgraph's complete answer, read once. */
+/** A subgraph's complete answer, read once and shared by every request that waited on it. */
 interface Answer {
   url: string
   status: number
   statusText: string
-  /** Only read (content-type, cache-control). */
+  /** Only read (content-type, cache-control), so one instance serves every waiter. */
   headers: Headers
   body: Buffer
 }
@@ -83,6 +86,22 @@ class BufferedResponse implements FetcherResponse {
   clone(): BufferedResponse {
     return new BufferedResponse(this.answer)
   }
+}
+
+// The gateway sends {"query":"<operation>",…}; only an operation that is plainly a query is shared.
+const QUERY_BODY = /^\{"query":"(query\b|\{)/
+
+/** Undefined when the request must not be shared (not a query, or a body we do not recognise). */
+function dedupeKey(url: string, init: FetcherRequestInit): string | undefined {
+  if ((init.method ?? 'POST') !== 'POST' || typeof init.body !== 'string' || !QUERY_BODY.test(init.body)) return undefined
+  // Everything that can change the answer is in the key: the caller and the secret included. The
+  // correlation id is not (it only labels the logs of the one request that reaches the subgraph).
+  const headers = Object.entries(init.headers ?? {})
+    .filter(([name]) => name.toLowerCase() !== CORRELATION_HEADER)
+    .map(([name, value]) => `${name.toLowerCase()}:${value}`)
+    .sort()
+    .join('\n')
+  return `${url}\n${headers}\n${init.body}`
 }
 
 export function createSubgraphFetch(limits: SubgraphFetchLimits): SubgraphFetch {
@@ -133,7 +152,21 @@ export function createSubgraphFetch(limits: SubgraphFetchLimits): SubgraphFetch 
       request.end(body)
     })
 
-  const fetcher: Fetcher = async (url, init = {}) => new BufferedResponse(await send(url, init))
+  // Identical queries in flight at the same time (same subgraph, same body, same caller and secret)
+  // share one subgraph request: a popular query under load costs the subgraph once per round trip,
+  // not once per client (what Hive Gateway and Apollo Router do by default too). Only queries:
+  // a mutation always reaches the subgraph. Each waiter parses its own copy of the body.
+  const inflight = new Map<string, Promise<Answer>>()
+  const fetcher: Fetcher = async (url, init = {}) => {
+    const key = limits.subgraphDedupeQueries === false ? undefined : dedupeKey(url, init)
+    if (key === undefined) return new BufferedResponse(await send(url, init))
+    let answer = inflight.get(key)
+    if (!answer) {
+      answer = send(url, init).finally(() => inflight.delete(key))
+      inflight.set(key, answer)
+    }
+    return new BufferedResponse(await answer)
+  }
 
   return {
     fetcher,
