@@ -143,6 +143,9 @@ export function readEventsConfig(r: ConfigReader, db: string): EventsConfig {
   const backoff = r.string('CONSUMER_BACKOFF_MS', '100,500,2000,5000')
   const consumerBackoffMs = backoff.split(',').map(Number)
   if (consumerBackoffMs.some((n) => !Number.isInteger(n) || n < 0)) r.problem(`CONSUMER_BACKOFF_MS must be comma-separated milliseconds, got "${backoff}"`)
+  const consumerAckWaitMs = r.int('CONSUMER_ACK_WAIT_MS', 30_000, { min: 100 })
+  // A retry waits in place holding the event; JetStream must not redeliver it meanwhile.
+  if (Math.max(...consumerBackoffMs) >= consumerAckWaitMs) r.problem('every CONSUMER_BACKOFF_MS delay must be shorter than CONSUMER_ACK_WAIT_MS')
   return {
     databaseUrl: r.string('DATABASE_URL', defaultDatabaseUrl(db)),
     dbPoolSize: r.int('DB_POOL_SIZE', 10, { min: 1, max: 200 }),
@@ -151,7 +154,7 @@ export function readEventsConfig(r: ConfigReader, db: string): EventsConfig {
     consumerConcurrency: r.int('CONSUMER_CONCURRENCY', 16, { min: 1, max: 1000 }),
     consumerMaxAttempts: r.int('CONSUMER_MAX_ATTEMPTS', 10, { min: 1 }),
     consumerBackoffMs,
-    consumerAckWaitMs: r.int('CONSUMER_ACK_WAIT_MS', 30_000, { min: 100 }),
+    consumerAckWaitMs,
     consumerStallMs: r.int('CONSUMER_STALL_MS', 60_000, { min: 100 }),
   }
 }

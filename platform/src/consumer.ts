@@ -1,5 +1,5 @@
 // A durable JetStream consumer: explicit ack, bounded concurrency with events of one key (an
-// aggregate) handled one after another in stream order, nak with backoff on failure, a dead-letter
+// aggregate) handled one after another in stream order, retried with backoff on failure, a dead-letter
 // subject after the last attempt, and drain on stop. Handlers must be idempotent (see markApplied).
 import { AckPolicy, DeliverPolicy, headers as natsHeaders, nanos, type ConsumerMessages, type JsMsg } from 'nats'
 import { deadLetterSubject, type EventBus } from './bus.js'
@@ -27,7 +27,7 @@ export interface ConsumerOptions {
   concurrency: number
   /** Attempts before an event goes to the dead-letter subject. */
   maxAttempts: number
-  /** Redelivery delay per attempt (the last one repeats). */
+  /** Delay before each retry (the last one repeats); each must be shorter than ackWaitMs. */
   backoffMs: number[]
   /** Time JetStream waits for an ack before redelivering. */
   ackWaitMs: number
@@ -126,24 +126,37 @@ export class EventConsumer {
     }
   }
 
+  /**
+   * Applies one event, retrying in place with backoff: the event's key stays blocked meanwhile, so a
+   * later event of the same aggregate never overtakes one that failed for a passing reason. Events
+   * of other keys go on. After the last attempt the event goes to the dead letters and the key moves on.
+   */
   private async process(msg: JsMsg, event: EventEnvelope): Promise<void> {
-    this.oldestStart.set(msg, Date.now())
     const log = this.o.logger.child({ eventId: event.id, type: event.type, correlationId: event.correlationId })
-    try {
-      await this.o.handle(event, { seq: msg.seq })
-      msg.ack()
-    } catch (err) {
-      const attempt = msg.info.deliveryCount
-      if (attempt >= this.o.maxAttempts) {
-        log.error({ err, attempt }, 'event failed on its last attempt; sent to dead letters')
-        await this.deadLetter(msg, err)
-      } else {
+    // Redeliveries (after a crash, or handed back on stop) count as attempts already made.
+    for (let attempt = msg.info.deliveryCount; ; attempt++) {
+      this.oldestStart.set(msg, Date.now())
+      try {
+        await this.o.handle(event, { seq: msg.seq })
+        msg.ack()
+        return
+      } catch (err) {
+        if (attempt >= this.o.maxAttempts) {
+          log.error({ err, attempt }, 'event failed on its last attempt; sent to dead letters')
+          await this.deadLetter(msg, err)
+          return
+        }
         const delay = this.o.backoffMs[Math.min(attempt - 1, this.o.backoffMs.length - 1)] ?? 1000
-        log.warn({ err, attempt, retryInMs: delay }, 'event failed; will retry')
-        msg.nak(delay)
+        if (this.stopped) {
+          msg.nak(delay)
+          return
+        }
+        log.warn({ err, attempt, retryInMs: delay }, 'event failed; retrying')
+        msg.working() // restarts JetStream's ack timer: still ours
+        await new Promise((r) => setTimeout(r, delay))
+      } finally {
+        this.oldestStart.delete(msg)
       }
-    } finally {
-      this.oldestStart.delete(msg)
     }
   }
 
