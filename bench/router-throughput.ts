@@ -7,6 +7,11 @@
 // secret and caller headers. Ours derives them from the bearer token (and pays for verifying it);
 // the peers are configured to send the identical x-gdmarket-* headers statically. Every router
 // must answer the query with byte-identical data before it is loaded.
+// Also ours with SUBGRAPH_DEDUPE_QUERIES=0 ("ours_no_dedupe"): every client's query reaches the
+// subgraphs, as with the stock gateway (Hive Gateway shares identical in-flight queries by default,
+// as ours does), so the effect of that one feature on this all-identical workload is visible.
+// Every router process runs with the same NODE_OPTIONS (BENCH_ROUTER_NODE_OPTIONS, default a 32 MiB
+// young generation: the gateways allocate a lot per request and scavenges dominated the profile).
 // Then a soak: ours under the same load for BENCH_SOAK_S (default 60 s; `--full-soak` = 300 s),
 // RSS sampled every 5 s; growth is measured from the end of the first fifth (warm-up).
 import { writeFileSync } from 'node:fs'
@@ -22,6 +27,7 @@ const CONNECTIONS = 50
 const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 5)
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 20)
 const SOAK_S = process.argv.includes('--full-soak') ? 300 : Number(process.env.BENCH_SOAK_S ?? 60)
+const ROUTER_NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} ${process.env.BENCH_ROUTER_NODE_OPTIONS ?? '--max-semi-space-size=32'}`.trim()
 
 /**
  * Four subgraphs; the deepest chain is four sequential fetches:
@@ -43,7 +49,7 @@ export const DEEP_QUERY = `query Deep($owner: ID!) {
   }
 }`
 
-export type RouterName = 'ours' | 'stock_gateway' | 'hive_gateway'
+export type RouterName = 'ours' | 'ours_no_dedupe' | 'stock_gateway' | 'hive_gateway'
 
 interface RouterUnderTest {
   url: string
@@ -51,16 +57,16 @@ interface RouterUnderTest {
   stop(): Promise<void>
 }
 
-async function startOurs(market: Market): Promise<RouterUnderTest> {
-  await market.stack.start('router')
-  const svc = market.stack.running.get('router')
-  if (!svc?.child.pid) throw new Error('router did not start')
-  return { url: svc.url, pid: svc.child.pid, stop: async () => void (await market.stack.stop('router', 'SIGKILL')) }
+async function startOurs(market: Market, instance: 'router' | 'router-no-dedupe'): Promise<RouterUnderTest> {
+  const env = { NODE_OPTIONS: ROUTER_NODE_OPTIONS }
+  const svc = instance === 'router' ? (await market.stack.start('router'), market.stack.running.get('router')) : await market.stack.startInstance(instance, 'router', { ...env, SUBGRAPH_DEDUPE_QUERIES: '0' })
+  if (!svc?.child.pid) throw new Error(`${instance} did not start`)
+  return { url: svc.url, pid: svc.child.pid, stop: async () => void (await market.stack.stop(instance, 'SIGKILL')) }
 }
 
 async function startPeer(name: 'stock_gateway' | 'hive_gateway', supergraphFile: string, headers: Record<string, string>): Promise<RouterUnderTest> {
   const port = await freePort()
-  const env = { NODE_ENV: 'production', PORT: String(port), SUPERGRAPH_FILE: supergraphFile, BENCH_SUBGRAPH_HEADERS: JSON.stringify(headers) }
+  const env = { NODE_ENV: 'production', NODE_OPTIONS: ROUTER_NODE_OPTIONS, PORT: String(port), SUPERGRAPH_FILE: supergraphFile, BENCH_SUBGRAPH_HEADERS: JSON.stringify(headers) }
   const url = `http://127.0.0.1:${port}/graphql`
   let proc: Spawned
   if (name === 'stock_gateway') {
@@ -80,7 +86,7 @@ export interface RouterRun extends LoadResult {
 export const routerThroughputBench: BenchPart = {
   name: 'router',
   run: async () => {
-    const market = await startMarket(['item', 'reservation', 'payment', 'projections'])
+    const market = await startMarket(['item', 'reservation', 'payment', 'projections'], { NODE_OPTIONS: ROUTER_NODE_OPTIONS })
     const { stack } = market
     try {
       await stack.allocatePorts()
@@ -88,7 +94,7 @@ export const routerThroughputBench: BenchPart = {
       const supergraphFile = path.join(stack.tmp, 'supergraph.graphql')
       writeFileSync(supergraphFile, composeSupergraph(urls))
 
-      let router = await startOurs(market)
+      let router = await startOurs(market, 'router')
       const seedStarted = Date.now()
       const seeded = await seed(market, router.url)
       console.error(`bench: seeded ${seeded.items.length} items and ${seeded.reservations.length} paid reservations in ${Math.round((Date.now() - seedStarted) / 1000)} s`)
@@ -102,8 +108,9 @@ export const routerThroughputBench: BenchPart = {
       const results = {} as Record<RouterName, RouterRun>
       let golden: string | undefined
       let soak: Record<string, number | number[]> | undefined
-      for (const name of ['ours', 'stock_gateway', 'hive_gateway'] as const) {
-        if (name !== 'ours') router = await startPeer(name, supergraphFile, peerHeaders)
+      for (const name of ['ours', 'ours_no_dedupe', 'stock_gateway', 'hive_gateway'] as const) {
+        if (name === 'ours_no_dedupe') router = await startOurs(market, 'router-no-dedupe')
+        else if (name !== 'ours') router = await startPeer(name, supergraphFile, peerHeaders)
         try {
           // Same answer from every router, or the comparison means nothing.
           const answer = await must(router.url, DEEP_QUERY, { owner: seeded.owners[0] }, bearer)
@@ -125,12 +132,15 @@ export const routerThroughputBench: BenchPart = {
           data: { items: seeded.items.length, reservations: seeded.reservations.length, caller_reservations: seeded.reservations.length / seeded.renters.length },
           connections: CONNECTIONS,
           duration_s: DURATION_S,
+          router_node_options: ROUTER_NODE_OPTIONS,
           ...results,
           ratios: {
             rps_ours_vs_stock: round(results.ours.rps / results.stock_gateway.rps),
             rps_ours_vs_hive: round(results.ours.rps / results.hive_gateway.rps),
             cpu_per_req_ours_vs_stock: round(results.ours.cpu_ms_per_req / results.stock_gateway.cpu_ms_per_req),
             cpu_per_req_ours_vs_hive: round(results.ours.cpu_ms_per_req / results.hive_gateway.cpu_ms_per_req),
+            rps_ours_no_dedupe_vs_stock: round(results.ours_no_dedupe.rps / results.stock_gateway.rps),
+            cpu_per_req_ours_no_dedupe_vs_stock: round(results.ours_no_dedupe.cpu_ms_per_req / results.stock_gateway.cpu_ms_per_req),
           },
         },
         ...(soak ? { soak } : {}),
@@ -141,21 +151,33 @@ export const routerThroughputBench: BenchPart = {
   },
 }
 
-/** Ours under the same load for SOAK_S; RSS every 5 s; growth after the first fifth (warm-up). */
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s.length ? s[Math.floor(s.length / 2)] : NaN
+}
+
+/**
+ * Ours under the same load for SOAK_S; RSS every 5 s. The first fifth is warm-up. RSS saw-tooths
+ * with the garbage collector, so growth compares the median of the first third of the remaining
+ * samples with the median of the last third, not two single samples.
+ */
 async function soakOurs(router: RouterUnderTest, body: string, headers: Record<string, string>): Promise<Record<string, number | number[]>> {
   console.error(`bench: soak of ours for ${SOAK_S} s`)
   const samples: number[] = []
   const r = await load({ url: router.url, body, headers, connections: CONNECTIONS, durationS: SOAK_S, pid: router.pid, sample: { everyMs: 5000, fn: () => void samples.push(round(rssMb(router.pid), 1)) } })
-  const afterWarmup = samples[Math.max(0, Math.floor(samples.length / 5) - 1)] ?? NaN
-  const end = samples.at(-1) ?? NaN
+  const steady = samples.slice(Math.floor(samples.length / 5))
+  const third = Math.max(1, Math.floor(steady.length / 3))
+  const early = median(steady.slice(0, third))
+  const late = median(steady.slice(-third))
   return {
     duration_s: SOAK_S,
     rps: r.rps,
+    p99_ms: r.p99_ms,
     errors: r.errors + r.non_2xx + r.graphql_errors,
-    rss_after_warmup_mb: afterWarmup,
-    rss_end_mb: end,
+    rss_early_median_mb: early,
+    rss_late_median_mb: late,
     rss_max_mb: Math.max(...samples),
-    rss_growth_pct: round(((end - afterWarmup) / afterWarmup) * 100, 1),
+    rss_growth_pct: round(((late - early) / early) * 100, 1),
     rss_samples_mb: samples,
   }
 }

@@ -7,13 +7,14 @@ import path from 'node:path'
 type Json = Record<string, unknown>
 const ROUTERS = [
   ['ours', 'ours (router/src)'],
+  ['ours_no_dedupe', 'ours, no dedupe'],
   ['stock_gateway', 'stock @apollo/gateway'],
   ['hive_gateway', 'Hive Gateway'],
 ] as const
 
 const obj = (v: unknown): Json => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : {})
 const num = (v: unknown): number => (typeof v === 'number' ? v : NaN)
-const fmt = (v: unknown): string => (typeof v === 'number' ? String(Math.round(v * 100) / 100) : v === undefined ? '–' : JSON.stringify(v))
+const fmt = (v: unknown): string => (typeof v === 'number' ? String(Math.round(v * 100) / 100) : typeof v === 'string' ? v : v === undefined ? '–' : JSON.stringify(v))
 const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;')
 
 /** Two bar charts side by side: RPS (higher is better) and router CPU ms per request (lower is better). */
@@ -23,8 +24,8 @@ export function chartSvg(results: Json): string {
     { title: 'Requests per second (higher is better)', key: 'rps' },
     { title: 'Router CPU ms per request (lower is better)', key: 'cpu_ms_per_req' },
   ]
-  const colors = ['#2b8a3e', '#5c7cfa', '#f08c00']
-  const w = 360
+  const colors = ['#2b8a3e', '#8ce99a', '#5c7cfa', '#f08c00']
+  const w = 470
   const h = 240
   const parts: string[] = []
   charts.forEach((c, ci) => {
@@ -90,12 +91,21 @@ through four subgraphs — \`reservations\` (reservation) → \`payment\` (payme
 (reservation) → \`item\` (item), beside \`itemInfos\` (projections) → \`item\` (item); no schema
 change. Data: ${fmt(obj(router.data).items)} items and ${fmt(obj(router.data).reservations)} paid
 reservations seeded through the real mutations (saga and projections included); the caller holds
-${fmt(obj(router.data).caller_reservations)} of them. Three routers in turn, on the same subgraph
+${fmt(obj(router.data).caller_reservations)} of them. Three routers (four runs) in turn, on the same subgraph
 processes and the same supergraph SDL (\`router/supergraph.graphql\` composed with the bench's
 subgraph urls), each as its own process: **ours** (\`router/src\`, NODE_ENV=production, default
 log level), **stock** \`@apollo/gateway\` + Apollo Server \`startStandaloneServer\` with defaults
 (\`bench/lib/stock-gateway.ts\`), and **Hive Gateway** (\`@graphql-hive/gateway\` CLI, supergraph
-file mode, defaults, one process; \`bench/lib/hive-gateway.config.ts\`).
+file mode, defaults, one process; \`bench/lib/hive-gateway.config.ts\`); plus **ours, no dedupe**
+(\`SUBGRAPH_DEDUPE_QUERIES=0\`). Every router process gets the same \`NODE_OPTIONS\`
+(\`${fmt(router.router_node_options)}\`); the subgraphs run with Node's defaults.
+
+Read this with the workload in mind: all ${fmt(router.connections)} connections send the *same*
+query for the *same* caller. Ours and Hive Gateway share identical in-flight subgraph queries by
+default (Apollo Router does too; stock \`@apollo/gateway\` does not), so on this workload most
+client requests cost the subgraphs nothing; "ours, no dedupe" shows ours without that feature,
+which is the like-for-like comparison with stock \`@apollo/gateway\`. Many distinct callers or
+variables would shrink the dedupe gain toward the no-dedupe row.
 
 Identity: the caller's reservations are customer-only, so subgraphs need GDmarket's internal
 secret and caller headers. Ours verifies the bearer token and derives them per request (and pays
@@ -116,7 +126,8 @@ ${table(['metric', 'value'], others.flatMap(([k, v]) => leaves(k, v)).filter(([k
 Write path: renters run reserveItem → CONFIRMED (saga, by events) → payReservation → lendItem →
 returnItem through our router in a loop, each on its own item; \`reserve_confirmed\` runs from
 sending reserveItem to the first poll (every ${fmt(obj(results.write_path).poll_ms)} ms) that sees CONFIRMED.
-Soak: ours under the throughput load; RSS sampled every 5 s, growth from the end of the first fifth.
+Soak: ours under the throughput load; RSS sampled every 5 s; after a warm-up fifth, growth = median of
+the last third of the samples against the median of the first third (RSS saw-tooths with the GC).
 `
 }
 
