@@ -178,7 +178,7 @@ async function deleteStreams(natsUrl: string, stream: string): Promise<void> {
   const nc = await connect({ servers: natsUrl, timeout: 2000 }).catch(() => undefined)
   if (!nc) return
   const jsm = await nc.jetstreamManager()
-  for (const s of [stream, `${stream}_DEADLETTER`]) await jsm.streams.delete(s).catch(() => undefined)
+  for (const s of [stream, `${stream}_DEADLETTER`, `${stream}_ITEMINFO`]) await jsm.streams.delete(s).catch(() => undefined)
   await nc.close()
 }
 

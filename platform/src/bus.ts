@@ -11,6 +11,15 @@ export interface BusOptions {
   logger: Logger
   /** Window in which JetStream drops a re-published message id. */
   duplicateWindowMs?: number
+  /** Streams of the service's own beside the event stream, created with it. */
+  extraStreams?: StreamSpec[]
+}
+
+export interface StreamSpec {
+  name: string
+  subjects: string[]
+  /** Messages older than this are dropped; omitted: kept. */
+  maxAgeMs?: number
 }
 
 export const deadLetterStream = (stream: string) => `${stream}_DEADLETTER`
@@ -81,8 +90,9 @@ export class EventBus {
   ready(): Promise<{ js: JetStreamClient; jsm: JetStreamManager; nc: NatsConnection }> {
     this.streamReady ??= this.connected.then(async () => {
       const { stream } = this.options
-      await this.ensureStream(stream, [`${subjectPrefix(stream)}.>`])
-      await this.ensureStream(deadLetterStream(stream), [`${subjectPrefix(stream)}-deadletter.>`])
+      await this.ensureStream({ name: stream, subjects: [`${subjectPrefix(stream)}.>`] })
+      await this.ensureStream({ name: deadLetterStream(stream), subjects: [`${subjectPrefix(stream)}-deadletter.>`] })
+      for (const extra of this.options.extraStreams ?? []) await this.ensureStream(extra)
     })
     this.streamReady.catch(() => (this.streamReady = undefined))
     return this.streamReady.then(() => ({ js: this.js!, jsm: this.jsm!, nc: this.nc! }))
@@ -93,18 +103,19 @@ export class EventBus {
     return this.isConnected() ? this.js : undefined
   }
 
-  private async ensureStream(name: string, subjects: string[]): Promise<void> {
+  private async ensureStream({ name, subjects, maxAgeMs }: StreamSpec): Promise<void> {
     const jsm = this.jsm!
     const config = {
       name,
       subjects,
       retention: RetentionPolicy.Limits,
       storage: StorageType.File,
-      duplicate_window: nanos(this.options.duplicateWindowMs ?? 120_000),
+      duplicate_window: nanos(Math.min(this.options.duplicateWindowMs ?? 120_000, maxAgeMs ?? Infinity)),
+      max_age: maxAgeMs ? nanos(maxAgeMs) : 0,
     }
     try {
       await jsm.streams.info(name)
-      await jsm.streams.update(name, { subjects, duplicate_window: config.duplicate_window })
+      await jsm.streams.update(name, { subjects, duplicate_window: config.duplicate_window, max_age: config.max_age })
     } catch (err) {
       if ((err as { code?: string }).code !== '404') throw err
       await jsm.streams.add(config).catch(async (e) => {

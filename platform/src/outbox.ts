@@ -167,11 +167,16 @@ export function prismaOutbox<Tx extends { outboxEvent: OutboxTable<Envelope> }, 
       context: o.context,
       kick: o.kick,
     }),
-    store: {
-      pending: (limit) => db.outboxEvent.findMany({ where: { publishedAt: null }, orderBy: { seq: 'asc' }, take: limit, select: { id: true, subject: true, envelope: true } }),
-      markPublished: async (ids) => {
-        await db.outboxEvent.updateMany({ where: { id: { in: ids } }, data: { publishedAt: new Date() } })
-      },
+    store: prismaOutboxStore(db),
+  }
+}
+
+/** The relay's view of a Prisma OutboxEvent table, for a service that writes its rows itself. */
+export function prismaOutboxStore(db: { outboxEvent: Pick<OutboxTable<unknown>, 'findMany' | 'updateMany'> }): OutboxStore {
+  return {
+    pending: (limit) => db.outboxEvent.findMany({ where: { publishedAt: null }, orderBy: { seq: 'asc' }, take: limit, select: { id: true, subject: true, envelope: true } }),
+    markPublished: async (ids) => {
+      await db.outboxEvent.updateMany({ where: { id: { in: ids } }, data: { publishedAt: new Date() } })
     },
   }
 }

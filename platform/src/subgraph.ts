@@ -9,7 +9,7 @@ import { buildSubgraphSchema } from '@apollo/subgraph'
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js'
 import { GraphQLError, parse } from 'graphql'
 import { AppError } from './errors.js'
-import { EventBus } from './bus.js'
+import { EventBus, type StreamSpec } from './bus.js'
 import type { EventsConfig, ServiceConfig } from './config.js'
 import { EventConsumer, type EventHandler } from './consumer.js'
 import type { EventContext, EventEnvelope } from './events.js'
@@ -46,6 +46,8 @@ export interface SubgraphOptions<Db extends PrismaLike, Ctx extends RequestConte
   /** The database folder under prisma/ (schema.prisma + migrations/). */
   database: string
   createDb: (url: string, poolSize: number) => Db
+  /** JetStream streams of the service's own, beside the event stream. */
+  streams?: StreamSpec[]
   /** Path of the subgraph's .graphql file. */
   schemaFile: string
   resolvers: GraphQLResolverMap<Ctx>
@@ -87,7 +89,7 @@ export async function buildSubgraph<Db extends PrismaLike, Ctx extends RequestCo
   const applied = await migrateDatabase({ url: config.databaseUrl, dir: path.join(prismaRoot, o.database) })
   if (applied.length) logger.info({ applied }, 'migrations applied')
   const db = o.createDb(config.databaseUrl, config.dbPoolSize)
-  const bus = new EventBus({ url: config.natsUrl, stream: config.natsStream, name: config.service, logger })
+  const bus = new EventBus({ url: config.natsUrl, stream: config.natsStream, name: config.service, logger, extraStreams: o.streams })
 
   let relay: OutboxRelay | undefined
   // kick is called only after a commit, by which time the relay below exists.

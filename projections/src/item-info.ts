@@ -1,19 +1,20 @@
 // The ItemInfo read model kept from the event stream. Each event is applied at most once
 // (markApplied) in one transaction with the row it changes; what it changes is decided by the
 // per-event-type functions in item-info-rules.ts (version-guarded, so an older event never
-// overwrites a newer one). The change is announced only after the commit.
+// overwrites a newer one). Each change is also written to the change feed's outbox in the same
+// transaction, so the itemInfoChanged subscriptions get every change, once, in version order.
 import type { EventEnvelope } from '@gdmarket/platform/events'
 import { markApplied } from '@gdmarket/platform/consumer'
 import { decide, itemIdOf, viewOf, type ItemInfoView } from './item-info-rules.js'
-import type { Notify } from './notify.js'
-import { findInfo, writeInfo, type ProjectionsDb } from './store.js'
+import { findInfo, recordChange, writeInfo, type ProjectionsDb } from './store.js'
 
 /** The durable consumer's name, and the name its ProcessedEvent rows are kept under. */
 export const PROJECTIONS_CONSUMER = 'projections'
 
 export interface ProjectionDeps {
   db: ProjectionsDb
-  notify: Notify
+  /** Where changes are announced; a rebuild announces nothing (it recreates rows as they were). */
+  changeFeed?: { stream: string; kick: () => void }
 }
 
 /**
@@ -31,9 +32,12 @@ export async function applyEvent(deps: ProjectionDeps, event: EventEnvelope, seq
     if (!outcome) return null
     await writeInfo(tx, current, outcome.row)
     // Bookkeeping-only writes (a newer source version that shows nothing new) stay silent.
-    return outcome.changed ? viewOf(outcome.row) : null
+    if (!outcome.changed) return null
+    const view = viewOf(outcome.row)
+    if (deps.changeFeed) await recordChange(tx, deps.changeFeed.stream, view)
+    return view
   })
-  if (changed) deps.notify(changed)
+  if (changed) deps.changeFeed?.kick()
   return changed
 }
 

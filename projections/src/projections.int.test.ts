@@ -2,14 +2,13 @@
 // events are hand-published (the reservation subgraph is not needed to drive the read model).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { randomUUID } from 'node:crypto'
-import { connect, type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats'
-import { createEvent, subjectPrefix, type EventEnvelope } from '@gdmarket/platform/events'
+import { connect, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats'
+import { createEvent, itemInfoFeedStream, subjectPrefix, type EventEnvelope } from '@gdmarket/platform/events'
 import { encodeCaller, IDENTITY_HEADER, INTERNAL_SECRET_HEADER } from '@gdmarket/platform/identity'
 import { DEV_INTERNAL_SECRET } from '@gdmarket/platform/config'
 import { createLogger } from '@gdmarket/platform/logger'
 import type { ReservationSnapshot } from '@gdmarket/platform/catalogue'
 import { errorCode, eventually, gql, Stack } from '../../test/harness.js'
-import { itemInfoChangedSubject } from './notify.js'
 import { PROJECTIONS_CONSUMER } from './item-info.js'
 import { rebuildItemInfo } from './rebuild.js'
 import { createProjectionsDb, type ProjectionsDb } from './store.js'
@@ -24,6 +23,7 @@ let js: JetStreamClient
 let jsm: JetStreamManager
 let db: ProjectionsDb
 const notified: ItemInfoView[] = []
+let feed: ConsumerMessages | undefined
 
 beforeAll(async () => {
   await stack.start('item', 'projections')
@@ -31,13 +31,15 @@ beforeAll(async () => {
   js = nc.jetstream()
   jsm = await nc.jetstreamManager()
   db = createProjectionsDb(stack.databaseUrl('projections'), 2)
-  const sub = nc.subscribe(itemInfoChangedSubject(stack.stream, '*'))
+  // The change feed, read from its first message as a router would from where it joined.
+  feed = await (await js.consumers.get(itemInfoFeedStream(stack.stream))).consume()
   void (async () => {
-    for await (const m of sub) notified.push(m.json<ItemInfoView>())
+    for await (const m of feed) notified.push(m.json<ItemInfoView>())
   })()
 }, 90_000)
 
 afterAll(async () => {
+  await feed?.close()
   await nc?.close()
   await db?.$disconnect()
   await stack.dispose()

@@ -18,7 +18,6 @@ import { main } from '@gdmarket/platform/service'
 import { prismaRoot } from '@gdmarket/platform/subgraph'
 import { readProjectionsConfig } from './config.js'
 import { applyEvent, PROJECTIONS_CONSUMER } from './item-info.js'
-import { silent, type Notify } from './notify.js'
 import { createProjectionsDb, resetProjection, type ProjectionsDb } from './store.js'
 
 export interface RebuildOptions {
@@ -26,7 +25,6 @@ export interface RebuildOptions {
   natsUrl: string
   stream: string
   logger: Logger
-  notify?: Notify
   /** How long an empty fetch waits before the replay counts the stream as read to its end (NATS needs ≥ 1000). */
   idleMs?: number
 }
@@ -53,7 +51,7 @@ export async function rebuildItemInfo(o: RebuildOptions): Promise<RebuildResult>
       for await (const msg of batch) {
         got++
         // One at a time, in stream order: the order the incremental consumer keeps per item.
-        if (await applyEvent({ db: o.db, notify: o.notify ?? silent }, parseEnvelope(msg.data), msg.seq)) result.changes++
+        if (await applyEvent({ db: o.db }, parseEnvelope(msg.data), msg.seq)) result.changes++
         result.events++
         result.lastSeq = msg.seq
         // Read to the end as it was when we got here; later events are the service's to apply.

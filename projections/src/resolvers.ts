@@ -36,6 +36,6 @@ export const resolvers: GraphQLResolverMap<ProjectionsContext> = {
       return id ? ctx.infos.load(id) : null
     },
   },
-  // itemInfoChanged is served by the router from the ItemInfoChanged notifications (notify.ts):
+  // itemInfoChanged is served by the router from the ItemInfo change feed (item-info.ts):
   // a subgraph over HTTP cannot stream, so there is deliberately no resolver here.
 }

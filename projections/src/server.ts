@@ -1,12 +1,13 @@
 // Builds the projections subgraph (never listens; main.ts does): the ItemInfo read model fed by a
-// durable consumer of every event, queried over GraphQL, announcing each change on NATS.
+// durable consumer of every event, queried over GraphQL, each change published to the change feed
+// stream (through an outbox) that the router's itemInfoChanged subscriptions read.
 import path from 'node:path'
 import { buildSubgraph } from '@gdmarket/platform/subgraph'
 import type { ProjectionsConfig } from './config.js'
 import { applyEvent, orderingKey, PROJECTIONS_CONSUMER, type ProjectionDeps } from './item-info.js'
-import { natsNotifier } from './notify.js'
+import { itemInfoChangedSubject, itemInfoFeedStream } from '@gdmarket/platform/events'
 import { projectionsContext, resolvers } from './resolvers.js'
-import { createProjectionsDb } from './store.js'
+import { changeFeedStore, createProjectionsDb } from './store.js'
 
 export function buildProjectionsSubgraph(config: ProjectionsConfig) {
   return buildSubgraph({
@@ -15,10 +16,11 @@ export function buildProjectionsSubgraph(config: ProjectionsConfig) {
     createDb: createProjectionsDb,
     schemaFile: path.join(import.meta.dirname, 'projections.graphql'),
     resolvers,
-    // A read model writes no events, so it has no outbox.
-    setup: ({ db, bus, logger }) => {
-      const deps: ProjectionDeps = { db, notify: natsNotifier(bus, logger) }
+    streams: [{ name: itemInfoFeedStream(config.natsStream), subjects: [itemInfoChangedSubject(config.natsStream, '>')], maxAgeMs: config.itemInfoFeedMaxAgeMs }],
+    setup: ({ db, kick }) => {
+      const deps: ProjectionDeps = { db, changeFeed: { stream: config.natsStream, kick } }
       return {
+        outbox: changeFeedStore(db),
         context: (request) => projectionsContext(request, db),
         consumers: [
           {

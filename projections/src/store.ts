@@ -1,7 +1,10 @@
 // Data access for the projections database: the one module that talks to Prisma.
+import { randomUUID } from 'node:crypto'
 import { prismaAdapter } from '@gdmarket/platform/database'
+import { itemInfoChangedSubject } from '@gdmarket/platform/events'
+import { prismaOutboxStore, type OutboxStore } from '@gdmarket/platform/outbox'
 import { PrismaClient, type Prisma } from '../../generated/projections/client.js'
-import type { ItemInfoRow } from './item-info-rules.js'
+import type { ItemInfoRow, ItemInfoView } from './item-info-rules.js'
 
 export type ProjectionsDb = PrismaClient
 export type ProjectionsTx = Prisma.TransactionClient
@@ -31,6 +34,15 @@ export async function writeInfo(tx: ProjectionsTx, current: ItemInfoRow | null, 
   const { count } = await tx.itemInfo.updateMany({ where: { itemId, version: current.version, lastSeq: current.lastSeq }, data })
   if (count !== 1) throw new ConcurrentChange(itemId)
 }
+
+/** Records a change for the change feed, in the transaction that made it; the relay publishes it. */
+export async function recordChange(tx: ProjectionsTx, stream: string, view: ItemInfoView): Promise<void> {
+  const envelope = view as unknown as Prisma.InputJsonValue
+  await tx.outboxEvent.create({ data: { id: randomUUID(), subject: itemInfoChangedSubject(stream, view.itemId), envelope } })
+}
+
+/** The change feed's outbox, as the relay reads it. */
+export const changeFeedStore = (db: ProjectionsDb): OutboxStore => prismaOutboxStore(db)
 
 /** Every ItemInfo, or one owner's, by item name (then id, so the order is stable). */
 export const listInfos = (db: ProjectionsDb, ownerId?: string | null): Promise<ItemInfoRow[]> =>

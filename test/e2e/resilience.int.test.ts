@@ -2,6 +2,8 @@
 // nothing is lost or applied twice when NATS goes away in the middle of the traffic.
 import { afterAll, describe, expect, it } from '@jest/globals'
 import { connect } from 'nats'
+import { createClient } from 'graphql-ws'
+import WebSocket from 'ws'
 import type { EventEnvelope } from '@gdmarket/platform/events'
 import { eventually, gql, Stack, token } from '../harness.js'
 import { OwnNatsServer } from '../nats-server.js'
@@ -54,7 +56,16 @@ describe('a NATS outage in the middle of the traffic', () => {
     const api = (q: string, v: Record<string, unknown>, t: string) => gql(stack.url('router'), q, v, t)
     const register = (n: string) => api(`mutation($n: String!) { registerItem(input: { name: $n, price: 10 }) { id } }`, { n }, owner)
 
+    // A live subscriber through the router, across the outage.
+    const seen = new Map<string, number[]>()
+    const ws = createClient({ url: stack.url('router').replace('http', 'ws'), webSocketImpl: WebSocket, retryAttempts: 0 })
+    const unsubscribe = ws.subscribe<{ itemInfoChanged: { itemId: string; version: number } }>(
+      { query: 'subscription { itemInfoChanged { itemId version } }' },
+      { next: ({ data }) => data && seen.set(data.itemInfoChanged.itemId, [...(seen.get(data.itemInfoChanged.itemId) ?? []), data.itemInfoChanged.version]), error: () => {}, complete: () => {} },
+    )
+    await new Promise((r) => setTimeout(r, 300))
     const before = (await register('before')).data!.registerItem.id as string
+    await eventually(async () => seen.get(before), (v) => v?.[0] === 1)
     await nats.stop()
     // Writes keep working: state and outbox rows commit, the relay waits.
     const during: string[] = []
@@ -80,6 +91,15 @@ describe('a NATS outage in the middle of the traffic', () => {
     )
     await new Promise((r) => setTimeout(r, 300))
     expect(infos.map((i) => i.version)).toEqual(infos.map(() => controlInfo.version))
+
+    // The subscriber got every change of every item, once, in order: no gap from the outage.
+    await eventually(async () => [...seen.values()].flat().length, (n) => n >= infos.length * controlInfo.version)
+    unsubscribe()
+    await ws.dispose()
+    for (const [itemId, versions] of seen) {
+      if (itemId === control) continue
+      expect(versions).toEqual(Array.from({ length: controlInfo.version }, (_, i) => i + 1))
+    }
 
     const nc = await connect({ servers: nats.url })
     const jsm = await nc.jetstreamManager()

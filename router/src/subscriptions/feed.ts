@@ -1,15 +1,14 @@
-// The router's source of ItemInfo changes: the projections service publishes the full new ItemInfo
-// (as the GraphQL type shows it) on core NATS after each commit, on
-// `<stream lowercased>-projections.ItemInfoChanged.<itemId>` (projections/src/notify.ts). Every
-// router instance subscribes for itself (no queue group): each serves its own sockets.
-// Core NATS is at most once; what is published while this router is disconnected is lost, and
-// subscribers see a gap in `version` (see docs/subscriptions.md).
+// The router's source of ItemInfo changes: the projections service writes the full new ItemInfo
+// (as the GraphQL type shows it) to an outbox in the transaction that changed it, and its relay
+// publishes it to the change feed stream (`<stream>_ITEMINFO`, subjects
+// `<prefix>-projections.ItemInfoChanged.<itemId>`). Every router instance reads the feed with its
+// own ordered consumer from "now" (no queue group, nothing sticky): after a NATS disconnect the
+// consumer resumes right after the last change it saw, so no change is skipped while the feed
+// still holds it (ITEMINFO_FEED_MAX_AGE_MS).
+import { DeliverPolicy, type ConsumerMessages } from 'nats'
 import type { EventBus } from '@gdmarket/platform/bus'
-import { subjectPrefix } from '@gdmarket/platform/events'
+import { itemInfoFeedStream } from '@gdmarket/platform/events'
 import type { Logger } from '@gdmarket/platform/logger'
-
-type NatsConnection = Awaited<ReturnType<EventBus['connection']>>
-type NatsSubscription = ReturnType<NatsConnection['subscribe']>
 
 /** One ItemInfo change: the payload as the projections subgraph would answer it. */
 export interface ItemInfoEvent {
@@ -18,10 +17,10 @@ export interface ItemInfoEvent {
   payload: Record<string, unknown>
 }
 
-export const itemInfoChangedSubject = (stream: string, itemId = '*'): string => `${subjectPrefix(stream)}-projections.ItemInfoChanged.${itemId}`
-
 /** Items whose last version is remembered for dropping duplicates; the oldest-touched is forgotten first. */
 const DEFAULT_TRACKED_ITEMS = 100_000
+/** Wait before asking again for a feed that does not exist yet (projections not started). */
+const RETRY_MS = 1000
 
 export function parseItemInfoEvent(data: Uint8Array): ItemInfoEvent | null {
   try {
@@ -37,7 +36,7 @@ export function parseItemInfoEvent(data: Uint8Array): ItemInfoEvent | null {
 
 export class ItemInfoFeed {
   private readonly lastVersion = new Map<string, number>()
-  private subscription: NatsSubscription | undefined
+  private messages: ConsumerMessages | undefined
   private closed = false
 
   constructor(
@@ -47,18 +46,26 @@ export class ItemInfoFeed {
     private readonly trackedItems = DEFAULT_TRACKED_ITEMS,
   ) {}
 
-  /** Subscribes once NATS is there; nats.js restores the subscription after every reconnect. */
   start(): void {
-    this.bus
-      .connection()
-      .then((nc) => {
-        if (this.closed) return
-        const subject = itemInfoChangedSubject(this.bus.stream)
-        this.subscription = nc.subscribe(subject, { callback: (err, msg) => (err ? this.logger.warn({ err }, 'ItemInfoChanged subscription error') : this.accept(msg.data)) })
-        this.logger.info({ subject }, 'listening for ItemInfo changes')
-        void this.watch(nc)
-      })
-      .catch((err: unknown) => this.logger.error({ err }, 'cannot listen for ItemInfo changes'))
+    void this.run()
+  }
+
+  /** Reads the feed from now on; nats.js's ordered consumer recreates itself after disconnects. */
+  private async run(): Promise<void> {
+    const stream = itemInfoFeedStream(this.bus.stream)
+    while (!this.closed) {
+      try {
+        const nc = await this.bus.connection()
+        const consumer = await nc.jetstream().consumers.get(stream, { deliver_policy: DeliverPolicy.New })
+        this.messages = await consumer.consume()
+        this.logger.info({ stream }, 'listening for ItemInfo changes')
+        for await (const msg of this.messages) this.accept(msg.data)
+      } catch (err) {
+        if (this.closed) break
+        this.logger.warn({ err, stream }, 'ItemInfo change feed not available yet; retrying')
+        await new Promise((r) => setTimeout(r, RETRY_MS))
+      }
+    }
   }
 
   /** Applies the per-item version guard: each version is delivered once, never after a newer one. */
@@ -77,15 +84,8 @@ export class ItemInfoFeed {
     this.deliver(event)
   }
 
-  private async watch(nc: NatsConnection): Promise<void> {
-    for await (const status of nc.status()) {
-      if (status.type === 'disconnect') this.logger.warn('NATS disconnected: ItemInfo changes published meanwhile are lost (clients see a version gap)')
-      if (status.type === 'reconnect') this.logger.info('NATS reconnected: ItemInfo changes flow again')
-    }
-  }
-
   close(): void {
     this.closed = true
-    this.subscription?.unsubscribe()
+    void this.messages?.close()
   }
 }

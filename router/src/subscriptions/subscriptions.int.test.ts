@@ -6,7 +6,7 @@ import { connect, type NatsConnection } from 'nats'
 import WebSocket from 'ws'
 import { createClient, type Client } from 'graphql-ws'
 import { eventually, gql, sleep, Stack, token } from '../../../test/harness.js'
-import { itemInfoChangedSubject } from './feed.js'
+import { itemInfoChangedSubject } from '@gdmarket/platform/events'
 
 interface Info { itemId: string; version: number; itemName: string; reservationStatus: string | null; itemStatus: string; item: { name: string; price: number } | null }
 const SELECTION = 'itemId version itemName itemStatus reservationStatus item { name price }'
