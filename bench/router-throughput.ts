@@ -13,8 +13,9 @@
 // Every router process runs with the same NODE_OPTIONS (BENCH_ROUTER_NODE_OPTIONS, default a 32 MiB
 // young generation: the gateways allocate a lot per request and scavenges dominated the profile).
 // Then a soak: ours under the same load for BENCH_SOAK_S (default 60 s; `--full-soak` = 300 s),
-// RSS sampled every 5 s; growth is measured from the end of the first fifth (warm-up).
+// RSS sampled every 2 s; growth compares medians after a warm-up (see soakOurs).
 import { writeFileSync } from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import { composeSupergraph, SUBGRAPH_NAMES, type SubgraphUrls } from '../router/src/supergraph.js'
 import { freePort, gql, ROOT, sleep } from '../test/harness.js'
@@ -27,6 +28,9 @@ const CONNECTIONS = 50
 const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 5)
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 20)
 const SOAK_S = process.argv.includes('--full-soak') ? 300 : Number(process.env.BENCH_SOAK_S ?? 60)
+const SETTLE_MS = 15_000
+const SOAK_SAMPLE_MS = 2000
+const SOAK_WARMUP_S = 20
 const ROUTER_NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} ${process.env.BENCH_ROUTER_NODE_OPTIONS ?? '--max-semi-space-size=32'}`.trim()
 
 /**
@@ -98,6 +102,9 @@ export const routerThroughputBench: BenchPart = {
       const seedStarted = Date.now()
       const seeded = await seed(market, router.url)
       console.error(`bench: seeded ${seeded.items.length} items and ${seeded.reservations.length} paid reservations in ${Math.round((Date.now() - seedStarted) / 1000)} s`)
+      // Let the seeding's aftermath (outbox relays, projections, autovacuum) settle before the first router is measured.
+      await sleep(SETTLE_MS)
+      const loadavgAtStart = round(os.loadavg()[0])
 
       const caller = { userId: seeded.renters[0], name: nameOf(seeded.renters[0]), roles: ['renter' as const] }
       const bearer = await market.tokenFor(caller.userId, caller.roles)
@@ -133,6 +140,8 @@ export const routerThroughputBench: BenchPart = {
           connections: CONNECTIONS,
           duration_s: DURATION_S,
           router_node_options: ROUTER_NODE_OPTIONS,
+          // Other work on the machine when measuring began (1-minute load average; 2 cores here).
+          loadavg_at_start: loadavgAtStart,
           ...results,
           ratios: {
             rps_ours_vs_stock: round(results.ours.rps / results.stock_gateway.rps),
@@ -157,15 +166,15 @@ const median = (xs: number[]): number => {
 }
 
 /**
- * Ours under the same load for SOAK_S; RSS every 5 s. The first fifth is warm-up. RSS saw-tooths
+ * Ours under the same load for SOAK_S; RSS every 2 s. The first fifth (at least 20 s) is warm-up. RSS saw-tooths
  * with the garbage collector, so growth compares the median of the first third of the remaining
  * samples with the median of the last third, not two single samples.
  */
 async function soakOurs(router: RouterUnderTest, body: string, headers: Record<string, string>): Promise<Record<string, number | number[]>> {
   console.error(`bench: soak of ours for ${SOAK_S} s`)
   const samples: number[] = []
-  const r = await load({ url: router.url, body, headers, connections: CONNECTIONS, durationS: SOAK_S, pid: router.pid, sample: { everyMs: 5000, fn: () => void samples.push(round(rssMb(router.pid), 1)) } })
-  const steady = samples.slice(Math.floor(samples.length / 5))
+  const r = await load({ url: router.url, body, headers, connections: CONNECTIONS, durationS: SOAK_S, pid: router.pid, sample: { everyMs: SOAK_SAMPLE_MS, fn: () => void samples.push(round(rssMb(router.pid), 1)) } })
+  const steady = samples.slice(Math.max(Math.floor(samples.length / 5), Math.ceil((SOAK_WARMUP_S * 1000) / SOAK_SAMPLE_MS)))
   const third = Math.max(1, Math.floor(steady.length / 3))
   const early = median(steady.slice(0, third))
   const late = median(steady.slice(-third))

@@ -79,7 +79,8 @@ file and the chart. Parts: \`npm run bench -- router write subscriptions\` runs 
 (20), \`BENCH_WARMUP_S\` (5) and \`BENCH_WRITE_S\` (20) set the other windows.
 
 **Last run:** ${String(results.date ?? '')} · ${os.cpus().length} cores (${escape(cpu)}) · Node ${process.version} · ${os.platform()} ${os.release()}.
-Load generator, routers and all subgraphs share this machine, so whole-system numbers are bounded
+1-minute load average when the routers' measurements began: ${fmt(router.loadavg_at_start)} (other work on the
+machine makes every number noisier). Load generator, routers and all subgraphs share this machine, so whole-system numbers are bounded
 by the subgraphs and the load generator as much as by the router.
 
 ![RPS and CPU per request per router](results/latest.svg)
@@ -126,8 +127,9 @@ ${table(['metric', 'value'], others.flatMap(([k, v]) => leaves(k, v)).filter(([k
 Write path: renters run reserveItem → CONFIRMED (saga, by events) → payReservation → lendItem →
 returnItem through our router in a loop, each on its own item; \`reserve_confirmed\` runs from
 sending reserveItem to the first poll (every ${fmt(obj(results.write_path).poll_ms)} ms) that sees CONFIRMED.
-Soak: ours under the throughput load; RSS sampled every 5 s; after a warm-up fifth, growth = median of
-the last third of the samples against the median of the first third (RSS saw-tooths with the GC).
+Soak: ours under the throughput load; RSS sampled every 2 s; after a warm-up (the first fifth, at
+least 20 s), growth = median of the last third of the samples against the median of the first
+third (RSS saw-tooths with the GC).
 `
 }
 
