@@ -5,6 +5,9 @@ import type { EventBus } from './bus.js'
 import { createEvent, eventSubject, type EventContext, type EventEnvelope, type NewEvent } from './events.js'
 import type { Logger } from './logger.js'
 
+/** Tells the relay there is something to publish: the rows just committed, or none to make it look. */
+export type Kick = (rows?: OutboxRow[]) => void
+
 export interface OutboxRow {
   id: string
   subject: string
@@ -32,11 +35,17 @@ export interface RelayOptions {
   batchSize: number
 }
 
+/** Rows published right after their commit are marked together, at most this long after. */
+const MARK_DELAY_MS = 5
+
 export class OutboxRelay {
   private timer: NodeJS.Timeout | undefined
   private running: Promise<void> | undefined
   private again = false
   private stopped = false
+  private readonly inFlight = new Set<Promise<void>>()
+  private toMark: string[] = []
+  private markTimer: NodeJS.Timeout | undefined
 
   constructor(private readonly o: RelayOptions) {}
 
@@ -47,9 +56,15 @@ export class OutboxRelay {
     this.kick()
   }
 
-  /** Publish now; called after every commit that wrote outbox rows. Never runs two rounds at once. */
-  kick(): void {
+  /**
+   * Called after every commit that wrote outbox rows, with those rows: they are published at once,
+   * in commit order, without reading them back. Without rows (the poll, a reconnect): publish
+   * whatever is still unpublished. A row published twice (the poll racing a fresh commit) is
+   * dropped by JetStream by its message id.
+   */
+  kick(rows?: OutboxRow[]): void {
     if (this.stopped) return
+    if (rows?.length && this.o.bus.client()) return this.track(this.publishNow(rows))
     if (this.running) {
       this.again = true
       return
@@ -65,26 +80,61 @@ export class OutboxRelay {
       })
   }
 
-  /** Resolves when nothing is being published (tests and shutdown). */
+  /** Resolves when nothing is being published or marked (tests and shutdown). */
   async idle(): Promise<void> {
-    while (this.running) await this.running
+    while (this.running || this.inFlight.size) await Promise.all([this.running, ...this.inFlight])
+    await this.flushMarks()
+  }
+
+  private track(p: Promise<void>): void {
+    this.inFlight.add(p)
+    void p.finally(() => this.inFlight.delete(p))
+  }
+
+  private async publishNow(rows: OutboxRow[]): Promise<void> {
+    try {
+      await this.publish(rows, (ids) => this.markSoon(ids))
+    } catch (err) {
+      this.o.logger.warn({ err }, 'outbox publish failed; the poll publishes the rows later')
+    }
+  }
+
+  /** Publishes rows in order (one connection keeps it; pipelined: one round trip per batch), then marks them. */
+  private async publish(rows: OutboxRow[], mark: (ids: string[]) => Promise<void> | void): Promise<void> {
+    const js = this.o.bus.client()
+    if (!js) throw new Error('not connected to NATS')
+    const results = await Promise.allSettled(
+      rows.map((r) => js.publish(r.subject, typeof r.envelope === 'string' ? r.envelope : JSON.stringify(r.envelope), { msgID: r.id })),
+    )
+    const published = rows.filter((_, i) => results[i].status === 'fulfilled').map((r) => r.id)
+    if (published.length) await mark(published)
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+    if (failed) throw failed.reason
+  }
+
+  /** Coalesces the marking of rows published right after their commit into one update. */
+  private markSoon(ids: string[]): void {
+    this.toMark.push(...ids)
+    this.markTimer ??= setTimeout(() => this.track(this.flushMarks()), MARK_DELAY_MS)
+  }
+
+  private async flushMarks(): Promise<void> {
+    clearTimeout(this.markTimer)
+    this.markTimer = undefined
+    const ids = this.toMark
+    this.toMark = []
+    if (!ids.length) return
+    // If this fails the rows are published again by the poll, and dropped by JetStream as duplicates.
+    await this.o.store.markPublished(ids).catch((err) => this.o.logger.warn({ err }, 'could not mark published outbox rows'))
   }
 
   private async drain(): Promise<void> {
     for (;;) {
-      const js = this.o.bus.client()
-      if (!js) return
+      if (!this.o.bus.client()) return
       await this.o.bus.ready()
       const rows = await this.o.store.pending(this.o.batchSize)
       if (!rows.length) return
-      // Publishes on one connection keep their order; pipelining them costs one round trip per batch.
-      const results = await Promise.allSettled(
-        rows.map((r) => js.publish(r.subject, typeof r.envelope === 'string' ? r.envelope : JSON.stringify(r.envelope), { msgID: r.id })),
-      )
-      const published = rows.filter((_, i) => results[i].status === 'fulfilled').map((r) => r.id)
-      if (published.length) await this.o.store.markPublished(published)
-      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
-      if (failed) throw failed.reason
+      await this.publish(rows, (ids) => this.o.store.markPublished(ids))
       if (rows.length < this.o.batchSize) return
     }
   }
@@ -109,8 +159,8 @@ export interface TransactorOptions<Tx> {
   insertOutbox: (tx: Tx, row: OutboxRow) => Promise<unknown>
   stream: string
   context: EventContext
-  /** Called after a commit that wrote events: the relay publishes them at once. */
-  kick: () => void
+  /** Called after a commit that wrote events, with their rows: the relay publishes them at once. */
+  kick: Kick
 }
 
 export type Transact<Tx> = <T>(cause: Cause, fn: (tx: Tx, events: EventSink) => Promise<T>) => Promise<T>
@@ -118,18 +168,20 @@ export type Transact<Tx> = <T>(cause: Cause, fn: (tx: Tx, events: EventSink) => 
 /** State and its events in one transaction; the relay is kicked only after the commit. */
 export function createTransactor<Tx>(o: TransactorOptions<Tx>): Transact<Tx> {
   return async (cause, fn) => {
-    let wrote = false
-    const result = await o.begin((tx) =>
-      fn(tx, {
+    let written: OutboxRow[] = []
+    const result = await o.begin((tx) => {
+      written = [] // a retried transaction starts over
+      return fn(tx, {
         async emit(type, aggregateId, aggregateVersion, data) {
           const event = createEvent({ type, aggregateId, aggregateVersion, data, cause })
-          await o.insertOutbox(tx, outboxRow(o.stream, o.context, event))
-          wrote = true
+          const row = outboxRow(o.stream, o.context, event)
+          await o.insertOutbox(tx, row)
+          written.push(row)
           return event
         },
-      }),
-    )
-    if (wrote) o.kick()
+      })
+    })
+    if (written.length) o.kick(written)
     return result
   }
 }
@@ -157,7 +209,7 @@ export interface OutboxTable<Envelope> {
  */
 export function prismaOutbox<Tx extends { outboxEvent: OutboxTable<Envelope> }, Envelope>(
   db: PrismaOutboxClient<Tx, Envelope>,
-  o: { stream: string; context: EventContext; kick: () => void; encode: (envelope: EventEnvelope<unknown>) => Envelope },
+  o: { stream: string; context: EventContext; kick: Kick; encode: (envelope: EventEnvelope<unknown>) => Envelope },
 ): { transact: Transact<Tx>; store: OutboxStore } {
   return {
     transact: createTransactor<Tx>({

@@ -16,7 +16,7 @@ import type { EventContext, EventEnvelope } from './events.js'
 import { callerFromHeaders, isInternalRequest, type Caller } from './identity.js'
 import { createLogger, type Logger } from './logger.js'
 import { migrateDatabase } from './migrate.js'
-import { OutboxRelay, type OutboxStore } from './outbox.js'
+import { OutboxRelay, type Kick, type OutboxStore } from './outbox.js'
 import { createHttpService, type HttpService, type RequestBase } from './service.js'
 
 /** What every resolver sees; services add their own fields. */
@@ -52,7 +52,7 @@ export interface SubgraphOptions<Db extends PrismaLike, Ctx extends RequestConte
   schemaFile: string
   resolvers: GraphQLResolverMap<Ctx>
   /** Wires the service's use cases once: the per-request context and the event consumers. */
-  setup: (runtime: { db: Db; kick: () => void; logger: Logger; bus: EventBus }) => {
+  setup: (runtime: { db: Db; kick: Kick; logger: Logger; bus: EventBus }) => {
     context: (request: RequestContext) => Ctx
     consumers?: ConsumerSpec[]
     /** The service's outbox table, published by a relay; omit for a service that emits no events. */
@@ -93,7 +93,7 @@ export async function buildSubgraph<Db extends PrismaLike, Ctx extends RequestCo
 
   let relay: OutboxRelay | undefined
   // kick is called only after a commit, by which time the relay below exists.
-  const wired = o.setup({ db, kick: () => relay?.kick(), logger, bus })
+  const wired = o.setup({ db, kick: (rows) => relay?.kick(rows), logger, bus })
   if (wired.outbox) relay = new OutboxRelay({ store: wired.outbox, bus, logger, pollIntervalMs: config.outboxPollIntervalMs, batchSize: config.outboxBatchSize })
   const consumers = (wired.consumers ?? []).map(
     (spec) =>

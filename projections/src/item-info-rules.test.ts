@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals'
 import { randomUUID } from 'node:crypto'
 import { createEvent, type EventEnvelope } from '@gdmarket/platform/events'
 import type { ItemSnapshot, ReservationSnapshot } from '@gdmarket/platform/catalogue'
-import { decide, itemIdOf, viewOf, type ItemInfoRow } from './item-info-rules.js'
+import { canChange, decide, itemIdOf, viewOf, type ItemInfoRow } from './item-info-rules.js'
 
 const itemId = randomUUID()
 const r1 = randomUUID()
@@ -135,5 +135,7 @@ describe('ItemInfo decisions', () => {
     }, null)
     expect(versions).toEqual([1, 2, 3, 4, 5])
     expect(itemIdOf(events[1])).toBe(itemId)
+    // Requests and rejected holds never change an ItemInfo: skipped before any database work.
+    expect(events.filter((e) => !canChange(e.type)).map((e) => e.type)).toEqual(['ReservationRequested'])
   })
 })

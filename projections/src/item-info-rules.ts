@@ -124,6 +124,8 @@ export const decisions: { [T in keyof ItemEvents]: Decide<ItemEvents[T]> } & { [
 
 export type ProjectedType = keyof typeof decisions
 export const isProjected = (type: string): type is ProjectedType => Object.hasOwn(decisions, type)
+/** Whether an event can change an ItemInfo at all; the rest are acknowledged without touching the database. */
+export const canChange = (type: string): boolean => isProjected(type) && decisions[type] !== ignore
 const isReservationEvent = (type: string) => type.startsWith('Reservation')
 
 /** The item an event belongs to (the consumer's ordering key), null for events this model ignores. */

@@ -5,7 +5,8 @@
 // transaction, so the itemInfoChanged subscriptions get every change, once, in version order.
 import type { EventEnvelope } from '@gdmarket/platform/events'
 import { markApplied } from '@gdmarket/platform/consumer'
-import { decide, itemIdOf, viewOf, type ItemInfoView } from './item-info-rules.js'
+import type { Kick, OutboxRow } from '@gdmarket/platform/outbox'
+import { canChange, decide, itemIdOf, viewOf, type ItemInfoView } from './item-info-rules.js'
 import { findInfo, recordChange, writeInfo, type ProjectionsDb } from './store.js'
 
 /** The durable consumer's name, and the name its ProcessedEvent rows are kept under. */
@@ -14,7 +15,7 @@ export const PROJECTIONS_CONSUMER = 'projections'
 export interface ProjectionDeps {
   db: ProjectionsDb
   /** Where changes are announced; a rebuild announces nothing (it recreates rows as they were). */
-  changeFeed?: { stream: string; kick: () => void }
+  changeFeed?: { stream: string; kick: Kick }
 }
 
 /**
@@ -24,7 +25,8 @@ export interface ProjectionDeps {
  */
 export async function applyEvent(deps: ProjectionDeps, event: EventEnvelope, seq: number): Promise<ItemInfoView | null> {
   const itemId = itemIdOf(event)
-  if (!itemId) return null
+  if (!itemId || !canChange(event.type)) return null
+  let recorded: OutboxRow | undefined
   const changed = await deps.db.$transaction(async (tx) => {
     if (!(await markApplied(tx, PROJECTIONS_CONSUMER, event.id))) return null
     const current = await findInfo(tx, itemId)
@@ -34,10 +36,10 @@ export async function applyEvent(deps: ProjectionDeps, event: EventEnvelope, seq
     // Bookkeeping-only writes (a newer source version that shows nothing new) stay silent.
     if (!outcome.changed) return null
     const view = viewOf(outcome.row)
-    if (deps.changeFeed) await recordChange(tx, deps.changeFeed.stream, view)
+    if (deps.changeFeed) recorded = await recordChange(tx, deps.changeFeed.stream, view)
     return view
   })
-  if (changed) deps.changeFeed?.kick()
+  if (recorded) deps.changeFeed?.kick([recorded])
   return changed
 }
 

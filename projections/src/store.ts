@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto'
 import { prismaAdapter } from '@gdmarket/platform/database'
 import { itemInfoChangedSubject } from '@gdmarket/platform/events'
-import { prismaOutboxStore, type OutboxStore } from '@gdmarket/platform/outbox'
+import { prismaOutboxStore, type OutboxRow, type OutboxStore } from '@gdmarket/platform/outbox'
 import { PrismaClient, type Prisma } from '../../generated/projections/client.js'
 import type { ItemInfoRow, ItemInfoView } from './item-info-rules.js'
 
@@ -36,9 +36,10 @@ export async function writeInfo(tx: ProjectionsTx, current: ItemInfoRow | null, 
 }
 
 /** Records a change for the change feed, in the transaction that made it; the relay publishes it. */
-export async function recordChange(tx: ProjectionsTx, stream: string, view: ItemInfoView): Promise<void> {
-  const envelope = view as unknown as Prisma.InputJsonValue
-  await tx.outboxEvent.create({ data: { id: randomUUID(), subject: itemInfoChangedSubject(stream, view.itemId), envelope } })
+export async function recordChange(tx: ProjectionsTx, stream: string, view: ItemInfoView): Promise<OutboxRow> {
+  const row = { id: randomUUID(), subject: itemInfoChangedSubject(stream, view.itemId), envelope: view }
+  await tx.outboxEvent.create({ data: { ...row, envelope: view as unknown as Prisma.InputJsonValue } })
+  return row
 }
 
 /** The change feed's outbox, as the relay reads it. */

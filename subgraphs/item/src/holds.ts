@@ -6,13 +6,17 @@ import { markApplied } from '@gdmarket/platform/consumer'
 import type { ReservationEvents } from '@gdmarket/platform/catalogue'
 import type { Transact } from '@gdmarket/platform/outbox'
 import { holdRefusal } from './rules.js'
-import { advanceReservation, findItem, snapshot, type ItemTx } from './store.js'
+import { advanceReservation, findItem, holdItem, snapshot, type ItemTx } from './store.js'
 
 export const ITEM_CONSUMER = 'item'
 
 type ReservationEvent = EventEnvelope<ReservationEvents[keyof ReservationEvents]>
 
+/** What the item acts on; the rest (confirmed, rejected, rental changes) it has nothing to learn from. */
+const HANDLED = new Set(['ReservationRequested', 'ReservationCancelled', 'ReservationPaid', 'ReservationPaymentCancelled'])
+
 export async function applyReservationEvent(transact: Transact<ItemTx>, event: ReservationEvent): Promise<void> {
+  if (!HANDLED.has(event.type)) return
   const { reservation } = event.data
   await transact(causedBy(event), async (tx, events) => {
     if (!(await markApplied(tx, ITEM_CONSUMER, event.id))) return
@@ -22,34 +26,17 @@ export async function applyReservationEvent(transact: Transact<ItemTx>, event: R
 
     switch (event.type) {
       case 'ReservationRequested': {
-        const refusal = holdRefusal(item)
-        if (refusal || !item) {
+        const held = holdRefusal(item) ? null : await holdItem(tx, reservation.itemId, reservation)
+        if (!held) {
           await events.emit('ItemHoldRejected', reservation.itemId, item?.version ?? 0, {
             itemId: reservation.itemId,
             reservationId: reservation.reservationId,
-            reason: refusal ?? 'NOT_FOUND',
+            reason: holdRefusal(item) ?? 'NOT_RENTABLE',
           })
           return
         }
-        // Conditional on RENTABLE: of many concurrent requests exactly one row update succeeds.
-        const { count } = await tx.item.updateMany({
-          where: { id: item.id, status: 'RENTABLE', deletedAt: null, rentalStatus: { not: 'RENTING' } },
-          data: {
-            status: 'NOT_RENTABLE',
-            holdReservationId: reservation.reservationId,
-            holdCustomerId: reservation.customerId,
-            holdCustomerName: reservation.customerName,
-            holdPaid: false,
-            version: { increment: 1 },
-          },
-        })
-        const now = await findItem(tx, item.id)
-        if (!count || !now) {
-          await events.emit('ItemHoldRejected', item.id, now?.version ?? item.version, { itemId: item.id, reservationId: reservation.reservationId, reason: 'NOT_RENTABLE' })
-          return
-        }
-        await events.emit('ItemHeld', now.id, now.version, {
-          item: snapshot(now),
+        await events.emit('ItemHeld', held.id, held.version, {
+          item: snapshot(held),
           reservationId: reservation.reservationId,
           customerId: reservation.customerId,
           customerName: reservation.customerName,

@@ -1,6 +1,6 @@
 // Data access for the item database: the one module that talks to Prisma.
 import { prismaAdapter } from '@gdmarket/platform/database'
-import { prismaOutbox } from '@gdmarket/platform/outbox'
+import { prismaOutbox, type Kick } from '@gdmarket/platform/outbox'
 import type { ItemSnapshot, ItemStatus } from '@gdmarket/platform/catalogue'
 import { PrismaClient, type Item, type Prisma } from '../../../generated/item/client.js'
 
@@ -11,7 +11,7 @@ export type { Item }
 export const createItemDb = (url: string, poolSize: number): ItemDb => new PrismaClient({ adapter: prismaAdapter(url, poolSize) })
 
 /** Use cases write state and events through `transact`; the relay publishes from `store`. */
-export const itemOutbox = (db: ItemDb, stream: string, kick: () => void) =>
+export const itemOutbox = (db: ItemDb, stream: string, kick: Kick) =>
   prismaOutbox<ItemTx, Prisma.InputJsonValue>(db, { stream, context: 'item', kick, encode: (e) => e as unknown as Prisma.InputJsonValue })
 
 export const snapshot = (item: Item): ItemSnapshot => ({
@@ -43,19 +43,37 @@ export const findItemHeldBy = (tx: ItemTx | ItemDb, reservationId: string) => tx
  * and bumps the version; returns the new row, or null when the item moved on meanwhile.
  */
 export async function updateIfUnchanged(tx: ItemTx, item: Item, data: Prisma.ItemUpdateManyMutationInput): Promise<Item | null> {
-  const { count } = await tx.item.updateMany({ where: { id: item.id, version: item.version }, data: { ...data, version: { increment: 1 } } })
-  return count ? tx.item.findUnique({ where: { id: item.id } }) : null
+  const [next] = await tx.item.updateManyAndReturn({ where: { id: item.id, version: item.version }, data: { ...data, version: { increment: 1 } } })
+  return next ?? null
 }
 
 /**
  * Records the newest version seen of a reservation; false when `version` is not newer, so an
- * older reservation event never overrides a newer one.
+ * older reservation event never overrides a newer one. One statement: insert, or raise the version.
  */
 export async function advanceReservation(tx: ItemTx, reservationId: string, version: number): Promise<boolean> {
-  const seen = await tx.reservationSeen.findUnique({ where: { reservationId } })
-  if (seen && seen.version >= version) return false
-  await tx.reservationSeen.upsert({ where: { reservationId }, create: { reservationId, version }, update: { version } })
-  return true
+  const changed = await tx.$executeRaw`
+    INSERT INTO "ReservationSeen" ("reservationId", "version") VALUES (${reservationId}::uuid, ${version})
+    ON CONFLICT ("reservationId") DO UPDATE SET "version" = EXCLUDED."version"
+    WHERE "ReservationSeen"."version" < EXCLUDED."version"`
+  return changed === 1
+}
+
+/** Holds a RENTABLE item for a reservation; null when it is not (any more) rentable. */
+export async function holdItem(tx: ItemTx, itemId: string, hold: { reservationId: string; customerId: string; customerName: string }): Promise<Item | null> {
+  // Conditional on RENTABLE: of many concurrent requests exactly one row update succeeds.
+  const [held] = await tx.item.updateManyAndReturn({
+    where: { id: itemId, status: 'RENTABLE', deletedAt: null, rentalStatus: { not: 'RENTING' } },
+    data: {
+      status: 'NOT_RENTABLE',
+      holdReservationId: hold.reservationId,
+      holdCustomerId: hold.customerId,
+      holdCustomerName: hold.customerName,
+      holdPaid: false,
+      version: { increment: 1 },
+    },
+  })
+  return held ?? null
 }
 
 export const reservationKnown = async (db: ItemDb, reservationId: string) => (await db.reservationSeen.count({ where: { reservationId } })) > 0

@@ -1,6 +1,6 @@
 // Data access for the payment database (SQLite): the one module that talks to Prisma.
 import { prismaAdapter } from '@gdmarket/platform/database'
-import { prismaOutbox } from '@gdmarket/platform/outbox'
+import { prismaOutbox, type Kick } from '@gdmarket/platform/outbox'
 import { PrismaClient, Prisma, type Payment } from '../../../generated/payment/client.js'
 
 export type PaymentDb = PrismaClient
@@ -11,7 +11,7 @@ export const createPaymentDb = (url: string, poolSize: number): PaymentDb => new
 
 /** Use cases write state and events through `transact`; the relay publishes from `store`.
  *  SQLite has no JSON column: the envelope is stored as its JSON text, published as is. */
-export const paymentOutbox = (db: PaymentDb, stream: string, kick: () => void) =>
+export const paymentOutbox = (db: PaymentDb, stream: string, kick: Kick) =>
   prismaOutbox<PaymentTx, string>(db, { stream, context: 'payment', kick, encode: (e) => JSON.stringify(e) })
 
 export const findByReservation = (tx: PaymentTx | PaymentDb, reservationId: string) => tx.payment.findUnique({ where: { reservationId } })

@@ -1,6 +1,6 @@
 // Data access for the reservation database: the one module that talks to Prisma.
 import { prismaAdapter } from '@gdmarket/platform/database'
-import { prismaOutbox } from '@gdmarket/platform/outbox'
+import { prismaOutbox, type Kick } from '@gdmarket/platform/outbox'
 import type { ReservationSnapshot } from '@gdmarket/platform/catalogue'
 import { PrismaClient, type Prisma, type Reservation } from '../../../generated/reservation/client.js'
 
@@ -11,7 +11,7 @@ export type { Reservation }
 export const createReservationDb = (url: string, poolSize: number): ReservationDb => new PrismaClient({ adapter: prismaAdapter(url, poolSize) })
 
 /** Use cases write state and events through `transact`; the relay publishes from `store`. */
-export const reservationOutbox = (db: ReservationDb, stream: string, kick: () => void) =>
+export const reservationOutbox = (db: ReservationDb, stream: string, kick: Kick) =>
   prismaOutbox<ReservationTx, Prisma.InputJsonValue>(db, { stream, context: 'reservation', kick, encode: (e) => e as unknown as Prisma.InputJsonValue })
 
 export const snapshot = (r: Reservation): ReservationSnapshot => ({
@@ -42,8 +42,8 @@ export async function reservationsByIds(db: ReservationDb, ids: readonly string[
  * and bumps the version; returns the new row, or null when it moved on meanwhile.
  */
 export async function updateIfUnchanged(tx: ReservationTx, r: Reservation, data: Prisma.ReservationUpdateManyMutationInput): Promise<Reservation | null> {
-  const { count } = await tx.reservation.updateMany({ where: { id: r.id, version: r.version }, data: { ...data, version: { increment: 1 } } })
-  return count ? tx.reservation.findUnique({ where: { id: r.id } }) : null
+  const [next] = await tx.reservation.updateManyAndReturn({ where: { id: r.id, version: r.version }, data: { ...data, version: { increment: 1 } } })
+  return next ?? null
 }
 
 /** Marks every reservation of a deleted item (Reservation.item turns null); answers how many changed. */
