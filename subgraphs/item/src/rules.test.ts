@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals'
-import { AppError } from '@gdmarket/platform/errors'
+import { thrownCode } from '../../../test/thrown.js'
 import { assertDeletable, assertLendable, assertOwner, assertReturnable, holdRefusal, NAME_MAX_LENGTH, PRICE_MAX, validateNewItem, type ItemState } from './rules.js'
 
 const item = (over: Partial<ItemState> = {}): ItemState => ({
@@ -12,14 +12,6 @@ const item = (over: Partial<ItemState> = {}): ItemState => ({
   ...over,
 })
 
-const code = (fn: () => unknown) => {
-  try {
-    fn()
-  } catch (e) {
-    return (e as AppError).code
-  }
-  return 'none'
-}
 
 describe('validateNewItem', () => {
   it('trims the name and keeps the price', () => {
@@ -32,7 +24,7 @@ describe('validateNewItem', () => {
     ['price over the maximum', { name: 'a', price: PRICE_MAX + 1 }],
     ['fractional price', { name: 'a', price: 1.5 }],
   ])('refuses %s', (_, input) => {
-    expect(code(() => validateNewItem(input))).toBe('BAD_USER_INPUT')
+    expect(thrownCode(() => validateNewItem(input))).toBe('BAD_USER_INPUT')
   })
   it('accepts the bounds', () => {
     expect(validateNewItem({ name: 'x'.repeat(NAME_MAX_LENGTH), price: PRICE_MAX }).price).toBe(PRICE_MAX)
@@ -42,24 +34,24 @@ describe('validateNewItem', () => {
 
 describe('item rules', () => {
   it('only the owner may act on an item', () => {
-    expect(code(() => assertOwner(item(), 'someone-else'))).toBe('FORBIDDEN')
-    expect(code(() => assertOwner(item(), 'owner-1'))).toBe('none')
+    expect(thrownCode(() => assertOwner(item(), 'someone-else'))).toBe('FORBIDDEN')
+    expect(thrownCode(() => assertOwner(item(), 'owner-1'))).toBeUndefined()
   })
   it('a reserved or rented item cannot be deleted', () => {
-    expect(code(() => assertDeletable(item({ status: 'NOT_RENTABLE', holdReservationId: 'r' })))).toBe('CONFLICT')
-    expect(code(() => assertDeletable(item({ status: 'NOT_RENTABLE', rentalStatus: 'RENTING' })))).toBe('CONFLICT')
-    expect(code(() => assertDeletable(item({ rentalStatus: 'RETURNED' })))).toBe('none')
+    expect(thrownCode(() => assertDeletable(item({ status: 'NOT_RENTABLE', holdReservationId: 'r' })))).toBe('CONFLICT')
+    expect(thrownCode(() => assertDeletable(item({ status: 'NOT_RENTABLE', rentalStatus: 'RENTING' })))).toBe('CONFLICT')
+    expect(thrownCode(() => assertDeletable(item({ rentalStatus: 'RETURNED' })))).toBeUndefined()
   })
   it('lends only to the paid reservation that holds the item', () => {
     const held = item({ status: 'NOT_RENTABLE', holdReservationId: 'r1', holdPaid: true })
-    expect(code(() => assertLendable(held, 'r1'))).toBe('none')
-    expect(code(() => assertLendable(held, 'r2'))).toBe('CONFLICT')
-    expect(code(() => assertLendable({ ...held, holdPaid: false }, 'r1'))).toBe('CONFLICT')
-    expect(code(() => assertLendable({ ...held, rentalStatus: 'RENTING' }, 'r1'))).toBe('CONFLICT')
+    expect(thrownCode(() => assertLendable(held, 'r1'))).toBeUndefined()
+    expect(thrownCode(() => assertLendable(held, 'r2'))).toBe('CONFLICT')
+    expect(thrownCode(() => assertLendable({ ...held, holdPaid: false }, 'r1'))).toBe('CONFLICT')
+    expect(thrownCode(() => assertLendable({ ...held, rentalStatus: 'RENTING' }, 'r1'))).toBe('CONFLICT')
   })
   it('returns only a rented item', () => {
-    expect(code(() => assertReturnable(item()))).toBe('CONFLICT')
-    expect(code(() => assertReturnable(item({ rentalStatus: 'RENTING' })))).toBe('none')
+    expect(thrownCode(() => assertReturnable(item()))).toBe('CONFLICT')
+    expect(thrownCode(() => assertReturnable(item({ rentalStatus: 'RENTING' })))).toBeUndefined()
   })
   it('says why a reservation cannot hold the item', () => {
     expect(holdRefusal(null)).toBe('NOT_FOUND')

@@ -1,16 +1,8 @@
 import { describe, expect, it } from '@jest/globals'
-import { AppError } from '@gdmarket/platform/errors'
+import { thrownCode } from '../../../test/thrown.js'
 import { approvalAction, assertInternal, refundAction, validateApproval } from './rules.js'
 
 const reservationId = '3f0c1f5e-8a4b-4c1e-9d2a-5b6c7d8e9f01'
-const codeOf = (fn: () => unknown): string | undefined => {
-  try {
-    fn()
-  } catch (e) {
-    return e instanceof AppError ? e.code : 'not an AppError'
-  }
-  return undefined
-}
 
 describe('payment rules', () => {
   it('accepts a well-formed approval and normalises it', () => {
@@ -23,19 +15,19 @@ describe('payment rules', () => {
   })
 
   it('refuses malformed input as BAD_USER_INPUT', () => {
-    expect(codeOf(() => validateApproval({ reservationId: 'nope', customerId: 'u1', amount: 1 }, 1000))).toBe('BAD_USER_INPUT')
-    expect(codeOf(() => validateApproval({ reservationId, customerId: '  ', amount: 1 }, 1000))).toBe('BAD_USER_INPUT')
-    expect(codeOf(() => validateApproval({ reservationId, customerId: 'u1', amount: -1 }, 1000))).toBe('BAD_USER_INPUT')
-    expect(codeOf(() => validateApproval({ reservationId, customerId: 'u1', amount: 1.5 }, 1000))).toBe('BAD_USER_INPUT')
+    expect(thrownCode(() => validateApproval({ reservationId: 'nope', customerId: 'u1', amount: 1 }, 1000))).toBe('BAD_USER_INPUT')
+    expect(thrownCode(() => validateApproval({ reservationId, customerId: '  ', amount: 1 }, 1000))).toBe('BAD_USER_INPUT')
+    expect(thrownCode(() => validateApproval({ reservationId, customerId: 'u1', amount: -1 }, 1000))).toBe('BAD_USER_INPUT')
+    expect(thrownCode(() => validateApproval({ reservationId, customerId: 'u1', amount: 1.5 }, 1000))).toBe('BAD_USER_INPUT')
   })
 
   it('declines an amount over the limit', () => {
-    expect(codeOf(() => validateApproval({ reservationId, customerId: 'u1', amount: 1001 }, 1000))).toBe('PAYMENT_DECLINED')
+    expect(thrownCode(() => validateApproval({ reservationId, customerId: 'u1', amount: 1001 }, 1000))).toBe('PAYMENT_DECLINED')
   })
 
   it('lets only internal callers move money', () => {
-    expect(codeOf(() => assertInternal(false))).toBe('FORBIDDEN')
-    expect(codeOf(() => assertInternal(true))).toBeUndefined()
+    expect(thrownCode(() => assertInternal(false))).toBe('FORBIDDEN')
+    expect(thrownCode(() => assertInternal(true))).toBeUndefined()
   })
 
   it('charges once per reservation and charges a refunded one again', () => {

@@ -1,30 +1,22 @@
 import { describe, expect, it } from '@jest/globals'
-import { AppError } from '@gdmarket/platform/errors'
+import { thrownCode } from '../../../test/thrown.js'
 import { advanceRental, assertCancellable, assertCustomer, assertPayable, assertPaymentCancellable, canSee, confirmsHold, rejectsHold, type ReservationState } from './rules.js'
 
 const confirmed: ReservationState = { customerId: 'renter', ownerId: 'owner', status: 'CONFIRMED', paymentStatus: 'NOT_PAID', rentalStatus: 'NOT_RENTING', amount: 700 }
-const codeOf = (fn: () => unknown): string | undefined => {
-  try {
-    fn()
-  } catch (e) {
-    return e instanceof AppError ? e.code : 'not an AppError'
-  }
-  return undefined
-}
 
 describe('reservation rules', () => {
   it('lets only the customer act on a reservation', () => {
-    expect(codeOf(() => assertCustomer(confirmed, 'renter'))).toBeUndefined()
-    expect(codeOf(() => assertCustomer(confirmed, 'owner'))).toBe('FORBIDDEN')
+    expect(thrownCode(() => assertCustomer(confirmed, 'renter'))).toBeUndefined()
+    expect(thrownCode(() => assertCustomer(confirmed, 'owner'))).toBe('FORBIDDEN')
   })
 
   it('cancels pending, confirmed and paid reservations, not rented or final ones', () => {
-    expect(codeOf(() => assertCancellable({ ...confirmed, status: 'PENDING' }))).toBeUndefined()
-    expect(codeOf(() => assertCancellable({ ...confirmed, paymentStatus: 'PAID' }))).toBeUndefined()
-    expect(codeOf(() => assertCancellable({ ...confirmed, rentalStatus: 'RENTING' }))).toBe('CONFLICT')
-    expect(codeOf(() => assertCancellable({ ...confirmed, rentalStatus: 'RETURNED' }))).toBe('CONFLICT')
-    expect(codeOf(() => assertCancellable({ ...confirmed, status: 'CANCELLED' }))).toBe('CONFLICT')
-    expect(codeOf(() => assertCancellable({ ...confirmed, status: 'REJECTED' }))).toBe('CONFLICT')
+    expect(thrownCode(() => assertCancellable({ ...confirmed, status: 'PENDING' }))).toBeUndefined()
+    expect(thrownCode(() => assertCancellable({ ...confirmed, paymentStatus: 'PAID' }))).toBeUndefined()
+    expect(thrownCode(() => assertCancellable({ ...confirmed, rentalStatus: 'RENTING' }))).toBe('CONFLICT')
+    expect(thrownCode(() => assertCancellable({ ...confirmed, rentalStatus: 'RETURNED' }))).toBe('CONFLICT')
+    expect(thrownCode(() => assertCancellable({ ...confirmed, status: 'CANCELLED' }))).toBe('CONFLICT')
+    expect(thrownCode(() => assertCancellable({ ...confirmed, status: 'REJECTED' }))).toBe('CONFLICT')
   })
 
   it('pays a CONFIRMED unpaid or refunded reservation, for its amount', () => {
@@ -33,17 +25,17 @@ describe('reservation rules', () => {
   })
 
   it('refuses to pay twice, before confirmation, after rental or without a price', () => {
-    expect(codeOf(() => assertPayable({ ...confirmed, paymentStatus: 'PAID' }))).toBe('CONFLICT')
-    for (const status of ['PENDING', 'REJECTED', 'CANCELLED'] as const) expect(codeOf(() => assertPayable({ ...confirmed, status }))).toBe('CONFLICT')
-    expect(codeOf(() => assertPayable({ ...confirmed, rentalStatus: 'RETURNED' }))).toBe('CONFLICT')
-    expect(codeOf(() => assertPayable({ ...confirmed, amount: null }))).toBe('CONFLICT')
+    expect(thrownCode(() => assertPayable({ ...confirmed, paymentStatus: 'PAID' }))).toBe('CONFLICT')
+    for (const status of ['PENDING', 'REJECTED', 'CANCELLED'] as const) expect(thrownCode(() => assertPayable({ ...confirmed, status }))).toBe('CONFLICT')
+    expect(thrownCode(() => assertPayable({ ...confirmed, rentalStatus: 'RETURNED' }))).toBe('CONFLICT')
+    expect(thrownCode(() => assertPayable({ ...confirmed, amount: null }))).toBe('CONFLICT')
   })
 
   it('cancels a payment only while paid and not lent', () => {
-    expect(codeOf(() => assertPaymentCancellable({ ...confirmed, paymentStatus: 'PAID' }))).toBeUndefined()
-    expect(codeOf(() => assertPaymentCancellable(confirmed))).toBe('CONFLICT')
-    expect(codeOf(() => assertPaymentCancellable({ ...confirmed, paymentStatus: 'CANCELLED' }))).toBe('CONFLICT')
-    expect(codeOf(() => assertPaymentCancellable({ ...confirmed, paymentStatus: 'PAID', rentalStatus: 'RENTING' }))).toBe('CONFLICT')
+    expect(thrownCode(() => assertPaymentCancellable({ ...confirmed, paymentStatus: 'PAID' }))).toBeUndefined()
+    expect(thrownCode(() => assertPaymentCancellable(confirmed))).toBe('CONFLICT')
+    expect(thrownCode(() => assertPaymentCancellable({ ...confirmed, paymentStatus: 'CANCELLED' }))).toBe('CONFLICT')
+    expect(thrownCode(() => assertPaymentCancellable({ ...confirmed, paymentStatus: 'PAID', rentalStatus: 'RENTING' }))).toBe('CONFLICT')
   })
 
   it('shows a reservation to its customer and the item owner only', () => {
