@@ -29,6 +29,9 @@ RUN npm run generate
 # ---- runtime: production dependencies, sources, generated clients, non-root ---------------------
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production
+# A larger young generation: fewer scavenges under load (router CPU per request about 20 % lower
+# in bench/); costs up to ~64 MiB more memory per process.
+ENV NODE_OPTIONS=--max-semi-space-size=32
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY platform/package.json platform/
