@@ -9,9 +9,8 @@
 # There is no compile step: the TypeScript runs through tsx, a runtime dependency.
 ARG NODE_IMAGE=node:20-bookworm-slim
 
-# ---- build: all dependencies, only to generate the Prisma clients --------------------------------
-FROM ${NODE_IMAGE} AS build
-WORKDIR /app
+# ---- manifests: the workspace's package files, so dependencies install before sources change ----
+FROM scratch AS manifests
 COPY package.json package-lock.json ./
 COPY platform/package.json platform/
 COPY router/package.json router/
@@ -19,6 +18,11 @@ COPY projections/package.json projections/
 COPY subgraphs/item/package.json subgraphs/item/
 COPY subgraphs/reservation/package.json subgraphs/reservation/
 COPY subgraphs/payment/package.json subgraphs/payment/
+
+# ---- build: all dependencies, only to generate the Prisma clients --------------------------------
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY --from=manifests / ./
 # --ignore-scripts: no engine downloads (Prisma's need none here), no root postinstall before the
 # schemas are in place; the one script that matters runs explicitly below.
 RUN --mount=type=cache,target=/root/.npm npm ci --ignore-scripts --no-audit --no-fund
@@ -33,13 +37,7 @@ ENV NODE_ENV=production
 # in bench/); costs up to ~64 MiB more memory per process.
 ENV NODE_OPTIONS=--max-semi-space-size=32
 WORKDIR /app
-COPY package.json package-lock.json ./
-COPY platform/package.json platform/
-COPY router/package.json router/
-COPY projections/package.json projections/
-COPY subgraphs/item/package.json subgraphs/item/
-COPY subgraphs/reservation/package.json subgraphs/reservation/
-COPY subgraphs/payment/package.json subgraphs/payment/
+COPY --from=manifests / ./
 RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 COPY --from=build /app/generated generated
 COPY . .
