@@ -131,9 +131,16 @@ describe('Dockerfile', () => {
 
   test('copies the manifest of every workspace before installing', () => {
     const { workspaces } = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { workspaces: string[] }
-    for (const stage of stages) {
-      const copied = [...stage.matchAll(/^COPY (\S+)\/package\.json \1\/$/gm)].map((m) => m[1])
-      expect(copied.sort()).toEqual([...workspaces].sort())
+    const manifests = stages.find((s) => /^scratch AS manifests$/m.test(s))
+    expect(manifests).toBeDefined()
+    const copied = [...manifests!.matchAll(/^COPY (\S+)\/package\.json \1\/$/gm)].map((m) => m[1])
+    expect(copied.sort()).toEqual([...workspaces].sort())
+    expect(manifests).toMatch(/^COPY package\.json package-lock\.json \.\/$/m)
+    // Every stage that installs takes the manifests first, and nothing else before npm ci.
+    for (const stage of stages.filter((s) => /^RUN .*npm ci/m.test(s))) {
+      const beforeInstall = stage.slice(0, stage.search(/^RUN .*npm ci/m))
+      expect(beforeInstall).toMatch(/^COPY --from=manifests \/ \.\/$/m)
+      expect(beforeInstall.match(/^COPY /gm)).toHaveLength(1)
     }
   })
 
