@@ -38,6 +38,8 @@ beforeAll(async () => {
     PAYMENT_URL: await downSubgraphUrl(),
     PROJECTIONS_URL: await downSubgraphUrl(),
     MAX_QUERY_DEPTH: '6',
+    // Its own (absent) stream: this test must not read the change feed `npm start` uses.
+    NATS_STREAM: `TROUTER${process.pid}`,
   })
   router = buildRouter(config)
   base = `http://127.0.0.1:${await router.service.start()}`
