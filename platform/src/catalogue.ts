@@ -54,6 +54,3 @@ export interface PaymentEvents {
   PaymentApproved: { paymentId: string; reservationId: string; customerId: string; amount: number }
   PaymentRefunded: { paymentId: string; reservationId: string; customerId: string; amount: number }
 }
-
-export type ItemEventType = keyof ItemEvents
-export type ReservationEventType = keyof ReservationEvents
