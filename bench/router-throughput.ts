@@ -31,7 +31,8 @@ const SOAK_S = process.argv.includes('--full-soak') ? 300 : Number(process.env.B
 const SETTLE_MS = 15_000
 const SOAK_SAMPLE_MS = 2000
 const SOAK_WARMUP_S = 20
-const ROUTER_NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} ${process.env.BENCH_ROUTER_NODE_OPTIONS ?? '--max-semi-space-size=32'}`.trim()
+const ROUTER_NODE_OPTIONS =
+  `${process.env.NODE_OPTIONS ?? ''} ${process.env.BENCH_ROUTER_NODE_OPTIONS ?? '--max-semi-space-size=32'}`.trim()
 
 /**
  * Four subgraphs; the deepest chain is four sequential fetches:
@@ -63,21 +64,50 @@ interface RouterUnderTest {
 
 async function startOurs(market: Market, instance: 'router' | 'router-no-dedupe'): Promise<RouterUnderTest> {
   const env = { NODE_OPTIONS: ROUTER_NODE_OPTIONS }
-  const svc = instance === 'router' ? (await market.stack.start('router'), market.stack.running.get('router')) : await market.stack.startInstance(instance, 'router', { ...env, SUBGRAPH_DEDUPE_QUERIES: '0' })
+  const svc =
+    instance === 'router'
+      ? (await market.stack.start('router'), market.stack.running.get('router'))
+      : await market.stack.startInstance(instance, 'router', { ...env, SUBGRAPH_DEDUPE_QUERIES: '0' })
   if (!svc?.child.pid) throw new Error(`${instance} did not start`)
   return { url: svc.url, pid: svc.child.pid, stop: async () => void (await market.stack.stop(instance, 'SIGKILL')) }
 }
 
-async function startPeer(name: 'stock_gateway' | 'hive_gateway', supergraphFile: string, headers: Record<string, string>): Promise<RouterUnderTest> {
+async function startPeer(
+  name: 'stock_gateway' | 'hive_gateway',
+  supergraphFile: string,
+  headers: Record<string, string>,
+): Promise<RouterUnderTest> {
   const port = await freePort()
-  const env = { NODE_ENV: 'production', NODE_OPTIONS: ROUTER_NODE_OPTIONS, PORT: String(port), SUPERGRAPH_FILE: supergraphFile, BENCH_SUBGRAPH_HEADERS: JSON.stringify(headers) }
+  const env = {
+    NODE_ENV: 'production',
+    NODE_OPTIONS: ROUTER_NODE_OPTIONS,
+    PORT: String(port),
+    SUPERGRAPH_FILE: supergraphFile,
+    BENCH_SUBGRAPH_HEADERS: JSON.stringify(headers),
+  }
   const url = `http://127.0.0.1:${port}/graphql`
   let proc: Spawned
   if (name === 'stock_gateway') {
-    proc = await spawnNode(['--import', 'tsx', path.join(ROOT, 'bench/lib/stock-gateway.ts')], env, `${url}?query=%7B__typename%7D`)
+    proc = await spawnNode(
+      ['--import', 'tsx', path.join(ROOT, 'bench/lib/stock-gateway.ts')],
+      env,
+      `${url}?query=%7B__typename%7D`,
+    )
   } else {
     const bin = path.join(ROOT, 'node_modules/@graphql-hive/gateway/dist/bin.js')
-    const args = ['--import', 'tsx', bin, 'supergraph', supergraphFile, '--host', '127.0.0.1', '--port', String(port), '-c', path.join(ROOT, 'bench/lib/hive-gateway.config.ts')]
+    const args = [
+      '--import',
+      'tsx',
+      bin,
+      'supergraph',
+      supergraphFile,
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '-c',
+      path.join(ROOT, 'bench/lib/hive-gateway.config.ts'),
+    ]
     proc = await spawnNode(args, env, `http://127.0.0.1:${port}/readiness`)
   }
   return { url, pid: proc.pid, stop: proc.stop }
@@ -90,18 +120,22 @@ export interface RouterRun extends LoadResult {
 export const routerThroughputBench: BenchPart = {
   name: 'router',
   run: async () => {
-    const market = await startMarket(['item', 'reservation', 'payment', 'projections'], { NODE_OPTIONS: ROUTER_NODE_OPTIONS })
+    const market = await startMarket(['item', 'reservation', 'payment', 'projections'], {
+      NODE_OPTIONS: ROUTER_NODE_OPTIONS,
+    })
     const { stack } = market
     try {
       await stack.allocatePorts()
-      const urls = Object.fromEntries(SUBGRAPH_NAMES.map((n) => [n, stack.url(n)])) as SubgraphUrls
+      const urls = Object.fromEntries(SUBGRAPH_NAMES.map(n => [n, stack.url(n)])) as SubgraphUrls
       const supergraphFile = path.join(stack.tmp, 'supergraph.graphql')
       writeFileSync(supergraphFile, composeSupergraph(urls))
 
       let router = await startOurs(market, 'router')
       const seedStarted = Date.now()
       const seeded = await seed(market, router.url)
-      console.error(`bench: seeded ${seeded.items.length} items and ${seeded.reservations.length} paid reservations in ${Math.round((Date.now() - seedStarted) / 1000)} s`)
+      console.error(
+        `bench: seeded ${seeded.items.length} items and ${seeded.reservations.length} paid reservations in ${Math.round((Date.now() - seedStarted) / 1000)} s`,
+      )
       // Let the seeding's aftermath (outbox relays, projections, autovacuum) settle before the first router is measured.
       await sleep(SETTLE_MS)
       const loadavgAtStart = round(os.loadavg()[0])
@@ -123,10 +157,28 @@ export const routerThroughputBench: BenchPart = {
           const answer = await must(router.url, DEEP_QUERY, { owner: seeded.owners[0] }, bearer)
           const text = JSON.stringify(answer)
           golden ??= text
-          if (text !== golden) throw new Error(`${name} answers differently:\n${text.slice(0, 500)}\nvs ours:\n${golden.slice(0, 500)}`)
+          if (text !== golden)
+            throw new Error(`${name} answers differently:\n${text.slice(0, 500)}\nvs ours:\n${golden.slice(0, 500)}`)
           console.error(`bench: ${name}: warm-up ${WARMUP_S} s, then ${DURATION_S} s at ${CONNECTIONS} connections`)
-          const warm = await load({ url: router.url, body, headers, connections: CONNECTIONS, durationS: WARMUP_S, pid: router.pid })
-          results[name] = { ...(await load({ url: router.url, body, headers, connections: CONNECTIONS, durationS: DURATION_S, pid: router.pid })), warmup_rps: warm.rps }
+          const warm = await load({
+            url: router.url,
+            body,
+            headers,
+            connections: CONNECTIONS,
+            durationS: WARMUP_S,
+            pid: router.pid,
+          })
+          results[name] = {
+            ...(await load({
+              url: router.url,
+              body,
+              headers,
+              connections: CONNECTIONS,
+              durationS: DURATION_S,
+              pid: router.pid,
+            })),
+            warmup_rps: warm.rps,
+          }
           if (name === 'ours' && SOAK_S > 0) soak = await soakOurs(router, body, headers)
         } finally {
           await router.stop()
@@ -136,7 +188,11 @@ export const routerThroughputBench: BenchPart = {
       return {
         router: {
           query: 'reservations → payment → reservation → item (4 sequential fetches) + itemInfos → item; 4 subgraphs',
-          data: { items: seeded.items.length, reservations: seeded.reservations.length, caller_reservations: seeded.reservations.length / seeded.renters.length },
+          data: {
+            items: seeded.items.length,
+            reservations: seeded.reservations.length,
+            caller_reservations: seeded.reservations.length / seeded.renters.length,
+          },
           connections: CONNECTIONS,
           duration_s: DURATION_S,
           router_node_options: ROUTER_NODE_OPTIONS,
@@ -149,7 +205,9 @@ export const routerThroughputBench: BenchPart = {
             cpu_per_req_ours_vs_stock: round(results.ours.cpu_ms_per_req / results.stock_gateway.cpu_ms_per_req),
             cpu_per_req_ours_vs_hive: round(results.ours.cpu_ms_per_req / results.hive_gateway.cpu_ms_per_req),
             rps_ours_no_dedupe_vs_stock: round(results.ours_no_dedupe.rps / results.stock_gateway.rps),
-            cpu_per_req_ours_no_dedupe_vs_stock: round(results.ours_no_dedupe.cpu_ms_per_req / results.stock_gateway.cpu_ms_per_req),
+            cpu_per_req_ours_no_dedupe_vs_stock: round(
+              results.ours_no_dedupe.cpu_ms_per_req / results.stock_gateway.cpu_ms_per_req,
+            ),
           },
         },
         ...(soak ? { soak } : {}),
@@ -170,11 +228,25 @@ const median = (xs: number[]): number => {
  * with the garbage collector, so growth compares the median of the first third of the remaining
  * samples with the median of the last third, not two single samples.
  */
-async function soakOurs(router: RouterUnderTest, body: string, headers: Record<string, string>): Promise<Record<string, number | number[]>> {
+async function soakOurs(
+  router: RouterUnderTest,
+  body: string,
+  headers: Record<string, string>,
+): Promise<Record<string, number | number[]>> {
   console.error(`bench: soak of ours for ${SOAK_S} s`)
   const samples: number[] = []
-  const r = await load({ url: router.url, body, headers, connections: CONNECTIONS, durationS: SOAK_S, pid: router.pid, sample: { everyMs: SOAK_SAMPLE_MS, fn: () => void samples.push(round(rssMb(router.pid), 1)) } })
-  const steady = samples.slice(Math.max(Math.floor(samples.length / 5), Math.ceil((SOAK_WARMUP_S * 1000) / SOAK_SAMPLE_MS)))
+  const r = await load({
+    url: router.url,
+    body,
+    headers,
+    connections: CONNECTIONS,
+    durationS: SOAK_S,
+    pid: router.pid,
+    sample: { everyMs: SOAK_SAMPLE_MS, fn: () => void samples.push(round(rssMb(router.pid), 1)) },
+  })
+  const steady = samples.slice(
+    Math.max(Math.floor(samples.length / 5), Math.ceil((SOAK_WARMUP_S * 1000) / SOAK_SAMPLE_MS)),
+  )
   const third = Math.max(1, Math.floor(steady.length / 3))
   const early = median(steady.slice(0, third))
   const late = median(steady.slice(-third))

@@ -18,14 +18,18 @@ const PARTS: BenchPart[] = [routerThroughputBench, writePathBench, subscriptions
 
 /** Flattens a fragment into "a.b.c" → value rows for the table. */
 function rows(prefix: string, value: unknown): [string, string][] {
-  if (value !== null && typeof value === 'object' && !Array.isArray(value)) return Object.entries(value).flatMap(([k, v]) => rows(prefix ? `${prefix}.${k}` : k, v))
+  if (value !== null && typeof value === 'object' && !Array.isArray(value))
+    return Object.entries(value).flatMap(([k, v]) => rows(prefix ? `${prefix}.${k}` : k, v))
   return [[prefix, typeof value === 'number' ? String(Math.round(value * 100) / 100) : JSON.stringify(value)]]
 }
 
 async function main(): Promise<void> {
-  const only = process.argv.slice(2).filter((a) => !a.startsWith('--')) // flags (e.g. --full-soak) are read by the parts
-  const results: Record<string, unknown> = { date: new Date().toISOString(), host: { cpus: os.cpus().length, node: process.version } }
-  for (const part of PARTS.filter((p) => only.length === 0 || only.includes(p.name))) {
+  const only = process.argv.slice(2).filter(a => !a.startsWith('--')) // flags (e.g. --full-soak) are read by the parts
+  const results: Record<string, unknown> = {
+    date: new Date().toISOString(),
+    host: { cpus: os.cpus().length, node: process.version },
+  }
+  for (const part of PARTS.filter(p => only.length === 0 || only.includes(p.name))) {
     const started = Date.now()
     console.error(`bench: ${part.name}…`)
     Object.assign(results, await part.run())

@@ -23,7 +23,8 @@ const percentile = (xs: number[], p: number) => {
   return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] : NaN
 }
 const round = (n: number) => Math.round(n * 100) / 100
-const rssOf = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) * 1024
+const rssOf = (pid: number) =>
+  Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) * 1024
 
 async function propagation(stack: Stack): Promise<Record<string, number>> {
   const url = stack.url('router')
@@ -33,29 +34,38 @@ async function propagation(stack: Stack): Promise<Record<string, number>> {
   // One fresh item per reservation, so each reservation shows up as a change of its item.
   const items: string[] = []
   for (let i = 0; i < total; i += 20) {
-    const batch = await Promise.all(Array.from({ length: 20 }, () => gql(url, 'mutation { registerItem(input: { name: "Bench", price: 1 }) { id } }', {}, owner)))
-    items.push(...batch.map((r) => String(r.data?.registerItem.id)))
+    const batch = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        gql(url, 'mutation { registerItem(input: { name: "Bench", price: 1 }) { id } }', {}, owner),
+      ),
+    )
+    items.push(...batch.map(r => String(r.data?.registerItem.id)))
   }
   const answered = new Map<string, number>()
   const seen = new Map<string, number>()
   // When the projection published it: separates the router's hop from the event pipeline's lag.
   const published = new Map<string, number>()
   const nc = await connect({ servers: stack.natsUrl })
-  nc.subscribe(itemInfoChangedSubject(stack.stream), { callback: (_e, m) => {
-    const rid = m.json<{ reservationId: string | null }>().reservationId
-    if (rid && !published.has(rid)) published.set(rid, performance.now())
-  } })
+  nc.subscribe(itemInfoChangedSubject(stack.stream), {
+    callback: (_e, m) => {
+      const rid = m.json<{ reservationId: string | null }>().reservationId
+      if (rid && !published.has(rid)) published.set(rid, performance.now())
+    },
+  })
   let lastEventAt = performance.now()
   const client = createClient({ url: url.replace('http', 'ws'), webSocketImpl: WebSocket })
-  client.subscribe<{ itemInfoChanged: { reservationId: string | null } }>({ query: 'subscription { itemInfoChanged { reservationId version item { name } } }' }, {
-    next: ({ data }) => {
-      lastEventAt = performance.now()
-      const rid = data?.itemInfoChanged.reservationId
-      if (rid && !seen.has(rid)) seen.set(rid, performance.now())
+  client.subscribe<{ itemInfoChanged: { reservationId: string | null } }>(
+    { query: 'subscription { itemInfoChanged { reservationId version item { name } } }' },
+    {
+      next: ({ data }) => {
+        lastEventAt = performance.now()
+        const rid = data?.itemInfoChanged.reservationId
+        if (rid && !seen.has(rid)) seen.set(rid, performance.now())
+      },
+      error: e => console.error('propagation subscriber failed', e),
+      complete: () => undefined,
     },
-    error: (e) => console.error('propagation subscriber failed', e),
-    complete: () => undefined,
-  })
+  )
   // Measure on a quiet pipeline: wait until the registrations' own ItemInfo events have passed.
   while (performance.now() - lastEventAt < 2000) await sleep(200)
   const started = performance.now()
@@ -63,7 +73,11 @@ async function propagation(stack: Stack): Promise<Record<string, number>> {
   for (let i = 0; i < total; i++) {
     const due = started + (i * 1000) / RATE_PER_S
     if (due > performance.now()) await sleep(due - performance.now())
-    inFlight.push(gql(url, 'mutation($id: ID!) { reserveItem(itemId: $id) { id } }', { id: items[i] }, renter).then((r) => void answered.set(String(r.data?.reserveItem.id), performance.now())))
+    inFlight.push(
+      gql(url, 'mutation($id: ID!) { reserveItem(itemId: $id) { id } }', { id: items[i] }, renter).then(
+        r => void answered.set(String(r.data?.reserveItem.id), performance.now()),
+      ),
+    )
   }
   await Promise.all(inFlight)
   const achieved = total / ((performance.now() - started) / 1000)
@@ -91,7 +105,7 @@ function subscriber(url: string, query: string, onNext: (payload: string) => voi
     const ws = new WebSocket(url, 'graphql-transport-ws')
     ws.on('error', reject)
     ws.on('open', () => ws.send(JSON.stringify({ type: 'connection_init' })))
-    ws.on('message', (data) => {
+    ws.on('message', data => {
       const text = String(data)
       if (text.startsWith('{"type":"connection_ack"')) {
         ws.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query } }))
@@ -107,15 +121,19 @@ async function fanout(stack: Stack, n: number): Promise<Record<string, number>> 
   const pid = stack.running.get('router')!.child.pid!
   const nc = await connect({ servers: stack.natsUrl })
   const publishedAt = new Map<string, number>()
-  nc.subscribe(itemInfoChangedSubject(stack.stream), { callback: (_e, m) => {
-    const { itemId, version } = m.json<{ itemId: string; version: number }>()
-    publishedAt.set(`${itemId}@${version}`, performance.now())
-  } })
+  nc.subscribe(itemInfoChangedSubject(stack.stream), {
+    callback: (_e, m) => {
+      const { itemId, version } = m.json<{ itemId: string; version: number }>()
+      publishedAt.set(`${itemId}@${version}`, performance.now())
+    },
+  })
   const latencies: number[] = []
   let received = 0
   const onNext = (text: string) => {
     const now = performance.now()
-    const { itemId, version } = (JSON.parse(text) as { payload: { data: { itemInfoChanged: { itemId: string; version: number } } } }).payload.data.itemInfoChanged
+    const { itemId, version } = (
+      JSON.parse(text) as { payload: { data: { itemInfoChanged: { itemId: string; version: number } } } }
+    ).payload.data.itemInfoChanged
     const at = publishedAt.get(`${itemId}@${version}`)
     if (at === undefined) return
     received++
@@ -127,7 +145,13 @@ async function fanout(stack: Stack, n: number): Promise<Record<string, number>> 
   const connectStarted = performance.now()
   const query = 'subscription { itemInfoChanged { itemId version itemName item { name price } } }'
   for (let i = 0; i < n; i += CONNECT_BATCH) {
-    sockets.push(...(await Promise.all(Array.from({ length: Math.min(CONNECT_BATCH, n - i) }, () => subscriber(url.replace('http', 'ws'), query, onNext)))))
+    sockets.push(
+      ...(await Promise.all(
+        Array.from({ length: Math.min(CONNECT_BATCH, n - i) }, () =>
+          subscriber(url.replace('http', 'ws'), query, onNext),
+        ),
+      )),
+    )
   }
   const connectMs = performance.now() - connectStarted
   await sleep(1000)

@@ -31,8 +31,22 @@ export const writePathBench: BenchPart = {
     try {
       const url = market.stack.url('router')
       const owner = await market.tokenFor('write-owner', ['owner'])
-      const renters = await Promise.all(Array.from({ length: WORKERS }, (_, w) => market.tokenFor(`write-renter-${w}`, ['renter'])))
-      const items = await pool(renters, WORKERS, async (_r, w) => (await must<{ registerItem: { id: string } }>(url, 'mutation($n: String!) { registerItem(input: { name: $n, price: 100 }) { id } }', { n: `Write ${w}` }, owner)).registerItem.id)
+      const renters = await Promise.all(
+        Array.from({ length: WORKERS }, (_, w) => market.tokenFor(`write-renter-${w}`, ['renter'])),
+      )
+      const items = await pool(
+        renters,
+        WORKERS,
+        async (_r, w) =>
+          (
+            await must<{ registerItem: { id: string } }>(
+              url,
+              'mutation($n: String!) { registerItem(input: { name: $n, price: 100 }) { id } }',
+              { n: `Write ${w}` },
+              owner,
+            )
+          ).registerItem.id,
+      )
 
       const confirmedMs: number[] = []
       let scenarios = 0
@@ -45,11 +59,22 @@ export const writePathBench: BenchPart = {
         while (performance.now() < stopAt && errors.length === 0) {
           try {
             const t0 = performance.now()
-            const { reserveItem } = await must<{ reserveItem: { id: string } }>(url, 'mutation($id: ID!) { reserveItem(itemId: $id) { id } }', { id: itemId }, renter)
+            const { reserveItem } = await must<{ reserveItem: { id: string } }>(
+              url,
+              'mutation($id: ID!) { reserveItem(itemId: $id) { id } }',
+              { id: itemId },
+              renter,
+            )
             const id = reserveItem.id
             await until(async () => {
-              const d = await must<{ reservation: { status: string } }>(url, 'query($id: ID!) { reservation(id: $id) { status } }', { id }, renter)
-              if (d.reservation.status === 'REJECTED' || d.reservation.status === 'CANCELLED') throw new Error(`reservation ${d.reservation.status}`)
+              const d = await must<{ reservation: { status: string } }>(
+                url,
+                'query($id: ID!) { reservation(id: $id) { status } }',
+                { id },
+                renter,
+              )
+              if (d.reservation.status === 'REJECTED' || d.reservation.status === 'CANCELLED')
+                throw new Error(`reservation ${d.reservation.status}`)
               return d.reservation.status === 'CONFIRMED' ? true : undefined
             }, 'CONFIRMED')
             confirmedMs.push(performance.now() - t0)
@@ -58,14 +83,16 @@ export const writePathBench: BenchPart = {
             await until(async () => {
               const r = await gql(url, 'mutation($id: ID!) { payReservation(id: $id) { id } }', { id }, renter)
               if (!r.errors?.length) return true
-              if (r.errors[0].extensions?.code !== 'PAYMENT_UNAVAILABLE') throw new Error(`payReservation: ${r.errors[0].message}`)
+              if (r.errors[0].extensions?.code !== 'PAYMENT_UNAVAILABLE')
+                throw new Error(`payReservation: ${r.errors[0].message}`)
               retries++
               return undefined
             }, 'paid')
             await until(async () => {
               const r = await gql(url, 'mutation($id: ID!) { lendItem(reservationId: $id) { id } }', { id }, owner)
               if (!r.errors?.length) return true
-              if (!/not paid|does not hold/.test(r.errors[0].message)) throw new Error(`lendItem: ${r.errors[0].message}`)
+              if (!/not paid|does not hold/.test(r.errors[0].message))
+                throw new Error(`lendItem: ${r.errors[0].message}`)
               retries++
               return undefined
             }, 'lent')

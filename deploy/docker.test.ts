@@ -24,9 +24,18 @@ interface ComposeService {
 const root = path.resolve(import.meta.dirname, '..')
 const composeFile = path.join(root, 'docker-compose.yml')
 // merge: the file shares settings through YAML anchors and `<<` merge keys.
-const compose = parse(readFileSync(composeFile, 'utf8'), { merge: true }) as { services: Record<string, ComposeService>; volumes: Record<string, unknown> }
+const compose = parse(readFileSync(composeFile, 'utf8'), { merge: true }) as {
+  services: Record<string, ComposeService>
+  volumes: Record<string, unknown>
+}
 const services = compose.services
-const appPorts: Record<string, number> = { router: 4000, item: 4001, reservation: 4002, payment: 4003, projections: 4004 }
+const appPorts: Record<string, number> = {
+  router: 4000,
+  item: 4001,
+  reservation: 4002,
+  payment: 4003,
+  projections: 4004,
+}
 const apps = Object.keys(appPorts)
 const seconds = (d: string) => Number(/^(\d+)s$/.exec(d)?.[1] ?? NaN)
 
@@ -38,14 +47,22 @@ function composeCli(): string[] | undefined {
 
 describe('docker-compose.yml', () => {
   test('runs PostgreSQL 15, NATS with JetStream and the five processes', () => {
-    expect(Object.keys(services).sort()).toEqual(['item', 'nats', 'payment', 'postgres', 'projections', 'reservation', 'router'])
+    expect(Object.keys(services).sort()).toEqual([
+      'item',
+      'nats',
+      'payment',
+      'postgres',
+      'projections',
+      'reservation',
+      'router',
+    ])
     expect(services.postgres.image).toMatch(/^postgres:15\b/)
     expect(services.nats.command).toEqual(expect.arrayContaining(['-js', '-sd']))
     const storeDir = services.nats.command![services.nats.command!.indexOf('-sd') + 1]
     expect(services.nats.volumes).toContain(`natsdata:${storeDir}`)
   })
 
-  test.each(apps)('%s: its own image, port, and a readiness health check on that port', (name) => {
+  test.each(apps)('%s: its own image, port, and a readiness health check on that port', name => {
     const s = services[name]
     expect(s.build?.args?.SERVICE).toBe(name)
     expect(s.environment?.PORT).toBe(String(appPorts[name]))
@@ -57,23 +74,36 @@ describe('docker-compose.yml', () => {
     for (const [name, s] of Object.entries(services)) {
       expect([name, s.healthcheck?.test?.[0]]).toEqual([name, 'CMD'])
       for (const [dep, { condition }] of Object.entries(s.depends_on ?? {})) {
-        expect([name, dep, condition, Boolean(services[dep]?.healthcheck)]).toEqual([name, dep, 'service_healthy', true])
+        expect([name, dep, condition, Boolean(services[dep]?.healthcheck)]).toEqual([
+          name,
+          dep,
+          'service_healthy',
+          true,
+        ])
       }
     }
-    expect(Object.keys(services.router.depends_on ?? {}).sort()).toEqual(['item', 'payment', 'projections', 'reservation'])
-    for (const name of ['item', 'reservation', 'projections']) expect(Object.keys(services[name].depends_on ?? {}).sort()).toEqual(['nats', 'postgres'])
+    expect(Object.keys(services.router.depends_on ?? {}).sort()).toEqual([
+      'item',
+      'payment',
+      'projections',
+      'reservation',
+    ])
+    for (const name of ['item', 'reservation', 'projections'])
+      expect(Object.keys(services[name].depends_on ?? {}).sort()).toEqual(['nats', 'postgres'])
     expect(Object.keys(services.payment.depends_on ?? {})).toEqual(['nats'])
   })
 
   test('databases: one PostgreSQL server, payment on SQLite in a named volume', () => {
     const password = services.postgres.environment?.POSTGRES_PASSWORD
     for (const name of ['item', 'reservation', 'projections']) {
-      expect(services[name].environment?.DATABASE_URL).toBe(`postgresql://postgres:${password}@postgres:5432/gdmarket_${name}`)
+      expect(services[name].environment?.DATABASE_URL).toBe(
+        `postgresql://postgres:${password}@postgres:5432/gdmarket_${name}`,
+      )
     }
     const file = services.payment.environment!.DATABASE_URL.replace(/^file:/, '')
     const dataDir = path.posix.dirname(path.posix.resolve('/app', file)) // the image's WORKDIR
     expect(services.payment.volumes).toContain(`paymentdata:${dataDir}`)
-    const named = Object.values(services).flatMap((s) => (s.volumes ?? []).map((v) => v.split(':')[0]))
+    const named = Object.values(services).flatMap(s => (s.volumes ?? []).map(v => v.split(':')[0]))
     expect(Object.keys(compose.volumes).sort()).toEqual([...new Set(named)].sort())
   })
 
@@ -88,7 +118,7 @@ describe('docker-compose.yml', () => {
   })
 
   test('production mode gets secrets it accepts, one INTERNAL_SECRET for all', () => {
-    const secrets = new Set(apps.map((n) => services[n].environment?.INTERNAL_SECRET))
+    const secrets = new Set(apps.map(n => services[n].environment?.INTERNAL_SECRET))
     expect(secrets.size).toBe(1)
     const [internal] = [...secrets]
     for (const n of apps) expect(services[n].environment?.NODE_ENV).toBe('production')
@@ -101,13 +131,18 @@ describe('docker-compose.yml', () => {
   test('docker stops a process only after its own shutdown has had time to finish', () => {
     for (const n of apps) {
       const env = services[n].environment!
-      expect(seconds(services[n].stop_grace_period ?? '10s') * 1000).toBeGreaterThan(Number(env.SHUTDOWN_GRACE_MS) + Number(env.SHUTDOWN_TIMEOUT_MS))
+      expect(seconds(services[n].stop_grace_period ?? '10s') * 1000).toBeGreaterThan(
+        Number(env.SHUTDOWN_GRACE_MS) + Number(env.SHUTDOWN_TIMEOUT_MS),
+      )
     }
   })
 
   const cli = composeCli()
   ;(cli ? test : test.skip)('is accepted by the docker compose client', () => {
-    execFileSync(cli![0]!, [...cli!.slice(1), '-f', composeFile, 'config', '-q'], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] })
+    execFileSync(cli![0]!, [...cli!.slice(1), '-f', composeFile, 'config', '-q'], {
+      cwd: root,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    })
   })
 })
 
@@ -118,7 +153,7 @@ describe('Dockerfile', () => {
 
   test('builds on Node 20 and generates the Prisma clients in the image', () => {
     expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:20[-.]/m)
-    expect(stages.some((s) => /^RUN npm run generate$/m.test(s))).toBe(true)
+    expect(stages.some(s => /^RUN npm run generate$/m.test(s))).toBe(true)
     expect(final).toMatch(/^COPY --from=build \/app\/generated generated$/m)
   })
 
@@ -131,13 +166,13 @@ describe('Dockerfile', () => {
 
   test('copies the manifest of every workspace before installing', () => {
     const { workspaces } = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { workspaces: string[] }
-    const manifests = stages.find((s) => /^scratch AS manifests$/m.test(s))
+    const manifests = stages.find(s => /^scratch AS manifests$/m.test(s))
     expect(manifests).toBeDefined()
-    const copied = [...manifests!.matchAll(/^COPY (\S+)\/package\.json \1\/$/gm)].map((m) => m[1])
+    const copied = [...manifests!.matchAll(/^COPY (\S+)\/package\.json \1\/$/gm)].map(m => m[1])
     expect(copied.sort()).toEqual([...workspaces].sort())
     expect(manifests).toMatch(/^COPY package\.json package-lock\.json \.\/$/m)
     // Every stage that installs takes the manifests first, and nothing else before npm ci.
-    for (const stage of stages.filter((s) => /^RUN .*npm ci/m.test(s))) {
+    for (const stage of stages.filter(s => /^RUN .*npm ci/m.test(s))) {
       const beforeInstall = stage.slice(0, stage.search(/^RUN .*npm ci/m))
       expect(beforeInstall).toMatch(/^COPY --from=manifests \/ \.\/$/m)
       expect(beforeInstall.match(/^COPY /gm)).toHaveLength(1)
@@ -145,12 +180,16 @@ describe('Dockerfile', () => {
   })
 
   test('tsx, the runtime, is a production dependency', () => {
-    const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> }
+    const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+      dependencies?: Record<string, string>
+    }
     expect(pkg.dependencies?.tsx).toBeDefined()
   })
 
   test('.dockerignore keeps dependencies, generated clients and local data out of the context', () => {
-    const ignored = readFileSync(path.join(root, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim())
+    const ignored = readFileSync(path.join(root, '.dockerignore'), 'utf8')
+      .split('\n')
+      .map(l => l.trim())
     expect(ignored).toEqual(expect.arrayContaining(['**/node_modules', 'generated', 'data', '.git']))
   })
 })

@@ -48,7 +48,11 @@ interface Snapshot {
 
 class DemoError extends Error {}
 
-async function gql<T>(query: string, variables: Record<string, unknown>, token: string): Promise<{ data?: T; errors?: GqlError[] }> {
+async function gql<T>(
+  query: string,
+  variables: Record<string, unknown>,
+  token: string,
+): Promise<{ data?: T; errors?: GqlError[] }> {
   let res: Response
   try {
     res = await fetch(ROUTER_URL, {
@@ -57,7 +61,9 @@ async function gql<T>(query: string, variables: Record<string, unknown>, token: 
       body: JSON.stringify({ query, variables }),
     })
   } catch (e) {
-    throw new DemoError(`cannot reach the router at ${ROUTER_URL} (${e instanceof Error ? e.message : e}); is the stack running? npm start`)
+    throw new DemoError(
+      `cannot reach the router at ${ROUTER_URL} (${e instanceof Error ? e.message : e}); is the stack running? npm start`,
+    )
   }
   const text = await res.text()
   try {
@@ -74,10 +80,15 @@ async function mutate<T>(step: string, query: string, variables: Record<string, 
   return r.data
 }
 
-const describeErrors = (errors: GqlError[] | undefined) => (errors ?? []).map((e) => `${e.extensions?.code ?? 'ERROR'}: ${e.message}`).join('; ') || 'no data'
+const describeErrors = (errors: GqlError[] | undefined) =>
+  (errors ?? []).map(e => `${e.extensions?.code ?? 'ERROR'}: ${e.message}`).join('; ') || 'no data'
 
 /** Polls until `ok` holds; returns the value and how long it took, or fails after the deadline with the last value. */
-async function eventually<T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolean): Promise<{ value: T; ms: number }> {
+async function eventually<T>(
+  what: string,
+  fn: () => Promise<T>,
+  ok: (v: T) => boolean,
+): Promise<{ value: T; ms: number }> {
   const started = Date.now()
   let last: unknown
   for (;;) {
@@ -89,8 +100,9 @@ async function eventually<T>(what: string, fn: () => Promise<T>, ok: (v: T) => b
       if (e instanceof DemoError) throw e
       last = e instanceof Error ? e.message : e
     }
-    if (Date.now() - started > TIMEOUT_MS) throw new DemoError(`${what}: not reached within ${TIMEOUT_MS} ms; last seen: ${JSON.stringify(last)}`)
-    await new Promise((r) => setTimeout(r, POLL_MS))
+    if (Date.now() - started > TIMEOUT_MS)
+      throw new DemoError(`${what}: not reached within ${TIMEOUT_MS} ms; last seen: ${JSON.stringify(last)}`)
+    await new Promise(r => setTimeout(r, POLL_MS))
   }
 }
 
@@ -101,7 +113,11 @@ const SNAPSHOT = `query($item: ID!, $reservation: ID!, $withReservation: Boolean
 }`
 
 async function snapshot(itemId: string, reservationId: string | null, token: string): Promise<Snapshot> {
-  const r = await gql<Snapshot>(SNAPSHOT, { item: itemId, reservation: reservationId ?? '', withReservation: reservationId !== null }, token)
+  const r = await gql<Snapshot>(
+    SNAPSHOT,
+    { item: itemId, reservation: reservationId ?? '', withReservation: reservationId !== null },
+    token,
+  )
   if (r.errors?.length || !r.data) throw new Error(describeErrors(r.errors))
   return r.data
 }
@@ -109,10 +125,12 @@ async function snapshot(itemId: string, reservationId: string | null, token: str
 // --- printing ------------------------------------------------------------------------------------
 const dash = '—'
 function table(rows: string[][]): string {
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)))
-  const line = (l: string, m: string, r: string) => `   ${l}${widths.map((w) => '─'.repeat(w + 2)).join(m)}${r}`
+  const widths = rows[0].map((_, c) => Math.max(...rows.map(r => r[c].length)))
+  const line = (l: string, m: string, r: string) => `   ${l}${widths.map(w => '─'.repeat(w + 2)).join(m)}${r}`
   const row = (cells: string[]) => `   │${cells.map((cell, c) => ` ${cell.padEnd(widths[c])} `).join('│')}│`
-  return [line('┌', '┬', '┐'), row(rows[0]), line('├', '┼', '┤'), ...rows.slice(1).map(row), line('└', '┴', '┘')].join('\n')
+  return [line('┌', '┬', '┐'), row(rows[0]), line('├', '┼', '┤'), ...rows.slice(1).map(row), line('└', '┴', '┘')].join(
+    '\n',
+  )
 }
 
 function printSnapshot(s: Snapshot): void {
@@ -123,8 +141,22 @@ function printSnapshot(s: Snapshot): void {
   console.log(
     table([
       ['view (subgraph)', 'item status', 'rental', 'reservation', 'payment', 'detail'],
-      ['Item (item)', i?.status ?? dash, i?.rentalStatus ?? dash, dash, dash, i ? `${i.name}, price ${i.price}` : 'not found'],
-      ['Reservation (reservation)', dash, r?.rentalStatus ?? dash, r?.status ?? dash, r?.paymentStatus ?? dash, r ? `by ${r.customerName}` : dash],
+      [
+        'Item (item)',
+        i?.status ?? dash,
+        i?.rentalStatus ?? dash,
+        dash,
+        dash,
+        i ? `${i.name}, price ${i.price}` : 'not found',
+      ],
+      [
+        'Reservation (reservation)',
+        dash,
+        r?.rentalStatus ?? dash,
+        r?.status ?? dash,
+        r?.paymentStatus ?? dash,
+        r ? `by ${r.customerName}` : dash,
+      ],
       ['Payment (payment)', dash, dash, dash, p?.status ?? dash, p ? `amount ${p.amount}` : r ? 'none yet' : dash],
       [
         'ItemInfo (projections)',
@@ -155,9 +187,18 @@ async function main(): Promise<void> {
   console.log(`GDmarket demo through ${ROUTER_URL}\n   owner ${ownerId} (Olivia), renter ${renterId} (YoungEun)`)
 
   step('register an item', 'owner: registerItem(input: { name: "Camera", price: 100 })')
-  const { registerItem: item } = await mutate<{ registerItem: Item }>('registerItem', `mutation { registerItem(input: { name: "Camera", price: 100 }) { id name price status rentalStatus } }`, {}, owner)
+  const { registerItem: item } = await mutate<{ registerItem: Item }>(
+    'registerItem',
+    `mutation { registerItem(input: { name: "Camera", price: 100 }) { id name price status rentalStatus } }`,
+    {},
+    owner,
+  )
   console.log(`   → item ${item.id}: ${item.status}, ${item.rentalStatus}`)
-  let s = await eventually('ItemInfo projected', () => snapshot(item.id, null, renter), (v) => v.itemInfo !== null)
+  let s = await eventually(
+    'ItemInfo projected',
+    () => snapshot(item.id, null, renter),
+    v => v.itemInfo !== null,
+  )
   waited('ItemInfo projected', s.ms)
   printSnapshot(s.value)
 
@@ -174,7 +215,10 @@ async function main(): Promise<void> {
   s = await eventually(
     'reservation CONFIRMED, item NOT_RENTABLE, ItemInfo CONFIRMED',
     () => snapshot(item.id, rid, renter),
-    (v) => v.reservation?.status === 'CONFIRMED' && v.item?.status === 'NOT_RENTABLE' && v.itemInfo?.reservationStatus === 'CONFIRMED',
+    v =>
+      v.reservation?.status === 'CONFIRMED' &&
+      v.item?.status === 'NOT_RENTABLE' &&
+      v.itemInfo?.reservationStatus === 'CONFIRMED',
   )
   if (s.value.reservation?.status === 'REJECTED') throw new DemoError('the reservation was REJECTED')
   waited('CONFIRMED and NOT_RENTABLE everywhere', s.ms)
@@ -187,38 +231,67 @@ async function main(): Promise<void> {
     { id: rid },
     renter,
   )
-  console.log(`   → payment ${paid.payment?.id ?? '(none)'}: ${paid.payment?.status ?? dash}, amount ${paid.payment?.amount ?? dash}`)
-  s = await eventually('payment visible and ItemInfo PAID', () => snapshot(item.id, rid, renter), (v) => v.reservation?.payment?.status === 'PAID' && v.itemInfo?.paymentStatus === 'PAID')
+  console.log(
+    `   → payment ${paid.payment?.id ?? '(none)'}: ${paid.payment?.status ?? dash}, amount ${paid.payment?.amount ?? dash}`,
+  )
+  s = await eventually(
+    'payment visible and ItemInfo PAID',
+    () => snapshot(item.id, rid, renter),
+    v => v.reservation?.payment?.status === 'PAID' && v.itemInfo?.paymentStatus === 'PAID',
+  )
   waited('PAID in the read model', s.ms)
   printSnapshot(s.value)
 
-  step('lend it', 'owner: lendItem(reservationId) — the item learns of the payment by an event, so this may need a retry')
+  step(
+    'lend it',
+    'owner: lendItem(reservationId) — the item learns of the payment by an event, so this may need a retry',
+  )
   const lent = await eventually(
     'lendItem accepted',
-    () => gql<{ lendItem: Item }>(`mutation($r: ID!) { lendItem(reservationId: $r) { id status rentalStatus } }`, { r: rid }, owner),
-    (r) => {
+    () =>
+      gql<{ lendItem: Item }>(
+        `mutation($r: ID!) { lendItem(reservationId: $r) { id status rentalStatus } }`,
+        { r: rid },
+        owner,
+      ),
+    r => {
       const code = r.errors?.[0]?.extensions?.code
       if (r.errors?.length && code !== 'CONFLICT') throw new DemoError(`lendItem failed: ${describeErrors(r.errors)}`)
       return !r.errors?.length && !!r.data
     },
   )
   console.log(`   → item ${lent.value.data?.lendItem.rentalStatus} (accepted after ${lent.ms} ms)`)
-  s = await eventually('reservation and ItemInfo RENTING', () => snapshot(item.id, rid, renter), (v) => v.reservation?.rentalStatus === 'RENTING' && v.itemInfo?.rentalStatus === 'RENTING')
+  s = await eventually(
+    'reservation and ItemInfo RENTING',
+    () => snapshot(item.id, rid, renter),
+    v => v.reservation?.rentalStatus === 'RENTING' && v.itemInfo?.rentalStatus === 'RENTING',
+  )
   waited('RENTING everywhere', s.ms)
   printSnapshot(s.value)
 
   step('take it back', 'owner: returnItem(itemId)')
-  const { returnItem: back } = await mutate<{ returnItem: Item }>('returnItem', `mutation($id: ID!) { returnItem(itemId: $id) { id status rentalStatus } }`, { id: item.id }, owner)
+  const { returnItem: back } = await mutate<{ returnItem: Item }>(
+    'returnItem',
+    `mutation($id: ID!) { returnItem(itemId: $id) { id status rentalStatus } }`,
+    { id: item.id },
+    owner,
+  )
   console.log(`   → item ${back.status}, ${back.rentalStatus}`)
   s = await eventually(
     'RETURNED and RENTABLE everywhere',
     () => snapshot(item.id, rid, renter),
-    (v) => v.reservation?.rentalStatus === 'RETURNED' && v.itemInfo?.rentalStatus === 'RETURNED' && v.itemInfo.itemStatus === 'RENTABLE' && v.item?.status === 'RENTABLE',
+    v =>
+      v.reservation?.rentalStatus === 'RETURNED' &&
+      v.itemInfo?.rentalStatus === 'RETURNED' &&
+      v.itemInfo.itemStatus === 'RENTABLE' &&
+      v.item?.status === 'RENTABLE',
   )
   waited('RETURNED and RENTABLE everywhere', s.ms)
   printSnapshot(s.value)
 
-  console.log(`\ndone: item ${item.id} went round the whole cycle; ItemInfo is at version ${s.value.itemInfo?.version}.`)
+  console.log(
+    `\ndone: item ${item.id} went round the whole cycle; ItemInfo is at version ${s.value.itemInfo?.version}.`,
+  )
 }
 
 main().catch((e: unknown) => {

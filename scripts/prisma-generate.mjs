@@ -16,5 +16,9 @@ const env = {
 for (const db of readdirSync(path.join(root, 'prisma'))) {
   const config = path.join(root, 'prisma', db, 'prisma.config.ts')
   if (!existsSync(config)) continue
-  execFileSync(path.join(root, 'node_modules/.bin/prisma'), ['generate', '--config', config], { cwd: root, env, stdio: 'inherit' })
+  execFileSync(path.join(root, 'node_modules/.bin/prisma'), ['generate', '--config', config], {
+    cwd: root,
+    env,
+    stdio: 'inherit',
+  })
 }

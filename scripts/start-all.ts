@@ -35,7 +35,7 @@ function log(message: string): void {
 }
 
 function reachable(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
-  return new Promise((resolve) => {
+  return new Promise(resolve => {
     const socket = net.connect({ host, port, timeout: timeoutMs })
     const done = (ok: boolean) => {
       socket.destroy()
@@ -91,7 +91,7 @@ function start(proc: Proc): void {
   children.set(proc.name, child)
   const prefix = `${proc.name.padEnd(11)} | `
   for (const stream of [child.stdout, child.stderr]) {
-    readline.createInterface({ input: stream! }).on('line', (line) => process.stdout.write(prefix + line + '\n'))
+    readline.createInterface({ input: stream! }).on('line', line => process.stdout.write(prefix + line + '\n'))
   }
   child.on('exit', (code, signal) => {
     children.delete(proc.name)
@@ -133,19 +133,19 @@ async function waitUntilReady(procs: Proc[]): Promise<boolean> {
   let waiting = procs
   while (waiting.length && !stopping) {
     if (Date.now() > deadline) {
-      log(`not ready after ${READY_TIMEOUT_MS / 1000} s: ${waiting.map((p) => p.name).join(', ')}`)
+      log(`not ready after ${READY_TIMEOUT_MS / 1000} s: ${waiting.map(p => p.name).join(', ')}`)
       return false
     }
-    await new Promise((r) => setTimeout(r, 300))
-    const ready = await Promise.all(waiting.map((p) => isReady(p.port)))
+    await new Promise(r => setTimeout(r, 300))
+    const ready = await Promise.all(waiting.map(p => isReady(p.port)))
     waiting = waiting.filter((_, i) => !ready[i])
   }
   return !stopping
 }
 
-const missing = [...backends, router].filter((p) => !existsSync(path.join(root, p.entry)))
+const missing = [...backends, router].filter(p => !existsSync(path.join(root, p.entry)))
 if (missing.length) {
-  log(`missing entry points: ${missing.map((p) => p.entry).join(', ')}`)
+  log(`missing entry points: ${missing.map(p => p.entry).join(', ')}`)
   process.exit(1)
 }
 if (!(await checkInfrastructure())) process.exit(1)

@@ -8,14 +8,20 @@ import { signToken } from '../router/src/auth.js'
 
 const usage = 'usage: npm run token -- <userId> <name> <roles, comma-separated: owner,renter> [--expires 24h]'
 
-const { positionals, values } = parseArgs({ allowPositionals: true, options: { expires: { type: 'string', short: 'e' } } })
+const { positionals, values } = parseArgs({
+  allowPositionals: true,
+  options: { expires: { type: 'string', short: 'e' } },
+})
 const [userId, name, rolesArg] = positionals
 if (!userId || !name || rolesArg === undefined || positionals.length > 3) {
   console.error(usage)
   process.exit(2)
 }
-const roles = rolesArg.split(',').map((r) => r.trim()).filter(Boolean)
-const unknown = roles.filter((r) => !(ROLES as readonly string[]).includes(r))
+const roles = rolesArg
+  .split(',')
+  .map(r => r.trim())
+  .filter(Boolean)
+const unknown = roles.filter(r => !(ROLES as readonly string[]).includes(r))
 if (unknown.length) {
   console.error(`unknown role(s) ${unknown.join(', ')}; roles are ${ROLES.join(', ')}\n${usage}`)
   process.exit(2)

@@ -96,7 +96,7 @@ export class Stack {
   /** Starts services (in parallel) and waits until each answers /health/ready. */
   async start(...names: ServiceName[]): Promise<void> {
     await this.allocatePorts()
-    await Promise.all(names.map((n) => this.startOne(n)))
+    await Promise.all(names.map(n => this.startOne(n)))
   }
 
   /**
@@ -105,7 +105,8 @@ export class Stack {
    * and `logs` take the instance name.
    */
   async startInstance(instance: string, service: ServiceName, env: NodeJS.ProcessEnv = {}): Promise<RunningService> {
-    if ((Object.keys(ENTRY) as string[]).includes(instance)) throw new Error(`instance name ${instance} is a service's own name`)
+    if ((Object.keys(ENTRY) as string[]).includes(instance))
+      throw new Error(`instance name ${instance} is a service's own name`)
     await this.allocatePorts()
     const port = this.instances.get(instance)?.port ?? (await freePort())
     this.instances.set(instance, { service, port, env })
@@ -117,7 +118,12 @@ export class Stack {
     return this.instances.get(instance)?.port ?? this.ports[instance as ServiceName]
   }
 
-  private async startOne(name: ServiceName, env: NodeJS.ProcessEnv = {}, instance: string = name, port = this.ports[name]): Promise<RunningService> {
+  private async startOne(
+    name: ServiceName,
+    env: NodeJS.ProcessEnv = {},
+    instance: string = name,
+    port = this.ports[name],
+  ): Promise<RunningService> {
     // One process per service (tsx as a loader, not its CLI wrapper), so signals reach the service itself.
     const child = spawn(process.execPath, ['--import', 'tsx', ENTRY[name]], {
       cwd: ROOT,
@@ -131,7 +137,7 @@ export class Stack {
     }
     child.stdout!.on('data', keep)
     child.stderr!.on('data', keep)
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+    const exited = new Promise<number | null>(resolve => child.once('exit', code => resolve(code)))
     const svc: RunningService = { name, instance, port, url: `http://127.0.0.1:${port}/graphql`, child, output, exited }
     this.running.set(instance, svc)
     await waitReady(svc)
@@ -155,11 +161,13 @@ export class Stack {
 
   /** Stops everything and drops the databases and the stream. */
   async dispose(): Promise<void> {
-    await Promise.all([...this.running.keys()].map((n) => this.stop(n, 'SIGKILL')))
+    await Promise.all([...this.running.keys()].map(n => this.stop(n, 'SIGKILL')))
     const admin = new pg.Client(PG_ADMIN)
     await admin.connect()
     try {
-      const { rows } = await admin.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE $1`, [`gdm_${this.id}_%`])
+      const { rows } = await admin.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE $1`, [
+        `gdm_${this.id}_%`,
+      ])
       for (const r of rows) await admin.query(`DROP DATABASE IF EXISTS "${r.datname}" WITH (FORCE)`)
     } finally {
       await admin.end()
@@ -178,16 +186,18 @@ async function deleteStreams(natsUrl: string, stream: string): Promise<void> {
   const nc = await connect({ servers: natsUrl, timeout: 2000 }).catch(() => undefined)
   if (!nc) return
   const jsm = await nc.jetstreamManager()
-  for (const s of [stream, `${stream}_DEADLETTER`, `${stream}_ITEMINFO`]) await jsm.streams.delete(s).catch(() => undefined)
+  for (const s of [stream, `${stream}_DEADLETTER`, `${stream}_ITEMINFO`])
+    await jsm.streams.delete(s).catch(() => undefined)
   await nc.close()
 }
 
 async function waitReady(svc: RunningService, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs
   let exitCode: number | null | undefined
-  void svc.exited.then((c) => (exitCode = c))
+  void svc.exited.then(c => (exitCode = c))
   while (Date.now() < deadline) {
-    if (exitCode !== undefined) throw new Error(`${svc.name} exited with ${exitCode} before it was ready:\n${svc.output.join('')}`)
+    if (exitCode !== undefined)
+      throw new Error(`${svc.name} exited with ${exitCode} before it was ready:\n${svc.output.join('')}`)
     try {
       const res = await fetch(`http://127.0.0.1:${svc.port}/health/ready`)
       if (res.ok) return
@@ -199,10 +209,14 @@ async function waitReady(svc: RunningService, timeoutMs = 60_000): Promise<void>
   throw new Error(`${svc.name} not ready after ${timeoutMs} ms:\n${svc.output.join('')}`)
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+export const sleep = (ms: number) => new Promise(r => setTimeout(r, ms))
 
 /** Polls until `fn` returns a value `ok` accepts, or throws the last value/error after the deadline. */
-export async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean = Boolean, { timeoutMs = 15_000, intervalMs = 50 } = {}): Promise<T> {
+export async function eventually<T>(
+  fn: () => Promise<T>,
+  ok: (v: T) => boolean = Boolean,
+  { timeoutMs = 15_000, intervalMs = 50 } = {},
+): Promise<T> {
   const deadline = Date.now() + timeoutMs
   let last: unknown
   for (;;) {
@@ -213,7 +227,10 @@ export async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean 
     } catch (e) {
       last = e
     }
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`)
+    if (Date.now() > deadline)
+      throw new Error(
+        `condition not met within ${timeoutMs} ms; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`,
+      )
     await sleep(intervalMs)
   }
 }
@@ -224,7 +241,13 @@ export interface GqlResult<T = Record<string, unknown>> {
   errors?: { message: string; extensions?: { code?: string; [k: string]: unknown } }[]
 }
 
-export async function gql<T = Record<string, any>>(url: string, query: string, variables: Record<string, unknown> = {}, token?: string, headers: Record<string, string> = {}): Promise<GqlResult<T>> {
+export async function gql<T = Record<string, any>>(
+  url: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+  token?: string,
+  headers: Record<string, string> = {},
+): Promise<GqlResult<T>> {
   const res = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
@@ -238,5 +261,10 @@ export async function gql<T = Record<string, any>>(url: string, query: string, v
 export const errorCode = (r: GqlResult<unknown>) => r.errors?.[0]?.extensions?.code
 
 export async function token(userId: string, name: string, roles: string[], secret = DEV_JWT_SECRET): Promise<string> {
-  return new SignJWT({ name, roles }).setProtectedHeader({ alg: 'HS256' }).setSubject(userId).setIssuedAt().setExpirationTime('1h').sign(new TextEncoder().encode(secret))
+  return new SignJWT({ name, roles })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(userId)
+    .setIssuedAt()
+    .setExpirationTime('1h')
+    .sign(new TextEncoder().encode(secret))
 }

@@ -6,7 +6,8 @@ import os from 'node:os'
 import path from 'node:path'
 import { freePort, sleep } from './harness.js'
 
-const BINARY = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'].find(existsSync) ?? 'nats-server'
+const BINARY =
+  ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'].find(existsSync) ?? 'nats-server'
 
 export class OwnNatsServer {
   private child: ChildProcess | undefined
@@ -25,7 +26,9 @@ export class OwnNatsServer {
 
   /** Starts (again) on the same port and store, so JetStream keeps its streams and consumers. */
   async resume(): Promise<void> {
-    this.child = spawn(BINARY, ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir], { stdio: 'ignore' })
+    this.child = spawn(BINARY, ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir], {
+      stdio: 'ignore',
+    })
     const deadline = Date.now() + 10_000
     while (Date.now() < deadline) {
       const res = await fetch(`http://127.0.0.1:${this.port}`).catch((e: Error) => e)
@@ -39,7 +42,7 @@ export class OwnNatsServer {
   async stop(): Promise<void> {
     const child = this.child
     if (!child || child.exitCode !== null) return
-    const exited = new Promise((r) => child.once('exit', r))
+    const exited = new Promise(r => child.once('exit', r))
     child.kill('SIGKILL')
     await exited
   }

@@ -32,7 +32,8 @@ export interface LoadResult {
   rss_mb: number
 }
 
-export const percentile = (sorted: number[], p: number): number => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : NaN)
+export const percentile = (sorted: number[], p: number): number =>
+  sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : NaN
 export const round = (n: number, digits = 2): number => Math.round(n * 10 ** digits) / 10 ** digits
 
 export async function load(o: LoadOptions): Promise<LoadResult> {
@@ -48,8 +49,8 @@ export async function load(o: LoadOptions): Promise<LoadResult> {
     connections: o.connections,
     duration: o.durationS,
     // A 200 that carries GraphQL errors is a failure too (a partial answer is not a served request).
-    verifyBody: (body) => !String(body).includes('"errors"'),
-    setupClient: (client) => {
+    verifyBody: body => !String(body).includes('"errors"'),
+    setupClient: client => {
       client.on('response', (_status: number, _bytes: number, ms: number) => void latencies.push(ms))
     },
   })

@@ -3,7 +3,13 @@
 // and data seeded through the real mutations, so every row went through the same use cases,
 // events and projections as in life.
 import { randomBytes } from 'node:crypto'
-import { encodeCaller, INTERNAL_SECRET_HEADER, IDENTITY_HEADER, type Caller, type Role } from '@gdmarket/platform/identity'
+import {
+  encodeCaller,
+  INTERNAL_SECRET_HEADER,
+  IDENTITY_HEADER,
+  type Caller,
+  type Role,
+} from '@gdmarket/platform/identity'
 import { eventually, gql, Stack, token, type ServiceName } from '../../test/harness.js'
 
 export interface Market {
@@ -20,7 +26,10 @@ export async function startMarket(services: ServiceName[], routerEnv: NodeJS.Pro
   const jwtSecret = randomBytes(24).toString('hex')
   const internalSecret = randomBytes(24).toString('hex')
   // LOG_LEVEL=info is the production default; the harness would otherwise lower it to warn.
-  const stack = new Stack({ all: { NODE_ENV: 'production', LOG_LEVEL: 'info', JWT_SECRET: jwtSecret, INTERNAL_SECRET: internalSecret }, router: routerEnv })
+  const stack = new Stack({
+    all: { NODE_ENV: 'production', LOG_LEVEL: 'info', JWT_SECRET: jwtSecret, INTERNAL_SECRET: internalSecret },
+    router: routerEnv,
+  })
   try {
     await stack.start(...services)
   } catch (e) {
@@ -32,7 +41,7 @@ export async function startMarket(services: ServiceName[], routerEnv: NodeJS.Pro
     jwtSecret,
     internalSecret,
     tokenFor: (userId, roles) => token(userId, nameOf(userId), roles, jwtSecret),
-    subgraphHeaders: (caller) => ({ [INTERNAL_SECRET_HEADER]: internalSecret, [IDENTITY_HEADER]: encodeCaller(caller) }),
+    subgraphHeaders: caller => ({ [INTERNAL_SECRET_HEADER]: internalSecret, [IDENTITY_HEADER]: encodeCaller(caller) }),
   }
 }
 
@@ -40,7 +49,12 @@ export async function startMarket(services: ServiceName[], routerEnv: NodeJS.Pro
 export const nameOf = (userId: string): string => `Bench ${userId}`
 
 /** A GraphQL call that must succeed: any error fails the bench with the message. */
-export async function must<T = Record<string, unknown>>(url: string, query: string, variables: Record<string, unknown>, bearer: string): Promise<T> {
+export async function must<T = Record<string, unknown>>(
+  url: string,
+  query: string,
+  variables: Record<string, unknown>,
+  bearer: string,
+): Promise<T> {
   const r = await gql<T>(url, query, variables, bearer)
   if (r.errors?.length || !r.data) throw new Error(`${query.slice(0, 60)}…: ${JSON.stringify(r.errors ?? r.status)}`)
   return r.data
@@ -71,37 +85,66 @@ export interface Seeded {
  * holds itemsPerOwner × owners / renters reservations), confirmed by the saga, and paid. Resolves
  * once the read model shows every item paid for.
  */
-export async function seed(market: Market, url: string, { owners = 100, itemsPerOwner = 10, renters = 100 } = {}): Promise<Seeded> {
+export async function seed(
+  market: Market,
+  url: string,
+  { owners = 100, itemsPerOwner = 10, renters = 100 } = {},
+): Promise<Seeded> {
   const ownerIds = Array.from({ length: owners }, (_, i) => `owner-${i}`)
   const renterIds = Array.from({ length: renters }, (_, i) => `renter-${i}`)
-  const ownerTokens = await Promise.all(ownerIds.map((id) => market.tokenFor(id, ['owner'])))
-  const renterTokens = await Promise.all(renterIds.map((id) => market.tokenFor(id, ['renter'])))
+  const ownerTokens = await Promise.all(ownerIds.map(id => market.tokenFor(id, ['owner'])))
+  const renterTokens = await Promise.all(renterIds.map(id => market.tokenFor(id, ['renter'])))
   const slots = Array.from({ length: owners * itemsPerOwner }, (_, k) => k)
-  const items = await pool(slots, 16, async (k) => {
-    const d = await must<{ registerItem: { id: string } }>(url, 'mutation($n: String!, $p: Int!) { registerItem(input: { name: $n, price: $p }) { id } }', { n: `Thing ${k}`, p: 100 + (k % 50) }, ownerTokens[Math.floor(k / itemsPerOwner)])
+  const items = await pool(slots, 16, async k => {
+    const d = await must<{ registerItem: { id: string } }>(
+      url,
+      'mutation($n: String!, $p: Int!) { registerItem(input: { name: $n, price: $p }) { id } }',
+      { n: `Thing ${k}`, p: 100 + (k % 50) },
+      ownerTokens[Math.floor(k / itemsPerOwner)],
+    )
     return d.registerItem.id
   })
   log(`registered ${items.length} items`)
-  const reservations = await pool(slots, 16, async (k) => {
-    const d = await must<{ reserveItem: { id: string } }>(url, 'mutation($id: ID!) { reserveItem(itemId: $id) { id } }', { id: items[k] }, renterTokens[k % renters])
+  const reservations = await pool(slots, 16, async k => {
+    const d = await must<{ reserveItem: { id: string } }>(
+      url,
+      'mutation($id: ID!) { reserveItem(itemId: $id) { id } }',
+      { id: items[k] },
+      renterTokens[k % renters],
+    )
     return d.reserveItem.id
   })
   log(`reserved ${reservations.length} items`)
   // The saga confirms each reservation by events; pay each once it is CONFIRMED.
-  await pool(slots, 16, async (k) => {
+  await pool(slots, 16, async k => {
     const bearer = renterTokens[k % renters]
-    await eventually(() => must<{ reservation: { status: string } }>(url, 'query($id: ID!) { reservation(id: $id) { status } }', { id: reservations[k] }, bearer), (d) => d.reservation.status === 'CONFIRMED', { timeoutMs: 60_000, intervalMs: 50 })
+    await eventually(
+      () =>
+        must<{ reservation: { status: string } }>(
+          url,
+          'query($id: ID!) { reservation(id: $id) { status } }',
+          { id: reservations[k] },
+          bearer,
+        ),
+      d => d.reservation.status === 'CONFIRMED',
+      { timeoutMs: 60_000, intervalMs: 50 },
+    )
     // Payment answers "unavailable, try again later" when it misses its 610 ms deadline (a busy
     // machine); approval is idempotent per reservation, so trying again is what a client does.
-    await eventually(() => gql(url, 'mutation($id: ID!) { payReservation(id: $id) { id } }', { id: reservations[k] }, bearer), (r) => {
-      if (r.errors?.length && r.errors[0].extensions?.code !== 'PAYMENT_UNAVAILABLE') throw new Error(`payReservation: ${JSON.stringify(r.errors)}`)
-      return !r.errors?.length
-    }, { timeoutMs: 60_000, intervalMs: 500 })
+    await eventually(
+      () => gql(url, 'mutation($id: ID!) { payReservation(id: $id) { id } }', { id: reservations[k] }, bearer),
+      r => {
+        if (r.errors?.length && r.errors[0].extensions?.code !== 'PAYMENT_UNAVAILABLE')
+          throw new Error(`payReservation: ${JSON.stringify(r.errors)}`)
+        return !r.errors?.length
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    )
   })
   log(`paid ${reservations.length} reservations`)
   await eventually(
     () => must<{ itemInfos: { paymentStatus: string | null }[] }>(url, '{ itemInfos { paymentStatus } }', {}, ''),
-    (d) => d.itemInfos.filter((i) => i.paymentStatus === 'PAID').length >= slots.length,
+    d => d.itemInfos.filter(i => i.paymentStatus === 'PAID').length >= slots.length,
     { timeoutMs: 60_000, intervalMs: 250 },
   )
   return { owners: ownerIds, renters: renterIds, items, reservations }

@@ -61,7 +61,12 @@ export interface Spawned {
 }
 
 /** Starts `node <args>` and waits until `readyUrl` answers 2xx (any answer for a GraphQL GET counts). */
-export async function spawnNode(args: string[], env: NodeJS.ProcessEnv, readyUrl: string, timeoutMs = 60_000): Promise<Spawned> {
+export async function spawnNode(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  readyUrl: string,
+  timeoutMs = 60_000,
+): Promise<Spawned> {
   const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   const output: string[] = []
   const keep = (d: Buffer) => {
@@ -71,8 +76,8 @@ export async function spawnNode(args: string[], env: NodeJS.ProcessEnv, readyUrl
   child.stdout?.on('data', keep)
   child.stderr?.on('data', keep)
   let exited: number | null | undefined
-  const exit = new Promise<void>((resolve) =>
-    child.once('exit', (code) => {
+  const exit = new Promise<void>(resolve =>
+    child.once('exit', code => {
       exited = code
       resolve()
     }),
@@ -92,7 +97,10 @@ export async function spawnNode(args: string[], env: NodeJS.ProcessEnv, readyUrl
   const deadline = Date.now() + timeoutMs
   for (;;) {
     if (exited !== undefined) throw new Error(`node ${args.join(' ')} exited with ${exited}:\n${output.join('')}`)
-    const ok = await fetch(readyUrl).then((r) => r.status < 500, () => false)
+    const ok = await fetch(readyUrl).then(
+      r => r.status < 500,
+      () => false,
+    )
     if (ok) break
     if (Date.now() > deadline) {
       await stop()

@@ -14,7 +14,14 @@ const ROUTERS = [
 
 const obj = (v: unknown): Json => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : {})
 const num = (v: unknown): number => (typeof v === 'number' ? v : NaN)
-const fmt = (v: unknown): string => (typeof v === 'number' ? String(Math.round(v * 100) / 100) : typeof v === 'string' ? v : v === undefined ? '–' : JSON.stringify(v))
+const fmt = (v: unknown): string =>
+  typeof v === 'number'
+    ? String(Math.round(v * 100) / 100)
+    : typeof v === 'string'
+      ? v
+      : v === undefined
+        ? '–'
+        : JSON.stringify(v)
 const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;')
 
 /** Two bar charts side by side: RPS (higher is better) and router CPU ms per request (lower is better). */
@@ -53,19 +60,38 @@ ${parts.join('\n')}
 }
 
 function table(header: string[], rows: string[][]): string {
-  return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n')
+  return [
+    `| ${header.join(' | ')} |`,
+    `|${header.map(() => '---').join('|')}|`,
+    ...rows.map(r => `| ${r.join(' | ')} |`),
+  ].join('\n')
 }
 
 /** Every leaf of a fragment as "a.b.c" → value. */
 function leaves(prefix: string, value: unknown): [string, string][] {
-  if (value !== null && typeof value === 'object' && !Array.isArray(value)) return Object.entries(value).flatMap(([k, v]) => leaves(prefix ? `${prefix}.${k}` : k, v))
+  if (value !== null && typeof value === 'object' && !Array.isArray(value))
+    return Object.entries(value).flatMap(([k, v]) => leaves(prefix ? `${prefix}.${k}` : k, v))
   return [[prefix, fmt(value)]]
 }
 
 export function readme(results: Json): string {
   const router = obj(results.router)
-  const cols = ['rps', 'p50_ms', 'p95_ms', 'p99_ms', 'errors', 'non_2xx', 'graphql_errors', 'cpu_ms_per_req', 'cpu_cores', 'rss_mb'] as const
-  const routerTable = table(['router', ...cols], ROUTERS.map(([k, label]) => [label, ...cols.map((c) => fmt(obj(router[k])[c]))]))
+  const cols = [
+    'rps',
+    'p50_ms',
+    'p95_ms',
+    'p99_ms',
+    'errors',
+    'non_2xx',
+    'graphql_errors',
+    'cpu_ms_per_req',
+    'cpu_cores',
+    'rss_mb',
+  ] as const
+  const routerTable = table(
+    ['router', ...cols],
+    ROUTERS.map(([k, label]) => [label, ...cols.map(c => fmt(obj(router[k])[c]))]),
+  )
   const handled = new Set(['date', 'host', 'router'])
   const others = Object.entries(results).filter(([k]) => !handled.has(k))
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU'
@@ -118,11 +144,19 @@ process tree's utime+stime delta (/proc) over the run ÷ requests; \`cpu_cores\`
 
 ${routerTable}
 
-Ratios: ${leaves('', router.ratios).map(([k, v]) => `${k} = ${v}`).join(' · ')}
+Ratios: ${leaves('', router.ratios)
+    .map(([k, v]) => `${k} = ${v}`)
+    .join(' · ')}
 
 ## Everything else in this run
 
-${table(['metric', 'value'], others.flatMap(([k, v]) => leaves(k, v)).filter(([k]) => !k.endsWith('rss_samples_mb')).map(([k, v]) => [k, v]))}
+${table(
+  ['metric', 'value'],
+  others
+    .flatMap(([k, v]) => leaves(k, v))
+    .filter(([k]) => !k.endsWith('rss_samples_mb'))
+    .map(([k, v]) => [k, v]),
+)}
 
 Write path: renters run reserveItem → CONFIRMED (saga, by events) → payReservation → lendItem →
 returnItem through our router in a loop, each on its own item; \`reserve_confirmed\` runs from

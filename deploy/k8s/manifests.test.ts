@@ -32,7 +32,13 @@ const models: Record<string, new (data: any) => { validate(): void }> = {
 }
 
 // The contract's ports (shared/contract/README.md).
-const appPorts: Record<string, number> = { router: 4000, item: 4001, reservation: 4002, payment: 4003, projections: 4004 }
+const appPorts: Record<string, number> = {
+  router: 4000,
+  item: 4001,
+  reservation: 4002,
+  payment: 4003,
+  projections: 4004,
+}
 
 function render(overlay: string): K8sObject[] {
   const kubectl = process.env.KUBECTL ?? 'kubectl'
@@ -41,41 +47,47 @@ function render(overlay: string): K8sObject[] {
     out = execFileSync(kubectl, ['kustomize', overlay], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
   } catch (e) {
     const err = e as NodeJS.ErrnoException & { stderr?: string }
-    if (err.code === 'ENOENT') throw new Error(`${kubectl} not found: install kubectl (Debian: apt-get install -y kubernetes-client) or set KUBECTL`)
+    if (err.code === 'ENOENT')
+      throw new Error(
+        `${kubectl} not found: install kubectl (Debian: apt-get install -y kubernetes-client) or set KUBECTL`,
+      )
     throw new Error(`kubectl kustomize ${overlay} failed: ${err.stderr ?? err.message}`)
   }
-  return parseAllDocuments(out).map((d) => d.toJS() as K8sObject).filter(Boolean)
+  return parseAllDocuments(out)
+    .map(d => d.toJS() as K8sObject)
+    .filter(Boolean)
 }
 
 const objects = render(path.resolve(import.meta.dirname, 'overlays/dev'))
-const all = (kind: string) => objects.filter((o) => o.kind === kind)
+const all = (kind: string) => objects.filter(o => o.kind === kind)
 const one = (kind: string, name: string): K8sObject => {
-  const found = objects.find((o) => o.kind === kind && o.metadata.name === name)
+  const found = objects.find(o => o.kind === kind && o.metadata.name === name)
   if (!found) throw new Error(`no ${kind} ${name} in the rendered overlay`)
   return found
 }
 const template = (o: K8sObject): IPodTemplateSpec => o.spec.template
 const podSpec = (o: K8sObject): IPodSpec => template(o).spec!
-const mainContainer = (o: K8sObject): IContainer => podSpec(o).containers.find((c) => c.name === o.metadata.name)!
-const envValue = (c: IContainer, name: string) => c.env?.find((e) => e.name === name)?.value
+const mainContainer = (o: K8sObject): IContainer => podSpec(o).containers.find(c => c.name === o.metadata.name)!
+const envValue = (c: IContainer, name: string) => c.env?.find(e => e.name === name)?.value
 const configMap = () => all('ConfigMap')[0]!
 const matches = (selector: Record<string, string>, labels: Record<string, string> = {}) =>
   Object.entries(selector).every(([k, v]) => labels[k] === v)
 const workloads = () => [...all('Deployment'), ...all('StatefulSet')]
-const apps = () => workloads().filter((w) => w.metadata.name in appPorts)
+const apps = () => workloads().filter(w => w.metadata.name in appPorts)
 
 /** The container port number a probe or Service targets, by name or number. */
 function containerPort(c: IContainer, port: number | string | undefined): number | undefined {
-  if (typeof port === 'number') return c.ports?.some((p) => p.containerPort === port) ? port : undefined
-  return c.ports?.find((p) => p.name === port)?.containerPort
+  if (typeof port === 'number') return c.ports?.some(p => p.containerPort === port) ? port : undefined
+  return c.ports?.find(p => p.name === port)?.containerPort
 }
 
 describe('deploy/k8s/overlays/dev', () => {
   test('every object is valid against the Kubernetes schema of its kind', () => {
     expect(objects.length).toBeGreaterThan(20)
-    const problems = objects.flatMap((o) => {
+    const problems = objects.flatMap(o => {
       const Model = models[`${o.apiVersion}/${o.kind}`]
-      if (!Model) return [`${o.kind} ${o.metadata.name}: no schema check for ${o.apiVersion} ${o.kind}, add it to the test`]
+      if (!Model)
+        return [`${o.kind} ${o.metadata.name}: no schema check for ${o.apiVersion} ${o.kind}, add it to the test`]
       try {
         new Model(o).validate()
         return []
@@ -87,31 +99,47 @@ describe('deploy/k8s/overlays/dev', () => {
   })
 
   test('everything lives in the gdmarket namespace', () => {
-    for (const o of objects.filter((x) => x.kind !== 'Namespace')) expect([o.kind, o.metadata.name, o.metadata.namespace]).toEqual([o.kind, o.metadata.name, 'gdmarket'])
+    for (const o of objects.filter(x => x.kind !== 'Namespace'))
+      expect([o.kind, o.metadata.name, o.metadata.namespace]).toEqual([o.kind, o.metadata.name, 'gdmarket'])
   })
 
   test('the stateless processes are Deployments; payment, NATS and PostgreSQL are StatefulSets', () => {
-    expect(all('Deployment').map((d) => d.metadata.name).sort()).toEqual(['item', 'projections', 'reservation', 'router'])
-    expect(all('StatefulSet').map((d) => d.metadata.name).sort()).toEqual(['nats', 'payment', 'postgres'])
+    expect(
+      all('Deployment')
+        .map(d => d.metadata.name)
+        .sort(),
+    ).toEqual(['item', 'projections', 'reservation', 'router'])
+    expect(
+      all('StatefulSet')
+        .map(d => d.metadata.name)
+        .sort(),
+    ).toEqual(['nats', 'payment', 'postgres'])
     expect(one('StatefulSet', 'payment').spec.replicas).toBe(1)
   })
 
-  test.each(Object.entries(appPorts))('%s: readiness on /health/ready and liveness on /health/live, on its own port', (name, port) => {
-    const w = workloads().find((x) => x.metadata.name === name)!
-    const c = mainContainer(w)
-    expect(envValue(c, 'SERVICE')).toBe(name)
-    expect(envValue(c, 'PORT')).toBe(String(port))
-    expect(c.readinessProbe?.httpGet?.path).toBe('/health/ready')
-    expect(containerPort(c, c.readinessProbe?.httpGet?.port)).toBe(port)
-    expect(c.livenessProbe?.httpGet?.path).toBe('/health/live')
-    expect(containerPort(c, c.livenessProbe?.httpGet?.port)).toBe(port)
-  })
+  test.each(Object.entries(appPorts))(
+    '%s: readiness on /health/ready and liveness on /health/live, on its own port',
+    (name, port) => {
+      const w = workloads().find(x => x.metadata.name === name)!
+      const c = mainContainer(w)
+      expect(envValue(c, 'SERVICE')).toBe(name)
+      expect(envValue(c, 'PORT')).toBe(String(port))
+      expect(c.readinessProbe?.httpGet?.path).toBe('/health/ready')
+      expect(containerPort(c, c.readinessProbe?.httpGet?.port)).toBe(port)
+      expect(c.livenessProbe?.httpGet?.path).toBe('/health/live')
+      expect(containerPort(c, c.livenessProbe?.httpGet?.port)).toBe(port)
+    },
+  )
 
   test('every container has CPU and memory requests and limits', () => {
     for (const w of workloads()) {
       for (const c of podSpec(w).containers) {
         for (const kind of ['requests', 'limits'] as const) {
-          expect([w.metadata.name, kind, Object.keys(c.resources?.[kind] ?? {}).sort()]).toEqual([w.metadata.name, kind, ['cpu', 'memory']])
+          expect([w.metadata.name, kind, Object.keys(c.resources?.[kind] ?? {}).sort()]).toEqual([
+            w.metadata.name,
+            kind,
+            ['cpu', 'memory'],
+          ])
         }
       }
     }
@@ -120,21 +148,33 @@ describe('deploy/k8s/overlays/dev', () => {
   test('settings come from the ConfigMap, secrets from the Secret, and both exist', () => {
     const cm = configMap()
     const secret = all('Secret')[0]!
-    expect(Object.keys(cm.data ?? {})).toEqual(expect.arrayContaining(['NATS_URL', 'ITEM_URL', 'RESERVATION_URL', 'PAYMENT_URL', 'PROJECTIONS_URL', 'PAYMENT_TIMEOUT_MS', 'SHUTDOWN_GRACE_MS']))
+    expect(Object.keys(cm.data ?? {})).toEqual(
+      expect.arrayContaining([
+        'NATS_URL',
+        'ITEM_URL',
+        'RESERVATION_URL',
+        'PAYMENT_URL',
+        'PROJECTIONS_URL',
+        'PAYMENT_TIMEOUT_MS',
+        'SHUTDOWN_GRACE_MS',
+      ]),
+    )
     expect(Object.keys(cm.data ?? {})).not.toEqual(expect.arrayContaining(['JWT_SECRET']))
     expect(Object.keys(cm.data ?? {})).not.toEqual(expect.arrayContaining(['INTERNAL_SECRET']))
     expect(Object.keys(secret.data ?? {}).sort()).toEqual(['INTERNAL_SECRET', 'JWT_SECRET', 'POSTGRES_PASSWORD'])
     for (const w of apps()) {
       const c = mainContainer(w)
-      expect(c.envFrom?.map((e) => e.configMapRef?.name)).toEqual([cm.metadata.name])
-      const secretRefs = (c.env ?? []).flatMap((e) => (e.valueFrom?.secretKeyRef ? [e.valueFrom.secretKeyRef] : []))
-      expect(secretRefs.map((r) => r.key)).toContain('INTERNAL_SECRET')
+      expect(c.envFrom?.map(e => e.configMapRef?.name)).toEqual([cm.metadata.name])
+      const secretRefs = (c.env ?? []).flatMap(e => (e.valueFrom?.secretKeyRef ? [e.valueFrom.secretKeyRef] : []))
+      expect(secretRefs.map(r => r.key)).toContain('INTERNAL_SECRET')
       for (const ref of secretRefs) {
         expect(ref.name).toBe(secret.metadata.name)
         expect(Object.keys(secret.data ?? {})).toContain(ref.key)
       }
     }
-    const routerSecrets = mainContainer(one('Deployment', 'router')).env!.flatMap((e) => e.valueFrom?.secretKeyRef?.key ?? [])
+    const routerSecrets = mainContainer(one('Deployment', 'router')).env!.flatMap(
+      e => e.valueFrom?.secretKeyRef?.key ?? [],
+    )
     expect(routerSecrets).toContain('JWT_SECRET')
   })
 
@@ -143,31 +183,39 @@ describe('deploy/k8s/overlays/dev', () => {
     const needMs = Number(cm.SHUTDOWN_GRACE_MS) + Number(cm.SHUTDOWN_TIMEOUT_MS)
     expect(Number(cm.SHUTDOWN_GRACE_MS)).toBeGreaterThan(0)
     for (const w of apps()) {
-      expect(podSpec(w).containers.every((c) => !c.lifecycle?.preStop)).toBe(true)
+      expect(podSpec(w).containers.every(c => !c.lifecycle?.preStop)).toBe(true)
       expect((podSpec(w).terminationGracePeriodSeconds ?? 30) * 1000).toBeGreaterThan(needMs + 5000)
     }
   })
 
   test('HPAs scale router and reservation 1→10 on CPU, and own their replica counts', () => {
     const hpas = all('HorizontalPodAutoscaler')
-    expect(hpas.map((h) => h.spec.scaleTargetRef.name).sort()).toEqual(['reservation', 'router'])
+    expect(hpas.map(h => h.spec.scaleTargetRef.name).sort()).toEqual(['reservation', 'router'])
     for (const h of hpas) {
       const target = one(h.spec.scaleTargetRef.kind, h.spec.scaleTargetRef.name)
       expect(target.apiVersion).toBe(h.spec.scaleTargetRef.apiVersion)
       expect(target.spec.replicas).toBeUndefined() // else every `kubectl apply` resets the HPA's choice
       expect(mainContainer(target).resources?.requests?.cpu).toBeDefined() // utilization is relative to it
       expect([h.spec.minReplicas, h.spec.maxReplicas]).toEqual([1, 10])
-      expect(h.spec.metrics).toEqual([{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: expect.any(Number) } } }])
+      expect(h.spec.metrics).toEqual([
+        {
+          type: 'Resource',
+          resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: expect.any(Number) } },
+        },
+      ])
     }
     expect(one('HorizontalPodAutoscaler', 'reservation').spec.metrics[0].resource.target.averageUtilization).toBe(15)
   })
 
   test('every Service selects a workload and targets one of its container ports', () => {
     for (const s of all('Service')) {
-      const w = workloads().find((x) => matches(s.spec.selector, template(x).metadata?.labels))
+      const w = workloads().find(x => matches(s.spec.selector, template(x).metadata?.labels))
       expect([s.metadata.name, Boolean(w)]).toEqual([s.metadata.name, true])
       for (const p of s.spec.ports as IServicePort[]) {
-        expect([s.metadata.name, podSpec(w!).containers.some((c) => containerPort(c, p.targetPort ?? p.port) !== undefined)]).toEqual([s.metadata.name, true])
+        expect([
+          s.metadata.name,
+          podSpec(w!).containers.some(c => containerPort(c, p.targetPort ?? p.port) !== undefined),
+        ]).toEqual([s.metadata.name, true])
       }
     }
     for (const name of Object.keys(appPorts)) expect(one('Service', name).spec.ports[0].port).toBe(appPorts[name])
@@ -177,7 +225,10 @@ describe('deploy/k8s/overlays/dev', () => {
   test('every workload has a PodDisruptionBudget that selects it', () => {
     const pdbs = all('PodDisruptionBudget')
     for (const w of workloads()) {
-      expect([w.metadata.name, pdbs.filter((p) => matches(p.spec.selector.matchLabels, template(w).metadata?.labels)).length]).toEqual([w.metadata.name, 1])
+      expect([
+        w.metadata.name,
+        pdbs.filter(p => matches(p.spec.selector.matchLabels, template(w).metadata?.labels)).length,
+      ]).toEqual([w.metadata.name, 1])
     }
   })
 
@@ -186,7 +237,7 @@ describe('deploy/k8s/overlays/dev', () => {
     const c = mainContainer(payment)
     const file = envValue(c, 'DATABASE_URL')!.replace(/^file:/, '')
     expect(path.isAbsolute(file)).toBe(true)
-    const mount = c.volumeMounts!.find((m) => path.dirname(file) === m.mountPath)
+    const mount = c.volumeMounts!.find(m => path.dirname(file) === m.mountPath)
     expect(mount).toBeDefined()
     expect(payment.spec.volumeClaimTemplates.map((t: K8sObject) => t.metadata.name)).toContain(mount!.name)
     expect(podSpec(payment).securityContext?.fsGroup).toBe(podSpec(payment).securityContext?.runAsUser)
@@ -198,15 +249,17 @@ describe('deploy/k8s/overlays/dev', () => {
     for (const name of ['nats', 'postgres']) {
       const ss = one('StatefulSet', name)
       const claims = ss.spec.volumeClaimTemplates.map((t: K8sObject) => t.metadata.name)
-      expect(mainContainer(ss).volumeMounts!.some((m) => claims.includes(m.name))).toBe(true)
+      expect(mainContainer(ss).volumeMounts!.some(m => claims.includes(m.name))).toBe(true)
     }
   })
 
   test('PostgreSQL users build DATABASE_URL from the Secret, never with a password in plain text', () => {
     for (const name of ['item', 'reservation', 'projections']) {
       const c = mainContainer(one('Deployment', name))
-      const names = c.env!.map((e) => e.name)
-      expect(envValue(c, 'DATABASE_URL')).toBe(`postgresql://postgres:$(POSTGRES_PASSWORD)@postgres:5432/gdmarket_${name}`)
+      const names = c.env!.map(e => e.name)
+      expect(envValue(c, 'DATABASE_URL')).toBe(
+        `postgresql://postgres:$(POSTGRES_PASSWORD)@postgres:5432/gdmarket_${name}`,
+      )
       // $(VAR) only expands variables defined earlier in the list.
       expect(names.indexOf('POSTGRES_PASSWORD')).toBeLessThan(names.indexOf('DATABASE_URL'))
     }

@@ -1,6 +1,14 @@
 // The connection to NATS JetStream. A process starts and serves even while NATS is down: the
 // connection keeps retrying in the background, outbox rows wait, and readiness says so.
-import { connect, nanos, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats'
+import {
+  connect,
+  nanos,
+  RetentionPolicy,
+  StorageType,
+  type JetStreamClient,
+  type JetStreamManager,
+  type NatsConnection,
+} from 'nats'
 import { subjectPrefix } from './events.js'
 import type { Logger } from './logger.js'
 
@@ -42,7 +50,7 @@ export class EventBus {
       waitOnFirstConnect: true,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 500,
-    }).then(async (nc) => {
+    }).then(async nc => {
       this.nc = nc
       this.jsm = await nc.jetstreamManager()
       this.js = nc.jetstream()
@@ -51,7 +59,7 @@ export class EventBus {
       for (const l of this.listeners) l()
       return nc
     })
-    this.connected.catch((err) => options.logger.error({ err }, 'NATS connection failed'))
+    this.connected.catch(err => options.logger.error({ err }, 'NATS connection failed'))
   }
 
   get stream(): string {
@@ -118,7 +126,7 @@ export class EventBus {
       await jsm.streams.update(name, { subjects, duplicate_window: config.duplicate_window, max_age: config.max_age })
     } catch (err) {
       if ((err as { code?: string }).code !== '404') throw err
-      await jsm.streams.add(config).catch(async (e) => {
+      await jsm.streams.add(config).catch(async e => {
         // created concurrently by another process
         if (!String(e).includes('already in use')) throw e
       })

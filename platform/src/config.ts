@@ -51,7 +51,8 @@ export class ConfigReader {
   /** A secret with a development default that production refuses. */
   secret(name: string, devDefault: string, mode: RuntimeMode): string {
     const v = this.string(name, devDefault)
-    if (mode === 'production' && v === devDefault) this.problems.push(`${name} must be set in production (the development default is refused)`)
+    if (mode === 'production' && v === devDefault)
+      this.problems.push(`${name} must be set in production (the development default is refused)`)
     if (v.length < 16) this.problems.push(`${name} must be at least 16 characters`)
     return v
   }
@@ -103,7 +104,11 @@ export function readServiceConfig(r: ConfigReader, service: string, defaultPort:
     mode,
     host: r.string('HOST', '0.0.0.0'),
     port: r.int('PORT', defaultPort, { min: 0, max: 65535 }),
-    logLevel: r.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, mode === 'test' ? 'warn' : 'info'),
+    logLevel: r.oneOf(
+      'LOG_LEVEL',
+      ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const,
+      mode === 'test' ? 'warn' : 'info',
+    ),
     natsUrl: r.string('NATS_URL', 'nats://127.0.0.1:4222'),
     natsStream: r.string('NATS_STREAM', 'GDMARKET'),
     internalSecret: r.secret('INTERNAL_SECRET', DEV_INTERNAL_SECRET, mode),
@@ -142,10 +147,12 @@ export interface EventsConfig {
 export function readEventsConfig(r: ConfigReader, db: string): EventsConfig {
   const backoff = r.string('CONSUMER_BACKOFF_MS', '100,500,2000,5000')
   const consumerBackoffMs = backoff.split(',').map(Number)
-  if (consumerBackoffMs.some((n) => !Number.isInteger(n) || n < 0)) r.problem(`CONSUMER_BACKOFF_MS must be comma-separated milliseconds, got "${backoff}"`)
+  if (consumerBackoffMs.some(n => !Number.isInteger(n) || n < 0))
+    r.problem(`CONSUMER_BACKOFF_MS must be comma-separated milliseconds, got "${backoff}"`)
   const consumerAckWaitMs = r.int('CONSUMER_ACK_WAIT_MS', 30_000, { min: 100 })
   // A retry waits in place holding the event; JetStream must not redeliver it meanwhile.
-  if (Math.max(...consumerBackoffMs) >= consumerAckWaitMs) r.problem('every CONSUMER_BACKOFF_MS delay must be shorter than CONSUMER_ACK_WAIT_MS')
+  if (Math.max(...consumerBackoffMs) >= consumerAckWaitMs)
+    r.problem('every CONSUMER_BACKOFF_MS delay must be shorter than CONSUMER_ACK_WAIT_MS')
   return {
     databaseUrl: r.string('DATABASE_URL', defaultDatabaseUrl(db)),
     dbPoolSize: r.int('DB_POOL_SIZE', 10, { min: 1, max: 200 }),

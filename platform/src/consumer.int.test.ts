@@ -9,14 +9,25 @@ import { createLogger } from './logger.js'
 
 const stream = `TC${randomBytes(4).toString('hex').toUpperCase()}`
 const logger = createLogger('consumer-test', 'silent')
-const bus = new EventBus({ url: process.env.NATS_URL ?? 'nats://127.0.0.1:4222', stream, name: 'consumer-test', logger })
+const bus = new EventBus({
+  url: process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
+  stream,
+  name: 'consumer-test',
+  logger,
+})
 const handled: string[] = []
 const failuresLeft = new Map<string, number>([['A', 2]])
 let consumer: EventConsumer
 
 async function publish(aggregateId: string, label: string): Promise<void> {
   const { js } = await bus.ready()
-  const event = createEvent({ type: 'ItemRegistered', aggregateId, aggregateVersion: 1, data: { label }, cause: { correlationId: 'test' } })
+  const event = createEvent({
+    type: 'ItemRegistered',
+    aggregateId,
+    aggregateVersion: 1,
+    data: { label },
+    cause: { correlationId: 'test' },
+  })
   await js.publish(eventSubject(stream, 'item', event.type), JSON.stringify(event), { msgID: event.id })
 }
 
@@ -24,7 +35,7 @@ async function until(ok: () => boolean | Promise<boolean>, ms = 10_000): Promise
   const deadline = Date.now() + ms
   while (!(await ok())) {
     if (Date.now() > deadline) throw new Error(`not within ${ms} ms; handled: ${handled.join(',')}`)
-    await new Promise((r) => setTimeout(r, 20))
+    await new Promise(r => setTimeout(r, 20))
   }
 }
 
@@ -65,7 +76,7 @@ it('retries a failing event in place: the same key waits, other keys go on', asy
   await publish('key-1', 'B')
   await publish('key-2', 'C')
   await until(() => handled.includes('A') && handled.includes('B') && handled.includes('C'))
-  const of1 = handled.filter((h) => h.startsWith('A') || h.startsWith('B'))
+  const of1 = handled.filter(h => h.startsWith('A') || h.startsWith('B'))
   expect(of1).toEqual(['A!', 'A!', 'A', 'B'])
   // C (another key) did not wait for A's retries.
   expect(handled.indexOf('C')).toBeLessThan(handled.indexOf('A'))
@@ -76,7 +87,7 @@ it('dead-letters an event that fails on every attempt and moves on', async () =>
   await publish('key-3', 'D')
   await publish('key-3', 'E')
   await until(() => handled.includes('E'))
-  expect(handled.filter((h) => h.startsWith('D'))).toEqual(['D!', 'D!', 'D!'])
+  expect(handled.filter(h => h.startsWith('D'))).toEqual(['D!', 'D!', 'D!'])
   const { jsm } = await bus.ready()
   await until(async () => (await jsm.streams.info(deadLetterStream(stream))).state.messages === 1)
   expect(consumer.stalled()).toBeNull()

@@ -82,13 +82,13 @@ export class EventConsumer {
       } catch (err) {
         if (this.stopped) break
         this.o.logger.warn({ err, consumer: this.o.durable }, 'consumer interrupted; retrying')
-        await new Promise((r) => setTimeout(r, 1000))
+        await new Promise(r => setTimeout(r, 1000))
       }
     }
   }
 
   private async acquireSlot(): Promise<void> {
-    while (this.inFlight >= this.o.concurrency) await new Promise<void>((r) => (this.slotFree = r))
+    while (this.inFlight >= this.o.concurrency) await new Promise<void>(r => (this.slotFree = r))
     this.inFlight++
   }
 
@@ -153,7 +153,7 @@ export class EventConsumer {
         }
         log.warn({ err, attempt, retryInMs: delay }, 'event failed; retrying')
         msg.working() // restarts JetStream's ack timer: still ours
-        await new Promise((r) => setTimeout(r, delay))
+        await new Promise(r => setTimeout(r, delay))
       } finally {
         this.oldestStart.delete(msg)
       }
@@ -202,7 +202,12 @@ function deadLetterHeaders(msg: JsMsg, err: unknown) {
 
 /** The minimal transaction shape markApplied needs (the ProcessedEvent model of each database). */
 export interface ProcessedEventTx {
-  processedEvent: { createMany(args: { data: { consumer: string; eventId: string }[]; skipDuplicates: true }): Promise<{ count: number }> }
+  processedEvent: {
+    createMany(args: {
+      data: { consumer: string; eventId: string }[]
+      skipDuplicates: true
+    }): Promise<{ count: number }>
+  }
 }
 
 /** Records, in the handler's transaction, that `consumer` applied `eventId`; false if it already had. */

@@ -10,7 +10,10 @@ export type ErrorCode =
   | 'PAYMENT_UNAVAILABLE'
 
 export class AppError extends Error {
-  constructor(readonly code: ErrorCode, message: string) {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
     super(message)
     this.name = 'AppError'
   }
@@ -22,7 +25,8 @@ export const badInput = (m: string) => new AppError('BAD_USER_INPUT', m)
 export const notFound = (m: string) => new AppError('NOT_FOUND', m)
 export const conflict = (m: string) => new AppError('CONFLICT', m)
 export const paymentDeclined = (m: string) => new AppError('PAYMENT_DECLINED', m)
-export const paymentUnavailable = (m = 'payment is unavailable, try again later') => new AppError('PAYMENT_UNAVAILABLE', m)
+export const paymentUnavailable = (m = 'payment is unavailable, try again later') =>
+  new AppError('PAYMENT_UNAVAILABLE', m)
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i
 

@@ -46,22 +46,32 @@ export function createEvent<T>(e: NewEvent<T>): EventEnvelope<T> {
 }
 
 /** The cause to give events produced while handling `event`. */
-export const causedBy = (event: EventEnvelope<unknown>) => ({ correlationId: event.correlationId, causationId: event.id })
+export const causedBy = (event: EventEnvelope<unknown>) => ({
+  correlationId: event.correlationId,
+  causationId: event.id,
+})
 
 /** Subjects are `<prefix>.<context>.<EventType>`; the prefix is the stream name in lower case (GDMARKET → gdmarket). */
 export const subjectPrefix = (stream: string): string => stream.toLowerCase()
-export const eventSubject = (stream: string, context: EventContext, type: string): string => `${subjectPrefix(stream)}.${context}.${type}`
+export const eventSubject = (stream: string, context: EventContext, type: string): string =>
+  `${subjectPrefix(stream)}.${context}.${type}`
 
 /**
  * The ItemInfo change feed (projections → router subscriptions): its own stream, kept for a while,
  * not forever, since it is derived data. Subject per item: `<prefix>-projections.ItemInfoChanged.<itemId>`.
  */
 export const itemInfoFeedStream = (stream: string): string => `${stream}_ITEMINFO`
-export const itemInfoChangedSubject = (stream: string, itemId = '*'): string => `${subjectPrefix(stream)}-projections.ItemInfoChanged.${itemId}`
+export const itemInfoChangedSubject = (stream: string, itemId = '*'): string =>
+  `${subjectPrefix(stream)}-projections.ItemInfoChanged.${itemId}`
 
 export function parseEnvelope(data: Uint8Array): EventEnvelope {
   const e = JSON.parse(new TextDecoder().decode(data)) as EventEnvelope
-  if (typeof e.id !== 'string' || typeof e.type !== 'string' || typeof e.aggregateId !== 'string' || typeof e.data !== 'object') {
+  if (
+    typeof e.id !== 'string' ||
+    typeof e.type !== 'string' ||
+    typeof e.aggregateId !== 'string' ||
+    typeof e.data !== 'object'
+  ) {
     throw new Error('not an event envelope')
   }
   return e

@@ -17,7 +17,10 @@ type Engine = Awaited<ReturnType<typeof engineBindings.SchemaEngine.new>>
 // Node has WebAssembly; the ES lib typings do not declare it.
 interface WasmApi {
   Module: new (bytes: Uint8Array) => object
-  Instance: new (module: object, imports: Record<string, unknown>) => { exports: { __wbindgen_start: () => void } & Record<string, unknown> }
+  Instance: new (
+    module: object,
+    imports: Record<string, unknown>,
+  ) => { exports: { __wbindgen_start: () => void } & Record<string, unknown> }
 }
 
 let wasmLoaded = false
@@ -27,7 +30,9 @@ function loadWasm(): void {
   const require = createRequire(import.meta.url)
   const wasmFile = require.resolve('@prisma/schema-engine-wasm/schema_engine_bg').replace(/\.js$/, '.wasm')
   const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly
-  const instance = new wasm.Instance(new wasm.Module(readFileSync(wasmFile)), { './schema_engine_bg.js': engineBindings })
+  const instance = new wasm.Instance(new wasm.Module(readFileSync(wasmFile)), {
+    './schema_engine_bg.js': engineBindings,
+  })
   engineBindings.__wbg_set_wasm(instance.exports)
   instance.exports.__wbindgen_start()
   wasmLoaded = true
@@ -38,7 +43,8 @@ function loadWasm(): void {
 let charPatched = false
 function patchPgChar(): void {
   if (charPatched) return
-  const proto = (pg as unknown as { Result: { prototype: { addFields: (f: { dataTypeID: number }[]) => void } } }).Result.prototype
+  const proto = (pg as unknown as { Result: { prototype: { addFields: (f: { dataTypeID: number }[]) => void } } })
+    .Result.prototype
   const addFields = proto.addFields
   proto.addFields = function (this: unknown, fields: { dataTypeID: number }[]) {
     for (const f of fields) if (f.dataTypeID === 18) f.dataTypeID = 25
@@ -50,7 +56,9 @@ function patchPgChar(): void {
 /** PrismaPg's own shadow database handling is unsafe with a connection string (it can reuse the main
  *  database) and drops the database before its pool closes; create and drop one by hand instead. */
 class PgMigrationFactory extends PrismaPg {
-  constructor(private readonly cfg: pg.PoolConfig) { super(cfg) }
+  constructor(private readonly cfg: pg.PoolConfig) {
+    super(cfg)
+  }
   override async connectToShadowDb() {
     const admin = await this.connect()
     const name = `prisma_migrate_shadow_db_${crypto.randomUUID().replaceAll('-', '')}`
@@ -71,7 +79,7 @@ class LibSqlMigrationFactory extends PrismaLibSql {
   override async connectToShadowDb() {
     const adapter = await super.connectToShadowDb()
     const raw = adapter.executeRaw.bind(adapter)
-    adapter.executeRaw = async (q) => (q.args.length ? raw(q) : (await adapter.executeScript(q.sql), 0))
+    adapter.executeRaw = async q => (q.args.length ? raw(q) : (await adapter.executeScript(q.sql), 0))
     return adapter
   }
 }
@@ -93,10 +101,10 @@ export function migrationsList(dir: string) {
     shadowDbInitScript: '',
     lockfile: { path: 'migration_lock.toml', content: existsSync(lockPath) ? readFileSync(lockPath, 'utf8') : null },
     migrationDirectories: (existsSync(baseDir) ? readdirSync(baseDir, { withFileTypes: true }) : [])
-      .filter((d) => d.isDirectory())
-      .map((d) => d.name)
+      .filter(d => d.isDirectory())
+      .map(d => d.name)
       .sort()
-      .map((name) => ({
+      .map(name => ({
         path: name,
         migrationFile: {
           path: 'migration.sql',
@@ -115,11 +123,17 @@ function adapterFor(url: string): ReturnType<typeof bindMigrationAwareSqlAdapter
 }
 
 /** Opens the schema engine on a database with the folder's datamodel; the caller frees it. */
-export async function openSchemaEngine(target: MigrationTarget): Promise<{ engine: Engine; schema: { files: { path: string; content: string }[] } }> {
+export async function openSchemaEngine(
+  target: MigrationTarget,
+): Promise<{ engine: Engine; schema: { files: { path: string; content: string }[] } }> {
   loadWasm()
   const schemaPath = path.join(target.dir, 'schema.prisma')
   const content = readFileSync(schemaPath, 'utf8')
-  const engine = await engineBindings.SchemaEngine.new({ datamodels: [[schemaPath, content]] }, () => {}, adapterFor(target.url))
+  const engine = await engineBindings.SchemaEngine.new(
+    { datamodels: [[schemaPath, content]] },
+    () => {},
+    adapterFor(target.url),
+  )
   return { engine, schema: { files: [{ path: schemaPath, content }] } }
 }
 
@@ -131,9 +145,11 @@ export async function ensurePostgresDatabase(url: string): Promise<void> {
   try {
     const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [cfg.database])
     if (!rowCount) {
-      await admin.query(`CREATE DATABASE "${String(cfg.database).replaceAll('"', '""')}"`).catch((e: { code?: string }) => {
-        if (e.code !== '42P04' && e.code !== '23505') throw e // created concurrently by another process
-      })
+      await admin
+        .query(`CREATE DATABASE "${String(cfg.database).replaceAll('"', '""')}"`)
+        .catch((e: { code?: string }) => {
+          if (e.code !== '42P04' && e.code !== '23505') throw e // created concurrently by another process
+        })
     }
   } finally {
     await admin.end()

@@ -21,7 +21,11 @@ export interface OutboxStore {
 }
 
 /** The row to insert for an event (SQLite keeps the envelope as text, PostgreSQL as jsonb). */
-export function outboxRow<T>(stream: string, context: EventContext, event: EventEnvelope<T>): { id: string; subject: string; envelope: EventEnvelope<T> } {
+export function outboxRow<T>(
+  stream: string,
+  context: EventContext,
+  event: EventEnvelope<T>,
+): { id: string; subject: string; envelope: EventEnvelope<T> } {
   return { id: event.id, subject: eventSubject(stream, context, event.type), envelope: event }
 }
 
@@ -70,7 +74,7 @@ export class OutboxRelay {
       return
     }
     this.running = this.drain()
-      .catch((err) => this.o.logger.warn({ err }, 'outbox publish failed; rows stay for the next round'))
+      .catch(err => this.o.logger.warn({ err }, 'outbox publish failed; rows stay for the next round'))
       .finally(() => {
         this.running = undefined
         if (this.again) {
@@ -93,7 +97,7 @@ export class OutboxRelay {
 
   private async publishNow(rows: OutboxRow[]): Promise<void> {
     try {
-      await this.publish(rows, (ids) => this.markSoon(ids))
+      await this.publish(rows, ids => this.markSoon(ids))
     } catch (err) {
       this.o.logger.warn({ err }, 'outbox publish failed; the poll publishes the rows later')
     }
@@ -104,9 +108,13 @@ export class OutboxRelay {
     const js = this.o.bus.client()
     if (!js) throw new Error('not connected to NATS')
     const results = await Promise.allSettled(
-      rows.map((r) => js.publish(r.subject, typeof r.envelope === 'string' ? r.envelope : JSON.stringify(r.envelope), { msgID: r.id })),
+      rows.map(r =>
+        js.publish(r.subject, typeof r.envelope === 'string' ? r.envelope : JSON.stringify(r.envelope), {
+          msgID: r.id,
+        }),
+      ),
     )
-    const published = rows.filter((_, i) => results[i].status === 'fulfilled').map((r) => r.id)
+    const published = rows.filter((_, i) => results[i].status === 'fulfilled').map(r => r.id)
     if (published.length) await mark(published)
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
     if (failed) throw failed.reason
@@ -125,7 +133,9 @@ export class OutboxRelay {
     this.toMark = []
     if (!ids.length) return
     // If this fails the rows are published again by the poll, and dropped by JetStream as duplicates.
-    await this.o.store.markPublished(ids).catch((err) => this.o.logger.warn({ err }, 'could not mark published outbox rows'))
+    await this.o.store
+      .markPublished(ids)
+      .catch(err => this.o.logger.warn({ err }, 'could not mark published outbox rows'))
   }
 
   private async drain(): Promise<void> {
@@ -134,7 +144,7 @@ export class OutboxRelay {
       await this.o.bus.ready()
       const rows = await this.o.store.pending(this.o.batchSize)
       if (!rows.length) return
-      await this.publish(rows, (ids) => this.o.store.markPublished(ids))
+      await this.publish(rows, ids => this.o.store.markPublished(ids))
       if (rows.length < this.o.batchSize) return
     }
   }
@@ -169,7 +179,7 @@ export type Transact<Tx> = <T>(cause: Cause, fn: (tx: Tx, events: EventSink) => 
 export function createTransactor<Tx>(o: TransactorOptions<Tx>): Transact<Tx> {
   return async (cause, fn) => {
     let written: OutboxRow[] = []
-    const result = await o.begin((tx) => {
+    const result = await o.begin(tx => {
       written = [] // a retried transaction starts over
       return fn(tx, {
         async emit(type, aggregateId, aggregateVersion, data) {
@@ -213,8 +223,11 @@ export function prismaOutbox<Tx extends { outboxEvent: OutboxTable<Envelope> }, 
 ): { transact: Transact<Tx>; store: OutboxStore } {
   return {
     transact: createTransactor<Tx>({
-      begin: (fn) => db.$transaction(fn),
-      insertOutbox: (tx, row) => tx.outboxEvent.create({ data: { id: row.id, subject: row.subject, envelope: o.encode(row.envelope as EventEnvelope<unknown>) } }),
+      begin: fn => db.$transaction(fn),
+      insertOutbox: (tx, row) =>
+        tx.outboxEvent.create({
+          data: { id: row.id, subject: row.subject, envelope: o.encode(row.envelope as EventEnvelope<unknown>) },
+        }),
       stream: o.stream,
       context: o.context,
       kick: o.kick,
@@ -224,10 +237,18 @@ export function prismaOutbox<Tx extends { outboxEvent: OutboxTable<Envelope> }, 
 }
 
 /** The relay's view of a Prisma OutboxEvent table, for a service that writes its rows itself. */
-export function prismaOutboxStore(db: { outboxEvent: Pick<OutboxTable<unknown>, 'findMany' | 'updateMany'> }): OutboxStore {
+export function prismaOutboxStore(db: {
+  outboxEvent: Pick<OutboxTable<unknown>, 'findMany' | 'updateMany'>
+}): OutboxStore {
   return {
-    pending: (limit) => db.outboxEvent.findMany({ where: { publishedAt: null }, orderBy: { seq: 'asc' }, take: limit, select: { id: true, subject: true, envelope: true } }),
-    markPublished: async (ids) => {
+    pending: limit =>
+      db.outboxEvent.findMany({
+        where: { publishedAt: null },
+        orderBy: { seq: 'asc' },
+        take: limit,
+        select: { id: true, subject: true, envelope: true },
+      }),
+    markPublished: async ids => {
       await db.outboxEvent.updateMany({ where: { id: { in: ids } }, data: { publishedAt: new Date() } })
     },
   }

@@ -3,7 +3,7 @@
 // not-ready at once, keep serving for the grace period, finish in-flight work, exit 0.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http'
 import { randomUUID } from 'node:crypto'
-import { ApolloServer, HeaderMap, type ApolloServerPlugin, type BaseContext } from '@apollo/server'
+import { type ApolloServer, HeaderMap, type ApolloServerPlugin, type BaseContext } from '@apollo/server'
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer'
 import {
   ApolloServerPluginLandingPageLocalDefault,
@@ -29,7 +29,12 @@ export interface HttpServiceOptions<Ctx extends BaseContext> {
   config: ServiceConfig
   logger: Logger
   /** Builds the Apollo Server; the platform adds drain, landing page and error formatting plugins. */
-  apollo: (platform: { plugins: ApolloServerPlugin<Ctx>[]; formatError: typeof formatError; mode: ServiceConfig['mode']; logger: Logger }) => ApolloServer<Ctx>
+  apollo: (platform: {
+    plugins: ApolloServerPlugin<Ctx>[]
+    formatError: typeof formatError
+    mode: ServiceConfig['mode']
+    logger: Logger
+  }) => ApolloServer<Ctx>
   context: (base: RequestBase) => Promise<Ctx> | Ctx
   /** Extra routes by "METHOD /path". */
   routes?: Record<string, RouteHandler>
@@ -80,7 +85,12 @@ export function formatError(logger: Logger, mode: ServiceConfig['mode']) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = unwrapResolverError(error)
     if (original instanceof AppError) {
-      return { message: original.message, locations: formatted.locations, path: formatted.path, extensions: { code: original.code } }
+      return {
+        message: original.message,
+        locations: formatted.locations,
+        path: formatted.path,
+        extensions: { code: original.code },
+      }
     }
     const code = formatted.extensions?.code
     if (typeof code === 'string' && code !== 'INTERNAL_SERVER_ERROR') {
@@ -90,7 +100,12 @@ export function formatError(logger: Logger, mode: ServiceConfig['mode']) {
     }
     logger.error({ err: original }, 'unexpected error')
     if (mode === 'development') return formatted
-    return { message: 'Internal server error', locations: formatted.locations, path: formatted.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } }
+    return {
+      message: 'Internal server error',
+      locations: formatted.locations,
+      path: formatted.path,
+      extensions: { code: 'INTERNAL_SERVER_ERROR' },
+    }
   }
 }
 
@@ -103,10 +118,14 @@ export function createHttpService<Ctx extends BaseContext>(options: HttpServiceO
   let apollo: ApolloServer<Ctx>
 
   const httpServer = http.createServer((req, res) => {
-    handle(req, res).catch((err) => {
+    handle(req, res).catch(err => {
       logger.error({ err }, 'request failed')
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' })
-      res.end(JSON.stringify({ errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] }))
+      res.end(
+        JSON.stringify({
+          errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }],
+        }),
+      )
     })
   })
   httpServer.keepAliveTimeout = 65_000 // longer than common load balancer idle timeouts
@@ -133,7 +152,11 @@ export function createHttpService<Ctx extends BaseContext>(options: HttpServiceO
     const body = await readBody(req, maxBodyBytes)
     if (body === 'too-large') {
       res.writeHead(413, { 'content-type': 'application/json' })
-      res.end(JSON.stringify({ errors: [{ message: `request body over ${maxBodyBytes} bytes`, extensions: { code: 'BAD_USER_INPUT' } }] }))
+      res.end(
+        JSON.stringify({
+          errors: [{ message: `request body over ${maxBodyBytes} bytes`, extensions: { code: 'BAD_USER_INPUT' } }],
+        }),
+      )
       return
     }
     let parsed: unknown
@@ -142,15 +165,19 @@ export function createHttpService<Ctx extends BaseContext>(options: HttpServiceO
         parsed = JSON.parse(body)
       } catch {
         res.writeHead(400, { 'content-type': 'application/json' })
-        res.end(JSON.stringify({ errors: [{ message: 'request body is not JSON', extensions: { code: 'BAD_USER_INPUT' } }] }))
+        res.end(
+          JSON.stringify({ errors: [{ message: 'request body is not JSON', extensions: { code: 'BAD_USER_INPUT' } }] }),
+        )
         return
       }
     }
     const headers = new HeaderMap()
-    for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v)
+    for (const [k, v] of Object.entries(req.headers))
+      if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v)
     const result = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: req.method?.toUpperCase() ?? 'GET', headers, search: url.search, body: parsed },
-      context: async () => options.context({ correlationId, logger: logger.child({ correlationId }), headers: req.headers }),
+      context: async () =>
+        options.context({ correlationId, logger: logger.child({ correlationId }), headers: req.headers }),
     })
     for (const [k, v] of result.headers) res.setHeader(k, v)
     res.statusCode = result.status ?? 200
@@ -168,7 +195,9 @@ export function createHttpService<Ctx extends BaseContext>(options: HttpServiceO
     formatError,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: config.shutdownTimeoutMs }),
-      config.mode === 'production' ? ApolloServerPluginLandingPageProductionDefault({ footer: false }) : ApolloServerPluginLandingPageLocalDefault({ footer: false, embed: true }),
+      config.mode === 'production'
+        ? ApolloServerPluginLandingPageProductionDefault({ footer: false })
+        : ApolloServerPluginLandingPageLocalDefault({ footer: false, embed: true }),
     ],
   })
 
@@ -177,8 +206,8 @@ export function createHttpService<Ctx extends BaseContext>(options: HttpServiceO
     httpServer,
     health,
     logger,
-    onStop: (hook) => void stopHooks.push(hook),
-    onStopping: (hook) => void stoppingHooks.push(hook),
+    onStop: hook => void stopHooks.push(hook),
+    onStopping: hook => void stoppingHooks.push(hook),
     async start() {
       await apollo.start()
       await new Promise<void>((resolve, reject) => {
@@ -195,7 +224,7 @@ export function createHttpService<Ctx extends BaseContext>(options: HttpServiceO
       stopping ??= (async () => {
         health.markStopping()
         logger.info({ graceMs: config.shutdownGraceMs }, 'stopping: not ready any more')
-        if (config.shutdownGraceMs > 0) await new Promise((r) => setTimeout(r, config.shutdownGraceMs))
+        if (config.shutdownGraceMs > 0) await new Promise(r => setTimeout(r, config.shutdownGraceMs))
         await runHooks(stoppingHooks, logger)
         await apollo.stop()
         await runHooks([...stopHooks].reverse(), logger)
@@ -219,7 +248,10 @@ async function runHooks(hooks: (() => Promise<void> | void)[], logger: Logger): 
 }
 
 /** Starts a service and stops it on SIGTERM/SIGINT; a failure to start exits 1 with the reason. */
-export async function runUntilSignal(service: Pick<HttpService, 'start' | 'stop' | 'logger'>, deadlineMs = 30_000): Promise<void> {
+export async function runUntilSignal(
+  service: Pick<HttpService, 'start' | 'stop' | 'logger'>,
+  deadlineMs = 30_000,
+): Promise<void> {
   const { logger } = service
   const stop = (signal: string) => {
     logger.info({ signal }, 'signal received')
@@ -230,7 +262,7 @@ export async function runUntilSignal(service: Pick<HttpService, 'start' | 'stop'
     force.unref()
     service.stop().then(
       () => process.exit(0),
-      (err) => {
+      err => {
         logger.error({ err }, 'shutdown failed')
         process.exit(1)
       },

@@ -76,27 +76,45 @@ function contextError<T>(fn: () => T): T {
   try {
     return fn()
   } catch (e) {
-    if (e instanceof AppError) throw new GraphQLError(e.message, { extensions: { code: e.code, http: { status: e.code === 'UNAUTHENTICATED' ? 401 : 400 } } })
+    if (e instanceof AppError)
+      throw new GraphQLError(e.message, {
+        extensions: { code: e.code, http: { status: e.code === 'UNAUTHENTICATED' ? 401 : 400 } },
+      })
     throw e
   }
 }
 
 export const prismaRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'prisma')
 
-export async function buildSubgraph<Db extends PrismaLike, Ctx extends RequestContext>(o: SubgraphOptions<Db, Ctx>): Promise<Subgraph<Db>> {
+export async function buildSubgraph<Db extends PrismaLike, Ctx extends RequestContext>(
+  o: SubgraphOptions<Db, Ctx>,
+): Promise<Subgraph<Db>> {
   const { config } = o
   const logger = createLogger(config.service, config.logLevel)
   const applied = await migrateDatabase({ url: config.databaseUrl, dir: path.join(prismaRoot, o.database) })
   if (applied.length) logger.info({ applied }, 'migrations applied')
   const db = o.createDb(config.databaseUrl, config.dbPoolSize)
-  const bus = new EventBus({ url: config.natsUrl, stream: config.natsStream, name: config.service, logger, extraStreams: o.streams })
+  const bus = new EventBus({
+    url: config.natsUrl,
+    stream: config.natsStream,
+    name: config.service,
+    logger,
+    extraStreams: o.streams,
+  })
 
   let relay: OutboxRelay | undefined
   // kick is called only after a commit, by which time the relay below exists.
-  const wired = o.setup({ db, kick: (rows) => relay?.kick(rows), logger, bus })
-  if (wired.outbox) relay = new OutboxRelay({ store: wired.outbox, bus, logger, pollIntervalMs: config.outboxPollIntervalMs, batchSize: config.outboxBatchSize })
+  const wired = o.setup({ db, kick: rows => relay?.kick(rows), logger, bus })
+  if (wired.outbox)
+    relay = new OutboxRelay({
+      store: wired.outbox,
+      bus,
+      logger,
+      pollIntervalMs: config.outboxPollIntervalMs,
+      batchSize: config.outboxBatchSize,
+    })
   const consumers = (wired.consumers ?? []).map(
-    (spec) =>
+    spec =>
       new EventConsumer({
         ...spec,
         bus,
@@ -109,7 +127,10 @@ export async function buildSubgraph<Db extends PrismaLike, Ctx extends RequestCo
       }),
   )
 
-  const schema = buildSubgraphSchema({ typeDefs: parse(readFileSync(o.schemaFile, 'utf8')), resolvers: o.resolvers as GraphQLResolverMap<unknown> })
+  const schema = buildSubgraphSchema({
+    typeDefs: parse(readFileSync(o.schemaFile, 'utf8')),
+    resolvers: o.resolvers as GraphQLResolverMap<unknown>,
+  })
   const service = createHttpService<Ctx>({
     config,
     logger,
@@ -144,7 +165,7 @@ export async function buildSubgraph<Db extends PrismaLike, Ctx extends RequestCo
   service.onStop(() => bus.close())
   service.onStop(async () => relay?.stop())
   service.onStop(async () => {
-    await Promise.all(consumers.map((c) => c.stop()))
+    await Promise.all(consumers.map(c => c.stop()))
   })
 
   return {

@@ -5,7 +5,7 @@ export type ProjectionsConfig = ReturnType<typeof readProjectionsConfig>
 /** The projections process and its rebuild read the same settings (port 4004, database gdmarket_projections). */
 export const readProjectionsConfig = (env: NodeJS.ProcessEnv = process.env) =>
   readConfig(
-    (r) => ({
+    r => ({
       ...readServiceConfig(r, 'projections', 4004),
       ...readEventsConfig(r, 'projections'),
       // How long the ItemInfo change feed keeps a change: a router that lost NATS for less resumes without a gap.

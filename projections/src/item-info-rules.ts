@@ -30,11 +30,23 @@ export type Outcome = { row: ItemInfoRow; changed: boolean } | null
 
 type Decide<P> = (current: ItemInfoRow | null, event: EventEnvelope<P>, seq: number) => Outcome
 
-const SHOWN = ['itemName', 'itemPrice', 'ownerId', 'itemStatus', 'rentalStatus', 'deleted', 'reservationId', 'customerId', 'customerName', 'reservationStatus', 'paymentStatus'] as const
+const SHOWN = [
+  'itemName',
+  'itemPrice',
+  'ownerId',
+  'itemStatus',
+  'rentalStatus',
+  'deleted',
+  'reservationId',
+  'customerId',
+  'customerName',
+  'reservationStatus',
+  'paymentStatus',
+] as const
 
 /** Bookkeeping always advances; version and updatedAt only when something shown changed. */
 function settle(current: ItemInfoRow | null, next: ItemInfoRow, event: EventEnvelope<unknown>, seq: number): Outcome {
-  const changed = !current || SHOWN.some((k) => current[k] !== next[k])
+  const changed = !current || SHOWN.some(k => current[k] !== next[k])
   return {
     changed,
     row: {
@@ -73,12 +85,22 @@ function blank(item: ItemSnapshot): ItemInfoRow {
  * Every item event but ItemHoldRejected carries the item's full snapshot, so an event for an item
  * never seen (a stream trimmed or replayed from mid-way) creates the row instead of being lost.
  */
-function fromItem<P extends { item: ItemSnapshot }>(adjust: (row: ItemInfoRow, data: P) => ItemInfoRow = (row) => row): Decide<P> {
+function fromItem<P extends { item: ItemSnapshot }>(
+  adjust: (row: ItemInfoRow, data: P) => ItemInfoRow = row => row,
+): Decide<P> {
   return (current, event, seq) => {
     if (current && event.aggregateVersion <= current.itemVersion) return null
     const s = event.data.item
     const base = current ?? blank(s)
-    const next = { ...base, itemName: s.name, itemPrice: s.price, ownerId: s.ownerId, itemStatus: s.status, rentalStatus: s.rentalStatus, deleted: s.deleted }
+    const next = {
+      ...base,
+      itemName: s.name,
+      itemPrice: s.price,
+      ownerId: s.ownerId,
+      itemStatus: s.status,
+      rentalStatus: s.rentalStatus,
+      deleted: s.deleted,
+    }
     return settle(current, { ...adjust(next, event.data), itemVersion: event.aggregateVersion }, event, seq)
   }
 }
@@ -88,13 +110,21 @@ const fromReservation: Decide<{ reservation: ReservationSnapshot }> = (current, 
   const r = event.data.reservation
   if (!current || current.reservationId !== r.reservationId) return null
   if (event.aggregateVersion <= (current.reservationVersion ?? 0)) return null
-  const next = { ...current, customerId: r.customerId, customerName: r.customerName, reservationStatus: r.status, paymentStatus: r.paymentStatus }
+  const next = {
+    ...current,
+    customerId: r.customerId,
+    customerName: r.customerName,
+    reservationStatus: r.status,
+    paymentStatus: r.paymentStatus,
+  }
   return settle(current, { ...next, reservationVersion: event.aggregateVersion }, event, seq)
 }
 
 const ignore: Decide<unknown> = () => null
 
-export const decisions: { [T in keyof ItemEvents]: Decide<ItemEvents[T]> } & { [T in keyof ReservationEvents]: Decide<ReservationEvents[T]> } = {
+export const decisions: { [T in keyof ItemEvents]: Decide<ItemEvents[T]> } & {
+  [T in keyof ReservationEvents]: Decide<ReservationEvents[T]>
+} = {
   ItemRegistered: fromItem(),
   ItemDeleted: fromItem(),
   ItemLent: fromItem(),
@@ -103,12 +133,23 @@ export const decisions: { [T in keyof ItemEvents]: Decide<ItemEvents[T]> } & { [
   ItemHeld: fromItem((row, d) =>
     row.reservationId === d.reservationId
       ? row
-      : { ...row, reservationId: d.reservationId, customerId: d.customerId, customerName: d.customerName, reservationStatus: 'CONFIRMED', paymentStatus: 'NOT_PAID', reservationVersion: 0 },
+      : {
+          ...row,
+          reservationId: d.reservationId,
+          customerId: d.customerId,
+          customerName: d.customerName,
+          reservationStatus: 'CONFIRMED',
+          paymentStatus: 'NOT_PAID',
+          reservationVersion: 0,
+        },
   ),
   // Only a heard cancellation releases a hold; if that cancellation reached the stream before the
   // hold (cancelled while PENDING), it was ignored then, and this is the last word on it.
   ItemReleased: fromItem((row, d) =>
-    row.reservationId === d.reservationId && (row.reservationStatus === 'CONFIRMED' || row.reservationStatus === 'PENDING') ? { ...row, reservationStatus: 'CANCELLED' } : row,
+    row.reservationId === d.reservationId &&
+    (row.reservationStatus === 'CONFIRMED' || row.reservationStatus === 'PENDING')
+      ? { ...row, reservationStatus: 'CANCELLED' }
+      : row,
   ),
   // Changes nothing: the item stays as it was and the rejected reservation never held it.
   ItemHoldRejected: ignore,
@@ -143,7 +184,10 @@ export function decide(current: ItemInfoRow | null, event: EventEnvelope, seq: n
 }
 
 /** ItemInfo as the GraphQL type shows it: the query result and the change notification alike. */
-export type ItemInfoView = Omit<ItemInfoRow, 'itemVersion' | 'reservationVersion' | 'lastSeq' | 'updatedAt'> & { item: { id: string } | null; updatedAt: string }
+export type ItemInfoView = Omit<ItemInfoRow, 'itemVersion' | 'reservationVersion' | 'lastSeq' | 'updatedAt'> & {
+  item: { id: string } | null
+  updatedAt: string
+}
 
 export function viewOf(row: ItemInfoRow): ItemInfoView {
   const { itemVersion: _i, reservationVersion: _r, lastSeq: _s, updatedAt, ...shown } = row

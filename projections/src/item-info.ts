@@ -23,11 +23,15 @@ export interface ProjectionDeps {
  * changed nothing (already applied, older than what is shown, not about a shown reservation, or a
  * payment event). Throws on a database failure or a concurrent write, so the event is retried.
  */
-export async function applyEvent(deps: ProjectionDeps, event: EventEnvelope, seq: number): Promise<ItemInfoView | null> {
+export async function applyEvent(
+  deps: ProjectionDeps,
+  event: EventEnvelope,
+  seq: number,
+): Promise<ItemInfoView | null> {
   const itemId = itemIdOf(event)
   if (!itemId || !canChange(event.type)) return null
   let recorded: OutboxRow | undefined
-  const changed = await deps.db.$transaction(async (tx) => {
+  const changed = await deps.db.$transaction(async tx => {
     if (!(await markApplied(tx, PROJECTIONS_CONSUMER, event.id))) return null
     const current = await findInfo(tx, itemId)
     const outcome = decide(current, event, seq)

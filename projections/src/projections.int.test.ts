@@ -14,8 +14,12 @@ import { rebuildItemInfo } from './rebuild.js'
 import { createProjectionsDb, type ProjectionsDb } from './store.js'
 import type { ItemInfoView } from './item-info-rules.js'
 
-const FIELDS = 'itemId item { id } itemName itemPrice ownerId itemStatus rentalStatus deleted reservationId customerId customerName reservationStatus paymentStatus version updatedAt'
-const owner = { [IDENTITY_HEADER]: encodeCaller({ userId: 'owner-1', name: 'Park', roles: ['owner'] }), [INTERNAL_SECRET_HEADER]: DEV_INTERNAL_SECRET }
+const FIELDS =
+  'itemId item { id } itemName itemPrice ownerId itemStatus rentalStatus deleted reservationId customerId customerName reservationStatus paymentStatus version updatedAt'
+const owner = {
+  [IDENTITY_HEADER]: encodeCaller({ userId: 'owner-1', name: 'Park', roles: ['owner'] }),
+  [INTERNAL_SECRET_HEADER]: DEV_INTERNAL_SECRET,
+}
 
 const stack = new Stack()
 let nc: NatsConnection
@@ -45,24 +49,53 @@ afterAll(async () => {
   await stack.dispose()
 })
 
-const itemInfo = async (itemId: string) => (await gql<{ itemInfo: ItemInfoView | null }>(stack.url('projections'), `query($id: ID!) { itemInfo(itemId: $id) { ${FIELDS} } }`, { id: itemId })).data?.itemInfo ?? null
-const until = (itemId: string, ok: (i: ItemInfoView) => boolean) => eventually(() => itemInfo(itemId), (i) => i !== null && ok(i)) as Promise<ItemInfoView>
+const itemInfo = async (itemId: string) =>
+  (
+    await gql<{ itemInfo: ItemInfoView | null }>(
+      stack.url('projections'),
+      `query($id: ID!) { itemInfo(itemId: $id) { ${FIELDS} } }`,
+      { id: itemId },
+    )
+  ).data?.itemInfo ?? null
+const until = (itemId: string, ok: (i: ItemInfoView) => boolean) =>
+  eventually(
+    () => itemInfo(itemId),
+    i => i !== null && ok(i),
+  ) as Promise<ItemInfoView>
 const itemMutation = async (field: string, arg: string, value: unknown) => {
-  const r = await gql(stack.url('item'), `mutation($v: ${arg === 'input' ? 'RegisterItemInput!' : 'ID!'}) { ${field}(${arg}: $v) { id } }`, { v: value }, undefined, owner)
+  const r = await gql(
+    stack.url('item'),
+    `mutation($v: ${arg === 'input' ? 'RegisterItemInput!' : 'ID!'}) { ${field}(${arg}: $v) { id } }`,
+    { v: value },
+    undefined,
+    owner,
+  )
   expect(r.errors).toBeUndefined()
   return (r.data as Record<string, { id: string }>)[field].id
 }
 
 /** Publishes an envelope with a fresh message id (so JetStream never drops it as a duplicate). */
 async function publish(context: string, event: EventEnvelope<unknown>): Promise<number> {
-  const ack = await js.publish(`${subjectPrefix(stack.stream)}.${context}.${event.type}`, JSON.stringify(event), { msgID: randomUUID() })
+  const ack = await js.publish(`${subjectPrefix(stack.stream)}.${context}.${event.type}`, JSON.stringify(event), {
+    msgID: randomUUID(),
+  })
   return ack.seq
 }
 const reservationEvent = (type: string, version: number, r: ReservationSnapshot) =>
-  createEvent({ type, aggregateId: r.reservationId, aggregateVersion: version, data: { reservation: r, amount: 500, paymentId: randomUUID() }, cause: { correlationId: 'test' } })
+  createEvent({
+    type,
+    aggregateId: r.reservationId,
+    aggregateVersion: version,
+    data: { reservation: r, amount: 500, paymentId: randomUUID() },
+    cause: { correlationId: 'test' },
+  })
 
 /** Waits until the projection has acknowledged everything up to `seq`: every earlier event was handled. */
-const consumed = (seq: number) => eventually(() => jsm.consumers.info(stack.stream, PROJECTIONS_CONSUMER), (i) => i.ack_floor.stream_seq >= seq)
+const consumed = (seq: number) =>
+  eventually(
+    () => jsm.consumers.info(stack.stream, PROJECTIONS_CONSUMER),
+    i => i.ack_floor.stream_seq >= seq,
+  )
 
 describe('ItemInfo projection', () => {
   let itemId: string
@@ -72,28 +105,62 @@ describe('ItemInfo projection', () => {
   it('shows a registered item and announces it', async () => {
     itemId = await itemMutation('registerItem', 'input', { name: 'Drill', price: 500 })
     const info = await until(itemId, () => true)
-    expect(info).toMatchObject({ itemId, item: { id: itemId }, itemName: 'Drill', itemPrice: 500, ownerId: 'owner-1', itemStatus: 'RENTABLE', rentalStatus: 'NOT_RENTING' })
+    expect(info).toMatchObject({
+      itemId,
+      item: { id: itemId },
+      itemName: 'Drill',
+      itemPrice: 500,
+      ownerId: 'owner-1',
+      itemStatus: 'RENTABLE',
+      rentalStatus: 'NOT_RENTING',
+    })
     expect(info).toMatchObject({ deleted: false, reservationId: null, reservationStatus: null, version: 1 })
-    await eventually(async () => notified.find((n) => n.itemId === itemId))
-    expect(notified.find((n) => n.itemId === itemId)).toEqual(info)
+    await eventually(async () => notified.find(n => n.itemId === itemId))
+    expect(notified.find(n => n.itemId === itemId)).toEqual(info)
   })
 
   it('answers the contract: malformed id, unknown id, list by owner, entity references', async () => {
     const bad = await gql(stack.url('projections'), '{ itemInfo(itemId: "nope") { itemId } }')
     expect(errorCode(bad)).toBe('BAD_USER_INPUT')
     expect(await itemInfo(randomUUID())).toBeNull()
-    const list = await gql<{ itemInfos: ItemInfoView[] }>(stack.url('projections'), '{ mine: itemInfos(ownerId: "owner-1") { itemId } none: itemInfos(ownerId: "x") { itemId } }')
+    const list = await gql<{ itemInfos: ItemInfoView[] }>(
+      stack.url('projections'),
+      '{ mine: itemInfos(ownerId: "owner-1") { itemId } none: itemInfos(ownerId: "x") { itemId } }',
+    )
     expect(list.data).toEqual({ mine: [{ itemId }], none: [] })
-    const refs = [{ __typename: 'ItemInfo', itemId }, { __typename: 'ItemInfo', itemId: randomUUID() }, { __typename: 'ItemInfo', itemId: 'bad' }]
-    const ent = await gql(stack.url('projections'), 'query($r: [_Any!]!) { _entities(representations: $r) { ... on ItemInfo { itemId version } } }', { r: refs })
+    const refs = [
+      { __typename: 'ItemInfo', itemId },
+      { __typename: 'ItemInfo', itemId: randomUUID() },
+      { __typename: 'ItemInfo', itemId: 'bad' },
+    ]
+    const ent = await gql(
+      stack.url('projections'),
+      'query($r: [_Any!]!) { _entities(representations: $r) { ... on ItemInfo { itemId version } } }',
+      { r: refs },
+    )
     expect(ent.data).toEqual({ _entities: [{ itemId, version: 1 }, null, null] })
   })
 
   it('follows a reservation: requested → held by the item subgraph → paid', async () => {
-    reservation = { reservationId: randomUUID(), itemId, customerId: 'cust-1', customerName: 'Kim', status: 'PENDING', paymentStatus: 'NOT_PAID', rentalStatus: 'NOT_RENTING' }
+    reservation = {
+      reservationId: randomUUID(),
+      itemId,
+      customerId: 'cust-1',
+      customerName: 'Kim',
+      status: 'PENDING',
+      paymentStatus: 'NOT_PAID',
+      rentalStatus: 'NOT_RENTING',
+    }
     await publish('reservation', reservationEvent('ReservationRequested', 1, reservation))
-    const heldInfo = await until(itemId, (i) => i.reservationId === reservation.reservationId)
-    expect(heldInfo).toMatchObject({ itemStatus: 'NOT_RENTABLE', customerId: 'cust-1', customerName: 'Kim', reservationStatus: 'CONFIRMED', paymentStatus: 'NOT_PAID', version: 2 })
+    const heldInfo = await until(itemId, i => i.reservationId === reservation.reservationId)
+    expect(heldInfo).toMatchObject({
+      itemStatus: 'NOT_RENTABLE',
+      customerId: 'cust-1',
+      customerName: 'Kim',
+      reservationStatus: 'CONFIRMED',
+      paymentStatus: 'NOT_PAID',
+      version: 2,
+    })
     reservation = { ...reservation, status: 'CONFIRMED' }
     await publish('reservation', reservationEvent('ReservationConfirmed', 2, reservation))
     paidEvent = reservationEvent('ReservationPaid', 3, { ...reservation, paymentStatus: 'PAID' })
@@ -105,23 +172,47 @@ describe('ItemInfo projection', () => {
     const before = await itemInfo(itemId)
     await publish('reservation', paidEvent)
     await publish('reservation', reservationEvent('ReservationConfirmed', 2, reservation))
-    const stale = createEvent({ type: 'ItemRegistered', aggregateId: itemId, aggregateVersion: 1, data: { item: { itemId, name: 'Old name', price: 1, ownerId: 'owner-1', status: 'RENTABLE', rentalStatus: 'NOT_RENTING', deleted: false } }, cause: { correlationId: 'test' } })
+    const stale = createEvent({
+      type: 'ItemRegistered',
+      aggregateId: itemId,
+      aggregateVersion: 1,
+      data: {
+        item: {
+          itemId,
+          name: 'Old name',
+          price: 1,
+          ownerId: 'owner-1',
+          status: 'RENTABLE',
+          rentalStatus: 'NOT_RENTING',
+          deleted: false,
+        },
+      },
+      cause: { correlationId: 'test' },
+    })
     await consumed(await publish('item', stale))
     expect(await itemInfo(itemId)).toEqual(before)
   })
 
   it('follows lend, return and delete from the real item subgraph, one version and one notification per change', async () => {
     await itemMutation('lendItem', 'reservationId', reservation.reservationId)
-    await until(itemId, (i) => i.rentalStatus === 'RENTING')
+    await until(itemId, i => i.rentalStatus === 'RENTING')
     await itemMutation('returnItem', 'itemId', itemId)
-    const returned = await until(itemId, (i) => i.rentalStatus === 'RETURNED')
-    expect(returned).toMatchObject({ itemStatus: 'RENTABLE', reservationId: reservation.reservationId, paymentStatus: 'PAID', version: 5 })
-    await eventually(async () => notified.filter((n) => n.itemId === itemId).length, (n) => n === 5)
-    expect(notified.filter((n) => n.itemId === itemId).map((n) => n.version)).toEqual([1, 2, 3, 4, 5])
+    const returned = await until(itemId, i => i.rentalStatus === 'RETURNED')
+    expect(returned).toMatchObject({
+      itemStatus: 'RENTABLE',
+      reservationId: reservation.reservationId,
+      paymentStatus: 'PAID',
+      version: 5,
+    })
+    await eventually(
+      async () => notified.filter(n => n.itemId === itemId).length,
+      n => n === 5,
+    )
+    expect(notified.filter(n => n.itemId === itemId).map(n => n.version)).toEqual([1, 2, 3, 4, 5])
 
     const other = await itemMutation('registerItem', 'input', { name: 'Ladder', price: 0 })
     await itemMutation('deleteItem', 'id', other)
-    expect(await until(other, (i) => i.deleted)).toMatchObject({ item: null, version: 2 })
+    expect(await until(other, i => i.deleted)).toMatchObject({ item: null, version: 2 })
   })
 
   it('rebuilds from the stream exactly the rows incremental consumption made', async () => {
@@ -131,7 +222,13 @@ describe('ItemInfo projection', () => {
     const applied = await db.processedEvent.count({ where: { consumer: PROJECTIONS_CONSUMER } })
     await stack.stop('projections')
 
-    const result = await rebuildItemInfo({ db, natsUrl: stack.natsUrl, stream: stack.stream, logger: createLogger('rebuild-test', 'warn'), idleMs: 1000 })
+    const result = await rebuildItemInfo({
+      db,
+      natsUrl: stack.natsUrl,
+      stream: stack.stream,
+      logger: createLogger('rebuild-test', 'warn'),
+      idleMs: 1000,
+    })
     expect(result).toMatchObject({ events: state.messages, lastSeq: state.last_seq })
     // updatedAt is the event's time, so even it is reproduced.
     expect(await db.itemInfo.findMany({ orderBy: { itemId: 'asc' } })).toEqual(incremental)

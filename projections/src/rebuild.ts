@@ -43,7 +43,9 @@ export async function rebuildItemInfo(o: RebuildOptions): Promise<RebuildResult>
   const result: RebuildResult = { events: 0, changes: 0, lastSeq: 0 }
   try {
     // Opened first: a missing stream fails the rebuild before the read model is emptied.
-    const consumer = await nc.jetstream().consumers.get(o.stream, { filterSubjects: `${subjectPrefix(o.stream)}.*.*`, opt_start_seq: 1 })
+    const consumer = await nc
+      .jetstream()
+      .consumers.get(o.stream, { filterSubjects: `${subjectPrefix(o.stream)}.*.*`, opt_start_seq: 1 })
     await resetProjection(o.db, PROJECTIONS_CONSUMER)
     for (let done = false; !done; ) {
       const batch = await consumer.fetch({ max_messages: 500, expires: Math.max(1000, o.idleMs ?? 2000) })

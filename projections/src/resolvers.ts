@@ -12,7 +12,9 @@ export interface ProjectionsContext extends RequestContext {
 }
 
 export function projectionsContext(request: RequestContext, db: ProjectionsDb): ProjectionsContext {
-  const infos = new DataLoader(async (ids: readonly string[]) => (await infosByIds(db, ids)).map((row) => (row ? viewOf(row) : null)))
+  const infos = new DataLoader(async (ids: readonly string[]) =>
+    (await infosByIds(db, ids)).map(row => (row ? viewOf(row) : null)),
+  )
   return { ...request, db, infos }
 }
 
@@ -27,8 +29,10 @@ function referencedId(itemId: string): string | null {
 
 export const resolvers: GraphQLResolverMap<ProjectionsContext> = {
   Query: {
-    itemInfos: async (_: unknown, args: { ownerId?: string | null }, ctx: ProjectionsContext) => (await listInfos(ctx.db, args.ownerId)).map(viewOf),
-    itemInfo: (_: unknown, args: { itemId: string }, ctx: ProjectionsContext) => ctx.infos.load(requireId(args.itemId, 'item id')),
+    itemInfos: async (_: unknown, args: { ownerId?: string | null }, ctx: ProjectionsContext) =>
+      (await listInfos(ctx.db, args.ownerId)).map(viewOf),
+    itemInfo: (_: unknown, args: { itemId: string }, ctx: ProjectionsContext) =>
+      ctx.infos.load(requireId(args.itemId, 'item id')),
   },
   ItemInfo: {
     __resolveReference: (ref: { itemId: string }, ctx: ProjectionsContext) => {

@@ -16,12 +16,18 @@ export function buildProjectionsSubgraph(config: ProjectionsConfig) {
     createDb: createProjectionsDb,
     schemaFile: path.join(import.meta.dirname, 'projections.graphql'),
     resolvers,
-    streams: [{ name: itemInfoFeedStream(config.natsStream), subjects: [itemInfoChangedSubject(config.natsStream, '>')], maxAgeMs: config.itemInfoFeedMaxAgeMs }],
+    streams: [
+      {
+        name: itemInfoFeedStream(config.natsStream),
+        subjects: [itemInfoChangedSubject(config.natsStream, '>')],
+        maxAgeMs: config.itemInfoFeedMaxAgeMs,
+      },
+    ],
     setup: ({ db, kick }) => {
       const deps: ProjectionDeps = { db, changeFeed: { stream: config.natsStream, kick } }
       return {
         outbox: changeFeedStore(db),
-        context: (request) => projectionsContext(request, db),
+        context: request => projectionsContext(request, db),
         consumers: [
           {
             durable: PROJECTIONS_CONSUMER,

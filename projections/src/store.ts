@@ -9,7 +9,8 @@ import type { ItemInfoRow, ItemInfoView } from './item-info-rules.js'
 export type ProjectionsDb = PrismaClient
 export type ProjectionsTx = Prisma.TransactionClient
 
-export const createProjectionsDb = (url: string, poolSize: number): ProjectionsDb => new PrismaClient({ adapter: prismaAdapter(url, poolSize) })
+export const createProjectionsDb = (url: string, poolSize: number): ProjectionsDb =>
+  new PrismaClient({ adapter: prismaAdapter(url, poolSize) })
 
 /** Another writer changed the row between our read and our write; the event is retried. */
 export class ConcurrentChange extends Error {
@@ -19,7 +20,8 @@ export class ConcurrentChange extends Error {
   }
 }
 
-export const findInfo = (tx: ProjectionsTx | ProjectionsDb, itemId: string): Promise<ItemInfoRow | null> => tx.itemInfo.findUnique({ where: { itemId } })
+export const findInfo = (tx: ProjectionsTx | ProjectionsDb, itemId: string): Promise<ItemInfoRow | null> =>
+  tx.itemInfo.findUnique({ where: { itemId } })
 
 /**
  * Writes the decided row. Creating fails on the primary key and updating is conditional on the
@@ -31,7 +33,10 @@ export async function writeInfo(tx: ProjectionsTx, current: ItemInfoRow | null, 
     return
   }
   const { itemId, ...data } = next
-  const { count } = await tx.itemInfo.updateMany({ where: { itemId, version: current.version, lastSeq: current.lastSeq }, data })
+  const { count } = await tx.itemInfo.updateMany({
+    where: { itemId, version: current.version, lastSeq: current.lastSeq },
+    data,
+  })
   if (count !== 1) throw new ConcurrentChange(itemId)
 }
 
@@ -52,13 +57,13 @@ export const listInfos = (db: ProjectionsDb, ownerId?: string | null): Promise<I
 /** ItemInfos by item id, in the order asked, null where missing: the DataLoader batch. */
 export async function infosByIds(db: ProjectionsDb, ids: readonly string[]): Promise<(ItemInfoRow | null)[]> {
   const rows = await db.itemInfo.findMany({ where: { itemId: { in: [...ids] } } })
-  const byId = new Map(rows.map((r) => [r.itemId, r]))
-  return ids.map((id) => byId.get(id) ?? null)
+  const byId = new Map(rows.map(r => [r.itemId, r]))
+  return ids.map(id => byId.get(id) ?? null)
 }
 
 /** Empties the read model and forgets which events `consumer` applied: the start of a rebuild. */
 export async function resetProjection(db: ProjectionsDb, consumer: string): Promise<void> {
-  await db.$transaction(async (tx) => {
+  await db.$transaction(async tx => {
     await tx.itemInfo.deleteMany({})
     await tx.processedEvent.deleteMany({ where: { consumer } })
   })

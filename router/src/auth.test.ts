@@ -16,7 +16,11 @@ async function codeOf(p: Promise<unknown>): Promise<unknown> {
 }
 
 const rawToken = (claims: Record<string, unknown>) =>
-  new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setSubject('u1').setExpirationTime('1h').sign(new TextEncoder().encode(SECRET))
+  new SignJWT(claims)
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject('u1')
+    .setExpirationTime('1h')
+    .sign(new TextEncoder().encode(SECRET))
 
 describe('verifyToken', () => {
   it('returns the caller of a valid token', async () => {

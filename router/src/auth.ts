@@ -21,7 +21,8 @@ export function unauthenticatedError(message: string): GraphQLError {
   })
 }
 
-const isRole = (value: unknown): value is Role => typeof value === 'string' && (ROLES as readonly string[]).includes(value)
+const isRole = (value: unknown): value is Role =>
+  typeof value === 'string' && (ROLES as readonly string[]).includes(value)
 
 /** Verifies a token and returns its caller; throws an UNAUTHENTICATED GraphQLError otherwise. */
 export async function verifyToken(token: string, secret: string): Promise<Caller> {
@@ -35,12 +36,16 @@ export async function verifyToken(token: string, secret: string): Promise<Caller
   const { sub, name, roles } = payload
   if (typeof sub !== 'string' || sub === '') throw unauthenticatedError('the token has no subject (sub)')
   if (typeof name !== 'string') throw unauthenticatedError('the token has no name claim')
-  if (!Array.isArray(roles) || !roles.every(isRole)) throw unauthenticatedError(`the token's roles must be an array of ${ROLES.join(', ')}`)
+  if (!Array.isArray(roles) || !roles.every(isRole))
+    throw unauthenticatedError(`the token's roles must be an array of ${ROLES.join(', ')}`)
   return { userId: sub, name, roles: [...new Set(roles)] }
 }
 
 /** The caller named by an Authorization header value: null when there is none. */
-export async function callerFromAuthorization(header: string | string[] | undefined, secret: string): Promise<Caller | null> {
+export async function callerFromAuthorization(
+  header: string | string[] | undefined,
+  secret: string,
+): Promise<Caller | null> {
   const value = Array.isArray(header) ? header[0] : header
   if (value === undefined || value.trim() === '') return null
   const match = /^Bearer\s+(\S+)\s*$/i.exec(value)
@@ -54,7 +59,11 @@ export interface SignOptions {
 }
 
 /** Signs a token for a caller (the token script and tests). */
-export async function signToken(caller: Caller, secret: string, { expiresIn = '24h' }: SignOptions = {}): Promise<string> {
+export async function signToken(
+  caller: Caller,
+  secret: string,
+  { expiresIn = '24h' }: SignOptions = {},
+): Promise<string> {
   const expiration = typeof expiresIn === 'number' ? Math.floor(Date.now() / 1000) + expiresIn : expiresIn
   return new SignJWT({ name: caller.name, roles: caller.roles })
     .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })

@@ -12,7 +12,12 @@ describe('readRouterConfig', () => {
   })
 
   it('refuses the development JWT secret in production, and reports every problem at once', () => {
-    const env = { NODE_ENV: 'production', INTERNAL_SECRET: 'a-production-internal-secret', ITEM_URL: 'not a url', SUBGRAPH_TIMEOUT_MS: '-1' }
+    const env = {
+      NODE_ENV: 'production',
+      INTERNAL_SECRET: 'a-production-internal-secret',
+      ITEM_URL: 'not a url',
+      SUBGRAPH_TIMEOUT_MS: '-1',
+    }
     let error: unknown
     try {
       readRouterConfig(env)

@@ -1,6 +1,12 @@
 // The router's configuration: what every service reads, plus the JWT secret, where the subgraphs
 // are and the limits that protect the router and the subgraphs behind it.
-import { DEV_JWT_SECRET, readConfig, readServiceConfig, type ConfigReader, type ServiceConfig } from '@gdmarket/platform/config'
+import {
+  DEV_JWT_SECRET,
+  readConfig,
+  readServiceConfig,
+  type ConfigReader,
+  type ServiceConfig,
+} from '@gdmarket/platform/config'
 import { SUBGRAPH_NAMES, defaultSubgraphUrls, type SubgraphUrls } from './supergraph.js'
 
 export interface RouterLimits {
@@ -49,7 +55,9 @@ const URL_ENV: Record<keyof SubgraphUrls, string> = {
 export function readRouterConfigFrom(r: ConfigReader): RouterConfig {
   const base = readServiceConfig(r, 'router', 4000)
   const defaults = defaultSubgraphUrls()
-  const subgraphUrls = Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, r.url(URL_ENV[name], defaults[name])])) as SubgraphUrls
+  const subgraphUrls = Object.fromEntries(
+    SUBGRAPH_NAMES.map(name => [name, r.url(URL_ENV[name], defaults[name])]),
+  ) as SubgraphUrls
   return {
     ...base,
     jwtSecret: r.secret('JWT_SECRET', DEV_JWT_SECRET, base.mode),
@@ -59,7 +67,10 @@ export function readRouterConfigFrom(r: ConfigReader): RouterConfig {
       maxQueryDepth: r.int('MAX_QUERY_DEPTH', 12, { min: 2, max: 100 }),
       subgraphTimeoutMs: r.int('SUBGRAPH_TIMEOUT_MS', 10_000, { min: 10, max: 300_000 }),
       subgraphMaxSockets: r.int('SUBGRAPH_MAX_SOCKETS', 256, { min: 1, max: 65_536 }),
-      subgraphMaxResponseBytes: r.int('SUBGRAPH_MAX_RESPONSE_BYTES', 16 * 1024 * 1024, { min: 1024, max: 1024 * 1024 * 1024 }),
+      subgraphMaxResponseBytes: r.int('SUBGRAPH_MAX_RESPONSE_BYTES', 16 * 1024 * 1024, {
+        min: 1024,
+        max: 1024 * 1024 * 1024,
+      }),
       subgraphKeepAliveMs: r.int('SUBGRAPH_KEEP_ALIVE_MS', 30_000, { min: 100, max: 600_000 }),
       subgraphDedupeQueries: r.oneOf('SUBGRAPH_DEDUPE_QUERIES', ['0', '1'] as const, '1') === '1',
     },
@@ -73,4 +84,5 @@ export function readRouterConfigFrom(r: ConfigReader): RouterConfig {
 }
 
 /** Reads and validates the router configuration; throws one ConfigError listing every problem. */
-export const readRouterConfig = (env: NodeJS.ProcessEnv = process.env): RouterConfig => readConfig(readRouterConfigFrom, env)
+export const readRouterConfig = (env: NodeJS.ProcessEnv = process.env): RouterConfig =>
+  readConfig(readRouterConfigFrom, env)

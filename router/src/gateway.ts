@@ -26,7 +26,13 @@ export function createGateway(config: RouterConfig, logger: Logger): RouterGatew
     logger: logger.child({ component: 'gateway' }),
     buildService: ({ name, url }) => {
       if (!url) throw new Error(`subgraph ${name} has no url in the supergraph`)
-      return new SubgraphDataSource({ name, url, fetcher: subgraphFetch.fetcher, internalSecret: config.internalSecret, logger })
+      return new SubgraphDataSource({
+        name,
+        url,
+        fetcher: subgraphFetch.fetcher,
+        internalSecret: config.internalSecret,
+        logger,
+      })
     },
   })
   let apiSchema: GraphQLSchema | undefined

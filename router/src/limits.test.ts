@@ -7,7 +7,8 @@ const schema = buildSchema(`
   type Reservation { id: ID! payment: Payment }
   type Payment { id: ID! reservation: Reservation! }
 `)
-const errorsFor = (query: string, max: number) => validate(schema, parse(query), [maxDepthRule(max)]).map((e) => e.message)
+const errorsFor = (query: string, max: number) =>
+  validate(schema, parse(query), [maxDepthRule(max)]).map(e => e.message)
 
 describe('maxDepthRule', () => {
   it('accepts an operation at the limit and refuses one past it', () => {

@@ -5,7 +5,7 @@ import { GraphQLError, Kind, type SelectionSetNode, type ValidationRule } from '
 
 /** Rejects operations nested deeper than maxDepth fields. Introspection (`__…`) is not counted, so tools keep working. */
 export function maxDepthRule(maxDepth: number): ValidationRule {
-  return (context) => {
+  return context => {
     // A fragment's depth does not depend on where it is spread, so each is measured once.
     const fragmentDepths = new Map<string, number>()
     const measuring = new Set<string>()
@@ -42,7 +42,11 @@ export function maxDepthRule(maxDepth: number): ValidationRule {
       OperationDefinition(node) {
         const depth = depthOf(node.selectionSet)
         if (depth > maxDepth) {
-          context.reportError(new GraphQLError(`the operation is nested ${depth} levels deep; at most ${maxDepth} are allowed`, { nodes: [node] }))
+          context.reportError(
+            new GraphQLError(`the operation is nested ${depth} levels deep; at most ${maxDepth} are allowed`, {
+              nodes: [node],
+            }),
+          )
         }
       },
     }

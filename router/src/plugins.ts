@@ -3,7 +3,8 @@ import { GraphQLError } from 'graphql'
 import type { ApolloServerPlugin } from '@apollo/server'
 import type { RouterContext } from './context.js'
 
-export const SUBSCRIPTION_OVER_HTTP_MESSAGE = 'subscriptions are served over WebSocket (graphql-transport-ws) at /graphql, not over HTTP'
+export const SUBSCRIPTION_OVER_HTTP_MESSAGE =
+  'subscriptions are served over WebSocket (graphql-transport-ws) at /graphql, not over HTTP'
 
 /**
  * The gateway cannot execute a subscription and answers 500 with a stack trace; refuse it
@@ -16,7 +17,9 @@ export function rejectSubscriptionsOverHttp(): ApolloServerPlugin<RouterContext>
         async didResolveOperation({ operation }) {
           if (operation?.operation !== 'subscription') return
           // BAD_USER_INPUT, like the platform's other request-level refusals; the contract lists no other fitting code.
-          throw new GraphQLError(SUBSCRIPTION_OVER_HTTP_MESSAGE, { extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } } })
+          throw new GraphQLError(SUBSCRIPTION_OVER_HTTP_MESSAGE, {
+            extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } },
+          })
         },
       }
     },

@@ -6,7 +6,13 @@ import { signToken } from './auth.js'
 import { readRouterConfig, type RouterConfig } from './config.js'
 import { SUBSCRIPTION_OVER_HTTP_MESSAGE } from './plugins.js'
 import { buildRouter, type Router } from './server.js'
-import { ITEM_ID, RESERVATION_ID, downSubgraphUrl, startStubSubgraph, type StubSubgraph } from './testing/stub-subgraphs.js'
+import {
+  ITEM_ID,
+  RESERVATION_ID,
+  downSubgraphUrl,
+  startStubSubgraph,
+  type StubSubgraph,
+} from './testing/stub-subgraphs.js'
 
 interface GraphQLBody {
   data?: Record<string, unknown> | null
@@ -20,11 +26,18 @@ let config: RouterConfig
 let base: string
 const alice = { userId: 'u-alice', name: 'Alice', roles: ['renter' as const] }
 
-async function post(query: string, headers: Record<string, string> = {}): Promise<{ status: number; body: GraphQLBody }> {
-  const res = await fetch(`${base}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query }) })
+async function post(
+  query: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: GraphQLBody }> {
+  const res = await fetch(`${base}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ query }),
+  })
   return { status: res.status, body: (await res.json()) as GraphQLBody }
 }
-const codes = (body: GraphQLBody) => body.errors?.map((e) => e.extensions?.code)
+const codes = (body: GraphQLBody) => body.errors?.map(e => e.extensions?.code)
 
 beforeAll(async () => {
   ;[item, reservation] = await Promise.all([startStubSubgraph('item'), startStubSubgraph('reservation')])
@@ -54,13 +67,20 @@ describe('router', () => {
   it('answers a query that crosses two subgraphs', async () => {
     const { status, body } = await post('{ reservations { id customerName item { id name price } } }')
     expect(status).toBe(200)
-    expect(body).toEqual({ data: { reservations: [{ id: RESERVATION_ID, customerName: 'Bob', item: { id: ITEM_ID, name: 'Tent', price: 1200 } }] } })
+    expect(body).toEqual({
+      data: {
+        reservations: [{ id: RESERVATION_ID, customerName: 'Bob', item: { id: ITEM_ID, name: 'Tent', price: 1200 } }],
+      },
+    })
   })
 
   it('forwards the verified caller, the internal secret and the correlation id', async () => {
     const token = await signToken(alice, config.jwtSecret)
     const before = reservation.requests.length
-    const { body } = await post('{ reservations { id } }', { authorization: `Bearer ${token}`, [CORRELATION_HEADER]: 'corr-42' })
+    const { body } = await post('{ reservations { id } }', {
+      authorization: `Bearer ${token}`,
+      [CORRELATION_HEADER]: 'corr-42',
+    })
     expect(body.errors).toBeUndefined()
     const seen = reservation.requests.slice(before)
     expect(seen).toHaveLength(1)
@@ -79,18 +99,28 @@ describe('router', () => {
 
   it('refuses an invalid or expired token with UNAUTHENTICATED before asking any subgraph', async () => {
     const before = reservation.requests.length
-    const wrong = await post('{ reservations { id } }', { authorization: `Bearer ${await signToken(alice, 'not-the-router-secret!')}` })
+    const wrong = await post('{ reservations { id } }', {
+      authorization: `Bearer ${await signToken(alice, 'not-the-router-secret!')}`,
+    })
     expect(wrong.status).toBe(401)
     expect(codes(wrong.body)).toEqual(['UNAUTHENTICATED'])
-    const expired = await post('{ reservations { id } }', { authorization: `Bearer ${await signToken(alice, config.jwtSecret, { expiresIn: -5 })}` })
+    const expired = await post('{ reservations { id } }', {
+      authorization: `Bearer ${await signToken(alice, config.jwtSecret, { expiresIn: -5 })}`,
+    })
     expect(codes(expired.body)).toEqual(['UNAUTHENTICATED'])
     expect(reservation.requests.length).toBe(before)
   })
 
   it('serves the other subgraphs while one is down', async () => {
-    const { status, body } = await post(`{ items { id name } itemInfo(itemId: "${ITEM_ID}") { itemId } reservation(id: "${RESERVATION_ID}") { id payment { id } } }`)
+    const { status, body } = await post(
+      `{ items { id name } itemInfo(itemId: "${ITEM_ID}") { itemId } reservation(id: "${RESERVATION_ID}") { id payment { id } } }`,
+    )
     expect(status).toBe(200)
-    expect(body.data).toEqual({ items: [{ id: ITEM_ID, name: 'Tent' }], itemInfo: null, reservation: { id: RESERVATION_ID, payment: null } })
+    expect(body.data).toEqual({
+      items: [{ id: ITEM_ID, name: 'Tent' }],
+      itemInfo: null,
+      reservation: { id: RESERVATION_ID, payment: null },
+    })
     expect(codes(body)?.sort()).toEqual(['PAYMENT_UNAVAILABLE', 'SERVICE_UNAVAILABLE'])
     expect(JSON.stringify(body.errors)).not.toMatch(/127\.0\.0\.1|ECONNREFUSED|stacktrace/)
   })
@@ -98,7 +128,10 @@ describe('router', () => {
   it('passes a subgraph error code through, without a stack trace', async () => {
     const { body } = await post(`mutation { deleteItem(id: "${ITEM_ID}") { id } }`)
     expect(body.errors).toHaveLength(1)
-    expect(body.errors?.[0]).toMatchObject({ message: 'only the owner may delete this item', extensions: { code: 'FORBIDDEN' } })
+    expect(body.errors?.[0]).toMatchObject({
+      message: 'only the owner may delete this item',
+      extensions: { code: 'FORBIDDEN' },
+    })
     expect(body.errors?.[0].extensions?.stacktrace).toBeUndefined()
   })
 
@@ -109,7 +142,9 @@ describe('router', () => {
   })
 
   it('refuses operations nested deeper than MAX_QUERY_DEPTH', async () => {
-    const { status, body } = await post('{ reservations { payment { reservation { payment { reservation { payment { id } } } } } } }')
+    const { status, body } = await post(
+      '{ reservations { payment { reservation { payment { reservation { payment { id } } } } } } }',
+    )
     expect(status).toBe(400)
     expect(codes(body)).toEqual(['GRAPHQL_VALIDATION_FAILED'])
   })

@@ -19,7 +19,10 @@ export interface Router extends RouterGateway {
   subscriptions: Subscriptions
 }
 
-export function buildRouter(config: RouterConfig, logger: Logger = createLogger(config.service, config.logLevel)): Router {
+export function buildRouter(
+  config: RouterConfig,
+  logger: Logger = createLogger(config.service, config.logLevel),
+): Router {
   const routerGateway = createGateway(config, logger)
   // Kept so queries and mutations sent over WebSocket run exactly like HTTP ones.
   let apollo: ApolloServer<RouterContext> | undefined
@@ -59,10 +62,21 @@ export function buildRouter(config: RouterConfig, logger: Logger = createLogger(
     executeOperation: async (request, contextValue) => {
       if (!apollo) throw new Error('the router is not built yet')
       const response = await apollo.executeOperation(request, { contextValue })
-      if (response.body.kind !== 'single') return { errors: [new GraphQLError('incremental delivery is not served over WebSocket', { extensions: { code: 'BAD_USER_INPUT' } })] }
+      if (response.body.kind !== 'single')
+        return {
+          errors: [
+            new GraphQLError('incremental delivery is not served over WebSocket', {
+              extensions: { code: 'BAD_USER_INPUT' },
+            }),
+          ],
+        }
       // Already formatted by Apollo; graphql-ws serialises GraphQLError instances.
       const { data, errors, extensions } = response.body.singleResult
-      return { data, extensions, errors: errors?.map((e) => new GraphQLError(e.message, { path: e.path, extensions: e.extensions })) }
+      return {
+        data,
+        extensions,
+        errors: errors?.map(e => new GraphQLError(e.message, { path: e.path, extensions: e.extensions })),
+      }
     },
   })
   // Sockets close when the grace period ends (clients move to another instance) so HTTP can drain.

@@ -93,7 +93,8 @@ const QUERY_BODY = /^\{"query":"(query\b|\{)/
 
 /** Undefined when the request must not be shared (not a query, or a body we do not recognise). */
 function dedupeKey(url: string, init: FetcherRequestInit): string | undefined {
-  if ((init.method ?? 'POST') !== 'POST' || typeof init.body !== 'string' || !QUERY_BODY.test(init.body)) return undefined
+  if ((init.method ?? 'POST') !== 'POST' || typeof init.body !== 'string' || !QUERY_BODY.test(init.body))
+    return undefined
   // Everything that can change the answer is in the key: the caller and the secret included. The
   // correlation id is not (it only labels the logs of the one request that reaches the subgraph).
   const headers = Object.entries(init.headers ?? {})
@@ -123,18 +124,24 @@ export function createSubgraphFetch(limits: SubgraphFetchLimits): SubgraphFetch 
         done = true
         clearTimeout(timer)
         request.destroy() // the socket is in an unknown state: never return it to the pool
-        reject(err instanceof SubgraphUnreachableError ? err : new SubgraphUnreachableError(err.message, { cause: err }))
+        reject(
+          err instanceof SubgraphUnreachableError ? err : new SubgraphUnreachableError(err.message, { cause: err }),
+        )
       }
       // One deadline for connect + send + the complete response, not per socket event.
-      const timer = setTimeout(() => fail(new SubgraphUnreachableError(`no complete answer within ${limits.subgraphTimeoutMs} ms`)), limits.subgraphTimeoutMs)
+      const timer = setTimeout(
+        () => fail(new SubgraphUnreachableError(`no complete answer within ${limits.subgraphTimeoutMs} ms`)),
+        limits.subgraphTimeoutMs,
+      )
       request.on('error', fail)
-      request.on('response', (response) => {
+      request.on('response', response => {
         const chunks: Buffer[] = []
         let size = 0
         response.on('error', fail)
         response.on('data', (chunk: Buffer) => {
           size += chunk.length
-          if (size > limits.subgraphMaxResponseBytes) fail(new SubgraphUnreachableError(`response over ${limits.subgraphMaxResponseBytes} bytes`))
+          if (size > limits.subgraphMaxResponseBytes)
+            fail(new SubgraphUnreachableError(`response over ${limits.subgraphMaxResponseBytes} bytes`))
           else chunks.push(chunk)
         })
         response.on('end', () => {
@@ -146,7 +153,13 @@ export function createSubgraphFetch(limits: SubgraphFetchLimits): SubgraphFetch 
           for (const [name, value] of Object.entries(response.headers)) {
             for (const v of Array.isArray(value) ? value : value === undefined ? [] : [value]) headers.append(name, v)
           }
-          resolve({ url, status, statusText: response.statusMessage ?? '', headers, body: NULL_BODY_STATUSES.has(status) ? EMPTY : Buffer.concat(chunks) })
+          resolve({
+            url,
+            status,
+            statusText: response.statusMessage ?? '',
+            headers,
+            body: NULL_BODY_STATUSES.has(status) ? EMPTY : Buffer.concat(chunks),
+          })
         })
       })
       request.end(body)

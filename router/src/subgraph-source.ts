@@ -20,8 +20,11 @@ export interface SubgraphSourceOptions {
 
 /** The error a client sees when a subgraph cannot answer; payment has its own contract code. */
 export function unavailableError(subgraph: string): GraphQLError {
-  if (subgraph === 'payment') return new GraphQLError('payment is unavailable, try again later', { extensions: { code: 'PAYMENT_UNAVAILABLE' } })
-  return new GraphQLError(`the ${subgraph} service is unavailable, try again later`, { extensions: { code: 'SERVICE_UNAVAILABLE' } })
+  if (subgraph === 'payment')
+    return new GraphQLError('payment is unavailable, try again later', { extensions: { code: 'PAYMENT_UNAVAILABLE' } })
+  return new GraphQLError(`the ${subgraph} service is unavailable, try again later`, {
+    extensions: { code: 'SERVICE_UNAVAILABLE' },
+  })
 }
 
 export class SubgraphDataSource extends RemoteGraphQLDataSource<RouterContext> {
@@ -57,8 +60,9 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<RouterContext> {
   }
 
   override didEncounterError(error: Error, _request?: unknown, _response?: unknown, context?: RouterContext): void {
-    if (error instanceof GraphQLError) throw error
-    // The request's logger carries the correlation id, so this line joins the client's request.
+    if (error instanceof GraphQLError)
+      throw error
+      // The request's logger carries the correlation id, so this line joins the client's request.
     ;(context?.logger ?? this.log).warn({ err: error, subgraph: this.subgraph }, 'subgraph unreachable')
     throw unavailableError(this.subgraph)
   }
@@ -67,10 +71,13 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<RouterContext> {
 function firstGraphQLError(body: string): { message: string; code: string } | null {
   try {
     const parsed: unknown = JSON.parse(body)
-    if (typeof parsed !== 'object' || parsed === null || !('errors' in parsed) || !Array.isArray(parsed.errors)) return null
+    if (typeof parsed !== 'object' || parsed === null || !('errors' in parsed) || !Array.isArray(parsed.errors))
+      return null
     const [first]: unknown[] = parsed.errors
-    if (typeof first !== 'object' || first === null || !('message' in first) || typeof first.message !== 'string') return null
-    const extensions = 'extensions' in first && typeof first.extensions === 'object' && first.extensions !== null ? first.extensions : {}
+    if (typeof first !== 'object' || first === null || !('message' in first) || typeof first.message !== 'string')
+      return null
+    const extensions =
+      'extensions' in first && typeof first.extensions === 'object' && first.extensions !== null ? first.extensions : {}
     const code = 'code' in extensions && typeof extensions.code === 'string' ? extensions.code : 'INTERNAL_SERVER_ERROR'
     return { message: first.message, code }
   } catch {

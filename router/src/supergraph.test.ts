@@ -8,7 +8,12 @@ describe('supergraph', () => {
   })
 
   it('routes each subgraph to its configured url', () => {
-    const sdl = composeSupergraph({ item: 'http://i/graphql', reservation: 'http://r/graphql', payment: 'http://p/graphql', projections: 'http://q/graphql' })
+    const sdl = composeSupergraph({
+      item: 'http://i/graphql',
+      reservation: 'http://r/graphql',
+      payment: 'http://p/graphql',
+      projections: 'http://q/graphql',
+    })
     expect(sdl).toContain('@join__graph(name: "item", url: "http://i/graphql")')
     expect(sdl).toContain('@join__graph(name: "projections", url: "http://q/graphql")')
   })

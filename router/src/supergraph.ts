@@ -22,7 +22,7 @@ export const SUBGRAPH_SDL_PATHS: Record<SubgraphName, string> = {
 const DEFAULT_PORTS: Record<SubgraphName, number> = { item: 4001, reservation: 4002, payment: 4003, projections: 4004 }
 
 export const defaultSubgraphUrls = (): SubgraphUrls =>
-  Object.fromEntries(SUBGRAPH_NAMES.map((n) => [n, `http://127.0.0.1:${DEFAULT_PORTS[n]}/graphql`])) as SubgraphUrls
+  Object.fromEntries(SUBGRAPH_NAMES.map(n => [n, `http://127.0.0.1:${DEFAULT_PORTS[n]}/graphql`])) as SubgraphUrls
 
 /** Absolute path of a file given relative to the repository root. */
 export const repoPath = (relative: string): string => fileURLToPath(new URL(relative, repoRoot))
@@ -31,8 +31,11 @@ export const readSubgraphSdl = (name: SubgraphName): string => readFileSync(repo
 
 /** The supergraph SDL for these routing urls; throws with every composition error if they do not compose. */
 export function composeSupergraph(urls: SubgraphUrls = defaultSubgraphUrls()): string {
-  const result = composeServices(SUBGRAPH_NAMES.map((name) => ({ name, url: urls[name], typeDefs: parse(readSubgraphSdl(name)) })))
-  if (result.errors) throw new Error(`the subgraphs do not compose:\n  - ${result.errors.map((e) => e.message).join('\n  - ')}`)
+  const result = composeServices(
+    SUBGRAPH_NAMES.map(name => ({ name, url: urls[name], typeDefs: parse(readSubgraphSdl(name)) })),
+  )
+  if (result.errors)
+    throw new Error(`the subgraphs do not compose:\n  - ${result.errors.map(e => e.message).join('\n  - ')}`)
   return result.supergraphSdl
 }
 

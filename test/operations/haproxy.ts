@@ -35,7 +35,8 @@ function which(cmd: string): string | null {
 export function ensureHaproxy(): { bin: string } | { missing: string } {
   const found = which('haproxy')
   if (found) return { bin: found }
-  if (process.getuid?.() !== 0 || !which('apt-get')) return { missing: 'haproxy is not installed and this is not a Debian machine we may install on as root' }
+  if (process.getuid?.() !== 0 || !which('apt-get'))
+    return { missing: 'haproxy is not installed and this is not a Debian machine we may install on as root' }
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
   let r = spawnSync('apt-get', ['install', '-y', '-qq', 'haproxy'], { env, encoding: 'utf8', timeout: 120_000 })
   if (r.status !== 0) {
@@ -92,7 +93,7 @@ export class LoadBalancer {
       '  option httpchk GET /health/ready',
       '  http-check expect status 200',
       `  default-server check inter ${inter} fastinter ${inter} downinter ${inter} fall ${HAPROXY_CHECK_FALL} rise 1`,
-      ...this.backends.map((b) => `  server ${b.name} 127.0.0.1:${b.port}`),
+      ...this.backends.map(b => `  server ${b.name} 127.0.0.1:${b.port}`),
       'listen stats',
       `  bind 127.0.0.1:${this.statsPort}`,
       '  stats enable',
@@ -110,7 +111,7 @@ export class LoadBalancer {
     this.child = child
     child.stdout!.on('data', (d: Buffer) => (this.output += d.toString()))
     child.stderr!.on('data', (d: Buffer) => (this.output += d.toString()))
-    await this.waitUntil((s) => this.backends.every((b) => s.get(b.name) === 'UP'), 10_000)
+    await this.waitUntil(s => this.backends.every(b => s.get(b.name) === 'UP'), 10_000)
   }
 
   /** Backend name → HAProxy's status (UP, DOWN, …) from its CSV statistics. */
@@ -122,7 +123,7 @@ export class LoadBalancer {
     const sv = cols.indexOf('svname')
     const st = cols.indexOf('status')
     const states = new Map<string, string>()
-    for (const row of rows.map((r) => r.split(','))) if (row[px] === 'instances') states.set(row[sv], row[st])
+    for (const row of rows.map(r => r.split(','))) if (row[px] === 'instances') states.set(row[sv], row[st])
     return states
   }
 
@@ -152,7 +153,7 @@ export class LoadBalancer {
   async stop(): Promise<void> {
     const child = this.child
     if (!child || child.exitCode !== null) return
-    const exited = new Promise((resolve) => child.once('exit', resolve))
+    const exited = new Promise(resolve => child.once('exit', resolve))
     child.kill('SIGTERM')
     await exited
   }

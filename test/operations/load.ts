@@ -107,7 +107,9 @@ export function startLoad(o: LoadOptions): RunningLoad {
       const reason = errorCodeOf(err)
       for (const sentAt of inFlight.length ? inFlight.splice(0) : [at]) connectionErrors.push({ sentAt, at, reason })
     })
-    events.on('timeout', () => connectionErrors.push({ sentAt: inFlight.shift() ?? Date.now(), at: Date.now(), reason: 'timeout' }))
+    events.on('timeout', () =>
+      connectionErrors.push({ sentAt: inFlight.shift() ?? Date.now(), at: Date.now(), reason: 'timeout' }),
+    )
   }
 
   let resolveDone: (r: autocannon.Result) => void = () => {}
@@ -124,7 +126,11 @@ export function startLoad(o: LoadOptions): RunningLoad {
       overallRate: o.rate,
       duration: o.maxSeconds,
       timeout: o.timeoutSeconds ?? 10,
-      requests: o.requests.map((r) => ({ method: 'POST' as const, body: r.body, headers: { 'content-type': 'application/json', ...r.headers } })),
+      requests: o.requests.map(r => ({
+        method: 'POST' as const,
+        body: r.body,
+        headers: { 'content-type': 'application/json', ...r.headers },
+      })),
       setupClient,
       // Called for every complete response, right after the client's 'response' event set `current`.
       verifyBody: (body: string | Buffer | undefined) => {
@@ -148,8 +154,19 @@ export function startLoad(o: LoadOptions): RunningLoad {
       const result = await done
       // Each connection may have one request legitimately in flight when the load stops; anything
       // older on it was dropped (a later response was matched to it, so the send times are approximate).
-      const unanswered = [...outstanding].flatMap((inFlight) => inFlight.slice(0, -1))
-      return { responses, ok: okTimes.length, badResponses, connectionErrors, okTimes, okSentTimes, unanswered, startedAt, finishedAt: Date.now(), result }
+      const unanswered = [...outstanding].flatMap(inFlight => inFlight.slice(0, -1))
+      return {
+        responses,
+        ok: okTimes.length,
+        badResponses,
+        connectionErrors,
+        okTimes,
+        okSentTimes,
+        unanswered,
+        startedAt,
+        finishedAt: Date.now(),
+        result,
+      }
     },
   }
 }

@@ -37,8 +37,17 @@ describe('(a) drain: SIGTERM under load, straight to one item instance', () => {
     expect(await status(`${base}/debug/block?ms=1`, { method: 'POST' })).toBe(404)
 
     // Steady, well below what one instance serves, so the timings below measure the drain, not a queue.
-    const load = startLoad({ url: stack.url('item'), requests: [{ body: ITEMS_QUERY }], connections: 8, rate: 200, maxSeconds: 20 })
-    await eventually(async () => load.okSoFar(), (n) => n >= 150)
+    const load = startLoad({
+      url: stack.url('item'),
+      requests: [{ body: ITEMS_QUERY }],
+      connections: 8,
+      rate: 200,
+      maxSeconds: 20,
+    })
+    await eventually(
+      async () => load.okSoFar(),
+      n => n >= 150,
+    )
 
     const sigtermAt = Date.now()
     const exit = stack.stop('item', 'SIGTERM')
@@ -57,8 +66,8 @@ describe('(a) drain: SIGTERM under load, straight to one item instance', () => {
     const sentBefore = (f: { sentAt: number }) => f.sentAt < sigtermAt
     console.log(
       `${summary('(a) drain', report)}\n  first 503 from /health/ready answered ${notReadyAt - sigtermAt} ms after SIGTERM, the probe sent at +100 ms got ${probed}, SIGTERM→exit ${exitedAt - sigtermAt} ms (code ${code}),` +
-        ` ok responses to requests sent before SIGTERM ${report.okSentTimes.filter((t) => t < sigtermAt).length},` +
-        ` ok during the grace period ${report.okTimes.filter((t) => t >= sigtermAt && t < sigtermAt + GRACE_MS).length},` +
+        ` ok responses to requests sent before SIGTERM ${report.okSentTimes.filter(t => t < sigtermAt).length},` +
+        ` ok during the grace period ${report.okTimes.filter(t => t >= sigtermAt && t < sigtermAt + GRACE_MS).length},` +
         ` dropped by autocannon after a Connection: close ${report.unanswered.length}`,
     )
 
@@ -68,21 +77,25 @@ describe('(a) drain: SIGTERM under load, straight to one item instance', () => {
     // Every response that came back was a success...
     expect(tally(report.badResponses)).toBe('none')
     // ...it kept serving through the grace period...
-    expect(report.okTimes.filter((t) => t >= sigtermAt + 100 && t < sigtermAt + GRACE_MS - 100).length).toBeGreaterThan(30)
+    expect(report.okTimes.filter(t => t >= sigtermAt + 100 && t < sigtermAt + GRACE_MS - 100).length).toBeGreaterThan(
+      30,
+    )
     // ...and no request sent before SIGTERM failed or went unanswered.
     expect(tally(report.connectionErrors.filter(sentBefore))).toBe('none')
-    expect(report.unanswered.filter((t) => t < sigtermAt)).toEqual([])
+    expect(report.unanswered.filter(t => t < sigtermAt)).toEqual([])
     // The connection errors all come once the listener has closed at the end of the grace period:
     // refused connections, and resets of connections autocannon opened or reused just as the
     // server closed them (it ignores `Connection: close`). A load balancer has stopped sending by
     // then, which is what (b) shows.
-    expect(tally(report.connectionErrors.filter((e) => e.at < sigtermAt + GRACE_MS))).toBe('none')
+    expect(tally(report.connectionErrors.filter(e => e.at < sigtermAt + GRACE_MS))).toBe('none')
   })
 })
 
 const haproxy = ensureHaproxy()
 if ('missing' in haproxy) {
-  console.error(`\n\n*** (b) rolling restart SKIPPED: ${haproxy.missing} ***\n*** install it: apt-get install -y haproxy ***\n\n`)
+  console.error(
+    `\n\n*** (b) rolling restart SKIPPED: ${haproxy.missing} ***\n*** install it: apt-get install -y haproxy ***\n\n`,
+  )
 }
 const describeWithLb = 'bin' in haproxy ? describe : describe.skip
 
@@ -93,7 +106,10 @@ describeWithLb('(b) rolling restart: two item instances behind a load balancer, 
 
   beforeAll(async () => {
     const lbPort = await freePort()
-    stack = new Stack({ item: { SHUTDOWN_GRACE_MS: String(GRACE_MS) }, router: { ITEM_URL: `http://127.0.0.1:${lbPort}/graphql` } })
+    stack = new Stack({
+      item: { SHUTDOWN_GRACE_MS: String(GRACE_MS) },
+      router: { ITEM_URL: `http://127.0.0.1:${lbPort}/graphql` },
+    })
     // One after the other: the first applies the migrations the second then finds done.
     await stack.start('item')
     await stack.startInstance('item-b', 'item')
@@ -105,12 +121,25 @@ describeWithLb('(b) rolling restart: two item instances behind a load balancer, 
     await stack.start('router')
 
     const owner = await token('owner-ops', 'Olivia', ['owner'])
-    const seeded = await gql<{ registerItem: { id: string } }>(stack.url('router'), 'mutation { registerItem(input: { name: "Drill", price: 100 }) { id } }', {}, owner)
+    const seeded = await gql<{ registerItem: { id: string } }>(
+      stack.url('router'),
+      'mutation { registerItem(input: { name: "Drill", price: 100 }) { id } }',
+      {},
+      owner,
+    )
     expect(seeded.errors).toBeUndefined()
-    const read = JSON.stringify({ query: 'query($id: ID!) { item(id: $id) { id name status } }', variables: { id: seeded.data!.registerItem.id } })
+    const read = JSON.stringify({
+      query: 'query($id: ID!) { item(id: $id) { id name status } }',
+      variables: { id: seeded.data!.registerItem.id },
+    })
     const write = JSON.stringify({ query: 'mutation { registerItem(input: { name: "Juice", price: 100 }) { id } }' })
     // Mostly reads, every fourth a write (the original's siege POSTed new items).
-    requests = [{ body: read }, { body: read }, { body: read }, { body: write, headers: { authorization: `Bearer ${owner}` } }]
+    requests = [
+      { body: read },
+      { body: read },
+      { body: read },
+      { body: write, headers: { authorization: `Bearer ${owner}` } },
+    ]
   }, 90_000)
 
   afterAll(async () => {
@@ -119,24 +148,32 @@ describeWithLb('(b) rolling restart: two item instances behind a load balancer, 
   })
 
   /** Like `kubectl rollout`: one instance at a time goes, comes back, and must be in rotation before the next goes. */
-  async function rollingRestart(signal: 'SIGTERM' | 'SIGKILL'): Promise<{ report: LoadReport; codes: (number | null)[]; timeline: string }> {
+  async function rollingRestart(
+    signal: 'SIGTERM' | 'SIGKILL',
+  ): Promise<{ report: LoadReport; codes: (number | null)[]; timeline: string }> {
     const load = startLoad({ url: stack.url('router'), requests, connections: 8, rate: 300, maxSeconds: 60 })
     const codes: (number | null)[] = []
     const events: string[] = []
     const t0 = Date.now()
     const mark = (what: string) => events.push(`${((Date.now() - t0) / 1000).toFixed(1)} s ${what}`)
     try {
-      await eventually(async () => load.okSoFar(), (n) => n >= 100)
+      await eventually(
+        async () => load.okSoFar(),
+        n => n >= 100,
+      )
       for (const instance of ['item', 'item-b']) {
         mark(`${signal} ${instance}`)
         codes.push(await stack.stop(instance, signal))
         mark('exited')
         await stack.restart(instance)
         mark('ready again')
-        await lb.waitUntil((s) => s.get(instance) === 'UP')
+        await lb.waitUntil(s => s.get(instance) === 'UP')
         mark('in rotation')
         const before = load.okSoFar()
-        await eventually(async () => load.okSoFar(), (n) => n >= before + 100) // both instances take load again
+        await eventually(
+          async () => load.okSoFar(),
+          n => n >= before + 100,
+        ) // both instances take load again
       }
     } catch (e) {
       await load.stop()
@@ -150,7 +187,9 @@ describeWithLb('(b) rolling restart: two item instances behind a load balancer, 
 
   test('SIGTERM, one instance after the other: 0 failed requests', async () => {
     const { report, codes, timeline } = await rollingRestart('SIGTERM')
-    console.log(`${summary('(b) rolling restart with SIGTERM (readiness + drain)', report)}\n  exit codes ${codes.join(', ')}\n  ${timeline}`)
+    console.log(
+      `${summary('(b) rolling restart with SIGTERM (readiness + drain)', report)}\n  exit codes ${codes.join(', ')}\n  ${timeline}`,
+    )
     expect(codes).toEqual([0, 0])
     expect(report.ok).toBeGreaterThan(500)
     expect(tally(report.badResponses)).toBe('none')
@@ -159,7 +198,9 @@ describeWithLb('(b) rolling restart: two item instances behind a load balancer, 
 
   test('SIGKILL (no readiness turn, no drain): requests fail', async () => {
     const { report, codes, timeline } = await rollingRestart('SIGKILL')
-    console.log(`${summary('(b) rolling restart with SIGKILL (no drain)', report)}\n  exit codes ${codes.map(String).join(', ')}\n  ${timeline}`)
+    console.log(
+      `${summary('(b) rolling restart with SIGKILL (no drain)', report)}\n  exit codes ${codes.map(String).join(', ')}\n  ${timeline}`,
+    )
     expect(codes).toEqual([null, null])
     expect(report.badResponses.length).toBeGreaterThan(0)
   }, 60_000)
@@ -174,7 +215,11 @@ describe('(c) self-healing: liveness catches a wedged event loop', () => {
   const MAX_DELAY_MS = 200
   const WINDOW_MS = 1500
   const stack = new Stack({
-    item: { LIVENESS_MAX_EVENT_LOOP_DELAY_MS: String(MAX_DELAY_MS), LIVENESS_BLOCKED_WINDOW_MS: String(WINDOW_MS), GDMARKET_DEBUG_ROUTES: '1' },
+    item: {
+      LIVENESS_MAX_EVENT_LOOP_DELAY_MS: String(MAX_DELAY_MS),
+      LIVENESS_BLOCKED_WINDOW_MS: String(WINDOW_MS),
+      GDMARKET_DEBUG_ROUTES: '1',
+    },
   })
   afterAll(() => stack.dispose())
 
@@ -197,9 +242,15 @@ describe('(c) self-healing: liveness catches a wedged event loop', () => {
     await sleep(WINDOW_MS / 2)
     expect(await status(`${base}/health/live`)).toBe(503)
     // ...and once the window has passed without another block, it is live again.
-    await eventually(() => status(`${base}/health/live`), (s) => s === 200, { timeoutMs: WINDOW_MS + 2000 })
+    await eventually(
+      () => status(`${base}/health/live`),
+      s => s === 200,
+      { timeoutMs: WINDOW_MS + 2000 },
+    )
     const liveAgainAfter = Date.now() - unblockedAt
-    console.log(`(c) liveness 503 for ${liveAgainAfter} ms after an 800 ms block (threshold ${MAX_DELAY_MS} ms, window ${WINDOW_MS} ms)`)
+    console.log(
+      `(c) liveness 503 for ${liveAgainAfter} ms after an 800 ms block (threshold ${MAX_DELAY_MS} ms, window ${WINDOW_MS} ms)`,
+    )
     expect(liveAgainAfter).toBeGreaterThanOrEqual(WINDOW_MS - 300)
 
     // A short block below the threshold is not a failure.

@@ -1,7 +1,20 @@
 // Parsing and validating what arrives over the socket, with the same rules as HTTP (the depth cap
 // included). Thousands of clients usually send the same few documents, so each distinct text is
 // parsed and validated once per schema; the cache is bounded.
-import { GraphQLError, Kind, getArgumentValues, getOperationAST, parse, specifiedRules, validate, type DocumentNode, type FieldNode, type GraphQLSchema, type SelectionSetNode, type ValidationRule } from 'graphql'
+import {
+  GraphQLError,
+  Kind,
+  getArgumentValues,
+  getOperationAST,
+  parse,
+  specifiedRules,
+  validate,
+  type DocumentNode,
+  type FieldNode,
+  type GraphQLSchema,
+  type SelectionSetNode,
+  type ValidationRule,
+} from 'graphql'
 import { ITEM_INFO_CHANGED } from './plan.js'
 
 export type CheckedDocument = { document: DocumentNode } | { errors: readonly GraphQLError[] }
@@ -13,7 +26,10 @@ export class DocumentCache {
   private readonly entries = new Map<string, CheckedDocument>()
   private readonly rules: ValidationRule[]
 
-  constructor(extraRules: ValidationRule[], private readonly maxEntries = DEFAULT_MAX_ENTRIES) {
+  constructor(
+    extraRules: ValidationRule[],
+    private readonly maxEntries = DEFAULT_MAX_ENTRIES,
+  ) {
     this.rules = [...specifiedRules, ...extraRules]
   }
 
@@ -49,7 +65,9 @@ function findRootField(selectionSet: SelectionSetNode, document: DocumentNode): 
     if (selection.kind === Kind.FIELD && selection.name.value === ITEM_INFO_CHANGED) return selection
     if (selection.kind === Kind.INLINE_FRAGMENT) return findRootField(selection.selectionSet, document)
     if (selection.kind === Kind.FRAGMENT_SPREAD) {
-      const fragment = document.definitions.find((d) => d.kind === Kind.FRAGMENT_DEFINITION && d.name.value === selection.name.value)
+      const fragment = document.definitions.find(
+        d => d.kind === Kind.FRAGMENT_DEFINITION && d.name.value === selection.name.value,
+      )
       if (fragment?.kind === Kind.FRAGMENT_DEFINITION) return findRootField(fragment.selectionSet, document)
     }
   }
@@ -57,7 +75,12 @@ function findRootField(selectionSet: SelectionSetNode, document: DocumentNode): 
 }
 
 /** The value of itemInfoChanged's itemId argument (null = every item), variables already coerced. */
-export function itemIdArgument(schema: GraphQLSchema, document: DocumentNode, operationName: string | undefined, variables: Record<string, unknown>): string | null {
+export function itemIdArgument(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operationName: string | undefined,
+  variables: Record<string, unknown>,
+): string | null {
   const operation = getOperationAST(document, operationName)
   const field = operation && findRootField(operation.selectionSet, document)
   const definition = schema.getSubscriptionType()?.getFields()[ITEM_INFO_CHANGED]

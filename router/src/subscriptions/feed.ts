@@ -63,7 +63,7 @@ export class ItemInfoFeed {
       } catch (err) {
         if (this.closed) break
         this.logger.warn({ err, stream }, 'ItemInfo change feed not available yet; retrying')
-        await new Promise((r) => setTimeout(r, RETRY_MS))
+        await new Promise(r => setTimeout(r, RETRY_MS))
       }
     }
   }

@@ -46,7 +46,13 @@ export class SubscriptionHub {
   join(request: JoinRequest): SubscriberQueue<ExecutionResult> {
     let group = this.groups.get(request.key)
     if (!group) {
-      group = { key: request.key, itemId: request.itemId, variables: request.variables, prepared: request.prepare(), members: new Set() }
+      group = {
+        key: request.key,
+        itemId: request.itemId,
+        variables: request.variables,
+        prepared: request.prepare(),
+        members: new Set(),
+      }
       this.groups.set(group.key, group)
       const indexed = this.byItem.get(group.itemId) ?? new Set()
       indexed.add(group)
@@ -86,10 +92,17 @@ export class SubscriptionHub {
   private run(group: Group, event: ItemInfoEvent): Promise<ExecutionResult> {
     // No caller identity: subscription data is public catalogue data, and executing anonymously
     // is what makes sharing one execution between different callers safe.
-    const context: RouterContext = { caller: null, correlationId: `itemInfoChanged-${event.itemId}-v${event.version}-${randomUUID()}`, logger: this.logger }
+    const context: RouterContext = {
+      caller: null,
+      correlationId: `itemInfoChanged-${event.itemId}-v${event.version}-${randomUUID()}`,
+      logger: this.logger,
+    }
     return group.prepared.run(event.payload, group.variables, context).then(this.finish, (err: unknown) => {
       this.logger.error({ err, itemId: event.itemId }, 'subscription execution failed')
-      return { data: null, errors: [new GraphQLError('Internal server error', { extensions: { code: 'INTERNAL_SERVER_ERROR' } })] }
+      return {
+        data: null,
+        errors: [new GraphQLError('Internal server error', { extensions: { code: 'INTERNAL_SERVER_ERROR' } })],
+      }
     })
   }
 

@@ -35,12 +35,28 @@ export interface Subscriptions {
   close(): Promise<void>
 }
 
-export function createSubscriptions({ config, logger: parentLogger, httpServer, gateway, apiSchema, executeOperation }: SubscriptionsOptions): Subscriptions {
+export function createSubscriptions({
+  config,
+  logger: parentLogger,
+  httpServer,
+  gateway,
+  apiSchema,
+  executeOperation,
+}: SubscriptionsOptions): Subscriptions {
   const logger = parentLogger.child({ component: 'subscriptions' })
   // Their own connection pool: a burst of deliveries cannot starve HTTP queries of sockets.
   const subgraphFetch = createSubgraphFetch(config.limits)
   const sources: ServiceMap = Object.fromEntries(
-    SUBGRAPH_NAMES.map((name) => [name, new SubgraphDataSource({ name, url: config.subgraphUrls[name], fetcher: subgraphFetch.fetcher, internalSecret: config.internalSecret, logger })]),
+    SUBGRAPH_NAMES.map(name => [
+      name,
+      new SubgraphDataSource({
+        name,
+        url: config.subgraphUrls[name],
+        fetcher: subgraphFetch.fetcher,
+        internalSecret: config.internalSecret,
+        logger,
+      }),
+    ]),
   )
   const planner = new SubscriptionPlanner(sources, logger)
   gateway.onSchemaLoadOrUpdate(({ apiSchema: schema, coreSupergraphSdl }) => planner.load(schema, coreSupergraphSdl))
@@ -49,12 +65,23 @@ export function createSubscriptions({ config, logger: parentLogger, httpServer, 
   const format = formatError(logger, config.mode)
   const finish = (result: ExecutionResult): ExecutionResult =>
     result.errors?.length
-      ? { ...result, errors: result.errors.map((e) => { const f = format(e.toJSON(), e); return new GraphQLError(f.message, { path: f.path, extensions: f.extensions }) }) }
+      ? {
+          ...result,
+          errors: result.errors.map(e => {
+            const f = format(e.toJSON(), e)
+            return new GraphQLError(f.message, { path: f.path, extensions: f.extensions })
+          }),
+        }
       : result
   const hub = new SubscriptionHub(config.subscriptions.bufferSize, logger, finish)
 
-  const bus = new EventBus({ url: config.natsUrl, stream: config.natsStream, name: `${config.service}-subscriptions`, logger })
-  const feed = new ItemInfoFeed(bus, (event) => hub.deliver(event), logger)
+  const bus = new EventBus({
+    url: config.natsUrl,
+    stream: config.natsStream,
+    name: `${config.service}-subscriptions`,
+    logger,
+  })
+  const feed = new ItemInfoFeed(bus, event => hub.deliver(event), logger)
   feed.start()
 
   const ws = attachWsServer({

@@ -13,8 +13,21 @@ const logger = createLogger('test', 'silent')
 const context: RouterContext = { caller: null, correlationId: 'test', logger }
 const ITEM = '5b6b2a40-0000-4000-8000-000000000001'
 const payload = (version: number, deleted = false) => ({
-  itemId: ITEM, item: deleted ? null : { id: ITEM }, itemName: 'Tent (as of the event)', itemPrice: 100, ownerId: 'o-1', itemStatus: 'RENTABLE', rentalStatus: 'NOT_RENTING',
-  deleted, reservationId: null, customerId: null, customerName: null, reservationStatus: null, paymentStatus: null, version, updatedAt: '2026-11-25T00:00:00.000Z',
+  itemId: ITEM,
+  item: deleted ? null : { id: ITEM },
+  itemName: 'Tent (as of the event)',
+  itemPrice: 100,
+  ownerId: 'o-1',
+  itemStatus: 'RENTABLE',
+  rentalStatus: 'NOT_RENTING',
+  deleted,
+  reservationId: null,
+  customerId: null,
+  customerName: null,
+  reservationStatus: null,
+  paymentStatus: null,
+  version,
+  updatedAt: '2026-11-25T00:00:00.000Z',
 })
 
 function setup() {
@@ -35,23 +48,33 @@ function setup() {
 describe('SubscriptionPlanner', () => {
   it('answers ItemInfo fields from the event and item fields from the item subgraph, with aliases and fragments', async () => {
     const { planner, representations } = setup()
-    const doc = parse(`subscription S($id: ID) { changed: itemInfoChanged(itemId: $id) { version name: itemName ...I } } fragment I on ItemInfo { item { name price } }`)
+    const doc = parse(
+      `subscription S($id: ID) { changed: itemInfoChanged(itemId: $id) { version name: itemName ...I } } fragment I on ItemInfo { item { name price } }`,
+    )
     const result = await planner.prepare(doc, 'S').run(payload(3), { id: ITEM }, context)
-    expect(result).toEqual({ data: { changed: { version: 3, name: 'Tent (as of the event)', item: { name: 'Tent (live)', price: 250 } } } })
+    expect(result).toEqual({
+      data: { changed: { version: 3, name: 'Tent (as of the event)', item: { name: 'Tent (live)', price: 250 } } },
+    })
     expect(representations).toEqual([[{ __typename: 'Item', id: ITEM }]])
   })
 
   it('does not ask the item subgraph for a deleted item or a selection without item fields', async () => {
     const { planner, representations } = setup()
     const withItem = planner.prepare(parse('subscription { itemInfoChanged { deleted item { name } } }'), undefined)
-    expect(await withItem.run(payload(4, true), {}, context)).toEqual({ data: { itemInfoChanged: { deleted: true, item: null } } })
+    expect(await withItem.run(payload(4, true), {}, context)).toEqual({
+      data: { itemInfoChanged: { deleted: true, item: null } },
+    })
     const own = planner.prepare(parse('subscription { itemInfoChanged { version item { id } } }'), undefined)
-    expect(await own.run(payload(5), {}, context)).toEqual({ data: { itemInfoChanged: { version: 5, item: { id: ITEM } } } })
+    expect(await own.run(payload(5), {}, context)).toEqual({
+      data: { itemInfoChanged: { version: 5, item: { id: ITEM } } },
+    })
     expect(representations).toEqual([])
   })
 
   it('refuses to plan before the supergraph is loaded', () => {
     const planner = new SubscriptionPlanner({}, logger)
-    expect(() => planner.prepare(parse('subscription { itemInfoChanged { version } }'), undefined)).toThrow('not loaded')
+    expect(() => planner.prepare(parse('subscription { itemInfoChanged { version } }'), undefined)).toThrow(
+      'not loaded',
+    )
   })
 })

@@ -29,11 +29,19 @@ interface LoadedSchema {
 
 /** A planned subscription document: run it once per event (shared by every subscriber of it). */
 export interface PreparedSubscription {
-  run(payload: Record<string, unknown>, variables: Record<string, unknown>, context: RouterContext): Promise<ExecutionResult>
+  run(
+    payload: Record<string, unknown>,
+    variables: Record<string, unknown>,
+    context: RouterContext,
+  ): Promise<ExecutionResult>
 }
 
 // The gateway's request context type wants a cache; nothing in plan execution reads it.
-const noCache: RequestContext['cache'] = { get: async () => undefined, set: async () => undefined, delete: async () => true }
+const noCache: RequestContext['cache'] = {
+  get: async () => undefined,
+  set: async () => undefined,
+  delete: async () => true,
+}
 
 export class SubscriptionPlanner {
   private loaded: LoadedSchema | undefined
@@ -46,31 +54,49 @@ export class SubscriptionPlanner {
   /** Called on every gateway schema load, with the gateway's own API schema and supergraph. */
   load(apiSchema: GraphQLSchema, coreSupergraphSdl: string): void {
     const supergraph = Supergraph.build(coreSupergraphSdl)
-    this.loaded = { apiSchema, federationApi: supergraph.apiSchema(), supergraphSchema: supergraph.schema.toGraphQLJSSchema(), planner: new QueryPlanner(supergraph) }
+    this.loaded = {
+      apiSchema,
+      federationApi: supergraph.apiSchema(),
+      supergraphSchema: supergraph.schema.toGraphQLJSSchema(),
+      planner: new QueryPlanner(supergraph),
+    }
   }
 
   /** Plans a validated subscription document; throws a GraphQLError if it cannot be served. */
   prepare(document: DocumentNode, operationName: string | undefined): PreparedSubscription {
     const loaded = this.loaded
-    if (!loaded) throw new GraphQLError('the supergraph is not loaded yet', { extensions: { code: 'SERVICE_UNAVAILABLE' } })
+    if (!loaded)
+      throw new GraphQLError('the supergraph is not loaded yet', { extensions: { code: 'SERVICE_UNAVAILABLE' } })
     const plan = loaded.planner.buildQueryPlan(operationFromDocument(loaded.federationApi, document, { operationName }))
     const node = plan.node
-    if (node?.kind !== 'Subscription') throw new GraphQLError('only subscription operations are served here', { extensions: { code: 'BAD_USER_INPUT' } })
+    if (node?.kind !== 'Subscription')
+      throw new GraphQLError('only subscription operations are served here', { extensions: { code: 'BAD_USER_INPUT' } })
     const primaryDocument = parse(node.primary.operation)
-    const rootField = primaryDocument.definitions.flatMap((d) => (d.kind === 'OperationDefinition' ? d.selectionSet.selections : []))[0]
+    const rootField = primaryDocument.definitions.flatMap(d =>
+      d.kind === 'OperationDefinition' ? d.selectionSet.selections : [],
+    )[0]
     if (rootField?.kind !== 'Field' || rootField.name.value !== ITEM_INFO_CHANGED) {
       throw new GraphQLError(`only ${ITEM_INFO_CHANGED} is served`, { extensions: { code: 'BAD_USER_INPUT' } })
     }
     const primary: FetchNode = { ...node.primary, serviceName: EVENT_SOURCE }
     const root: PlanNode = node.rest ? { kind: 'Sequence', nodes: [primary, node.rest] } : primary
-    const operationContext = buildOperationContext({ schema: loaded.apiSchema, operationDocument: document, operationName })
+    const operationContext = buildOperationContext({
+      schema: loaded.apiSchema,
+      operationDocument: document,
+      operationName,
+    })
 
     return {
       run: async (payload, variables, context) => {
         // What the projections subgraph would answer to the primary fetch, computed from the event.
         const eventSource: GraphQLDataSource<RouterContext> = {
           process: async ({ request }) =>
-            execute({ schema: loaded.apiSchema, document: primaryDocument, rootValue: { [ITEM_INFO_CHANGED]: payload }, variableValues: request.variables }),
+            execute({
+              schema: loaded.apiSchema,
+              document: primaryDocument,
+              rootValue: { [ITEM_INFO_CHANGED]: payload },
+              variableValues: request.variables,
+            }),
         }
         const requestContext: RequestContext = {
           request: { variables, operationName },

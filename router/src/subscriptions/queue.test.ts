@@ -11,7 +11,7 @@ describe('SubscriberQueue', () => {
   it('yields results in push order even when a later one settles first', async () => {
     const { q } = queue()
     let settleFirst: (n: number) => void = () => undefined
-    q.push(new Promise((r) => (settleFirst = r)))
+    q.push(new Promise(r => (settleFirst = r)))
     q.push(Promise.resolve(2))
     const first = q.next()
     settleFirst(1)

@@ -37,21 +37,23 @@ export class SubscriberQueue<T> implements AsyncIterableIterator<T, undefined> {
   push(result: Promise<T>): void {
     if (this.state !== 'open') return
     const waiter = this.waiting.shift()
-    if (waiter) return waiter(result.then((value) => ({ value, done: false })))
+    if (waiter) return waiter(result.then(value => ({ value, done: false })))
     if (this.buffered.length >= this.options.capacity) return this.overflow()
     this.buffered.push(result)
   }
 
   next(): Promise<IteratorResult<T, undefined>> {
     const head = this.buffered.shift()
-    if (head) return head.then((value) => ({ value, done: false }))
+    if (head) return head.then(value => ({ value, done: false }))
     if (this.state === 'overflowed') {
       // Reported once, as a GraphQL error on this subscription (if the socket still takes it).
       this.state = 'ended'
-      return Promise.reject(new SlowSubscriberError(`subscriber too slow: more than ${this.options.capacity} events waiting`))
+      return Promise.reject(
+        new SlowSubscriberError(`subscriber too slow: more than ${this.options.capacity} events waiting`),
+      )
     }
     if (this.state === 'ended') return Promise.resolve(DONE)
-    return new Promise((resolve) => this.waiting.push(resolve))
+    return new Promise(resolve => this.waiting.push(resolve))
   }
 
   return(): Promise<IteratorResult<T, undefined>> {

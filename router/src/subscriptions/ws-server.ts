@@ -4,14 +4,21 @@
 // through Apollo Server exactly like HTTP ones (same identity rules, limits and error format).
 import { randomUUID } from 'node:crypto'
 import type http from 'node:http'
-import { GraphQLError, getOperationAST, getVariableValues, type ExecutionArgs, type ExecutionResult, type GraphQLSchema } from 'graphql'
+import {
+  GraphQLError,
+  getOperationAST,
+  getVariableValues,
+  type ExecutionArgs,
+  type ExecutionResult,
+  type GraphQLSchema,
+} from 'graphql'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { useServer } from 'graphql-ws/use/ws'
 import type { Logger } from '@gdmarket/platform/logger'
 import { callerFromAuthorization } from '../auth.js'
 import type { RouterContext } from '../context.js'
 import type { SubscriptionLimits } from '../config.js'
-import { DocumentCache, itemIdArgument } from './documents.js'
+import { type DocumentCache, itemIdArgument } from './documents.js'
 import type { SubscriptionHub } from './hub.js'
 import type { SubscriptionPlanner } from './plan.js'
 
@@ -25,7 +32,10 @@ export interface WsServerOptions {
   planner: SubscriptionPlanner
   hub: SubscriptionHub
   /** Runs a query or mutation like an HTTP request would. */
-  executeOperation: (request: { query: string; operationName?: string; variables?: Record<string, unknown> }, context: RouterContext) => Promise<ExecutionResult>
+  executeOperation: (
+    request: { query: string; operationName?: string; variables?: Record<string, unknown> },
+    context: RouterContext,
+  ) => Promise<ExecutionResult>
 }
 
 /** What one operation on one socket carries from onSubscribe to execute/subscribe. */
@@ -67,7 +77,7 @@ export function attachWsServer(options: WsServerOptions): { close: () => Promise
   const server = useServer<Record<string, unknown>, { authorization: string | undefined }>(
     {
       connectionInitWaitTimeout: limits.initTimeoutMs,
-      onConnect: async (ctx) => {
+      onConnect: async ctx => {
         const authorization = authorizationFrom(ctx.connectionParams)
         try {
           await callerFromAuthorization(authorization, options.jwtSecret)
@@ -78,9 +88,11 @@ export function attachWsServer(options: WsServerOptions): { close: () => Promise
         return true
       },
       onSubscribe: (ctx, _id, payload) => {
-        if (Object.keys(ctx.subscriptions).length > limits.maxPerSocket) return [badRequest(`at most ${limits.maxPerSocket} operations per connection`)]
+        if (Object.keys(ctx.subscriptions).length > limits.maxPerSocket)
+          return [badRequest(`at most ${limits.maxPerSocket} operations per connection`)]
         const schema = options.apiSchema()
-        if (!schema) return [new GraphQLError('the supergraph is not loaded yet', { extensions: { code: 'SERVICE_UNAVAILABLE' } })]
+        if (!schema)
+          return [new GraphQLError('the supergraph is not loaded yet', { extensions: { code: 'SERVICE_UNAVAILABLE' } })]
         const checked = options.documents.get(schema, payload.query)
         if ('errors' in checked) return checked.errors
         const args: ExecutionArgs = {
@@ -92,7 +104,7 @@ export function attachWsServer(options: WsServerOptions): { close: () => Promise
         }
         return args
       },
-      execute: async (args) => {
+      execute: async args => {
         if (!(args.contextValue instanceof WsOperation)) throw new Error('operation without its socket context')
         const { query, authorization } = args.contextValue
         const correlationId = randomUUID()
@@ -101,12 +113,21 @@ export function attachWsServer(options: WsServerOptions): { close: () => Promise
           // Checked again per operation: a socket may outlive its token.
           caller = await callerFromAuthorization(authorization, options.jwtSecret)
         } catch (err) {
-          return { errors: [new GraphQLError(err instanceof Error ? err.message : 'the token is not valid', { extensions: { code: 'UNAUTHENTICATED' } })] }
+          return {
+            errors: [
+              new GraphQLError(err instanceof Error ? err.message : 'the token is not valid', {
+                extensions: { code: 'UNAUTHENTICATED' },
+              }),
+            ],
+          }
         }
         const variables = args.variableValues ?? undefined
-        return options.executeOperation({ query, operationName: args.operationName ?? undefined, variables }, { caller, correlationId, logger: logger.child({ correlationId }) })
+        return options.executeOperation(
+          { query, operationName: args.operationName ?? undefined, variables },
+          { caller, correlationId, logger: logger.child({ correlationId }) },
+        )
       },
-      subscribe: (args) => {
+      subscribe: args => {
         if (!(args.contextValue instanceof WsOperation)) throw new Error('operation without its socket context')
         const { query, socket } = args.contextValue
         const operation = getOperationAST(args.document, args.operationName)
@@ -122,7 +143,13 @@ export function attachWsServer(options: WsServerOptions): { close: () => Promise
             onOverflow: () => cutOff(socket),
           })
         } catch (err) {
-          return { errors: [err instanceof GraphQLError ? err : new GraphQLError('cannot serve this subscription', { extensions: { code: 'INTERNAL_SERVER_ERROR' } })] }
+          return {
+            errors: [
+              err instanceof GraphQLError
+                ? err
+                : new GraphQLError('cannot serve this subscription', { extensions: { code: 'INTERNAL_SERVER_ERROR' } }),
+            ],
+          }
         }
       },
     },
@@ -137,7 +164,7 @@ export function attachWsServer(options: WsServerOptions): { close: () => Promise
       // resubscribe. dispose() resolves once every socket has closed; one that does not answer the
       // close handshake is terminated rather than holding the shutdown for ws's 30 s.
       const disposed = Promise.resolve(server.dispose())
-      const timer = setTimeout(() => open.forEach((s) => s.terminate()), CLOSE_HANDSHAKE_MS)
+      const timer = setTimeout(() => open.forEach(s => s.terminate()), CLOSE_HANDSHAKE_MS)
       await disposed.finally(() => clearTimeout(timer))
     },
   }

@@ -21,7 +21,15 @@ export const ITEM_ID = '5b6b2a40-0000-4000-8000-000000000001'
 export const RESERVATION_ID = '5b6b2a40-0000-4000-8000-000000000002'
 const CREATED_AT = '2026-11-25T00:00:00.000Z'
 
-const item = { id: ITEM_ID, name: 'Tent', price: 1200, ownerId: 'owner-1', status: 'RENTABLE', rentalStatus: 'NOT_RENTING', createdAt: CREATED_AT }
+const item = {
+  id: ITEM_ID,
+  name: 'Tent',
+  price: 1200,
+  ownerId: 'owner-1',
+  status: 'RENTABLE',
+  rentalStatus: 'NOT_RENTING',
+  createdAt: CREATED_AT,
+}
 const reservation = {
   id: RESERVATION_ID,
   itemId: ITEM_ID,
@@ -46,14 +54,18 @@ export const STUB_RESOLVERS: Partial<Record<SubgraphName, GraphQLResolverMap<unk
     },
   },
   reservation: {
-    Query: { reservations: () => [reservation], reservation: (_: unknown, { id }: { id: string }) => (id === RESERVATION_ID ? reservation : null) },
+    Query: {
+      reservations: () => [reservation],
+      reservation: (_: unknown, { id }: { id: string }) => (id === RESERVATION_ID ? reservation : null),
+    },
     Reservation: { __resolveReference: ({ id }: { id: string }) => (id === RESERVATION_ID ? reservation : null) },
   },
 }
 
 export async function startStubSubgraph(name: SubgraphName): Promise<StubSubgraph> {
   const requests: IncomingHttpHeaders[] = []
-  const server = new ApolloServer({ schema: buildSubgraphSchema({ typeDefs: parse(readSubgraphSdl(name)), resolvers: STUB_RESOLVERS[name] ?? {} }),
+  const server = new ApolloServer({
+    schema: buildSubgraphSchema({ typeDefs: parse(readSubgraphSdl(name)), resolvers: STUB_RESOLVERS[name] ?? {} }),
     plugins: [ApolloServerPluginInlineTraceDisabled()],
   })
   const { url } = await startStandaloneServer(server, {
@@ -69,9 +81,9 @@ export async function startStubSubgraph(name: SubgraphName): Promise<StubSubgrap
 /** A url on which nothing listens: a subgraph that is down. */
 export async function downSubgraphUrl(): Promise<string> {
   const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
   const address = server.address()
-  await new Promise<void>((resolve) => server.close(() => resolve()))
+  await new Promise<void>(resolve => server.close(() => resolve()))
   if (typeof address !== 'object' || !address) throw new Error('no port')
   return `http://127.0.0.1:${address.port}/graphql`
 }

@@ -13,7 +13,12 @@ export const ITEM_CONSUMER = 'item'
 type ReservationEvent = EventEnvelope<ReservationEvents[keyof ReservationEvents]>
 
 /** What the item acts on; the rest (confirmed, rejected, rental changes) it has nothing to learn from. */
-const HANDLED = new Set(['ReservationRequested', 'ReservationCancelled', 'ReservationPaid', 'ReservationPaymentCancelled'])
+const HANDLED = new Set([
+  'ReservationRequested',
+  'ReservationCancelled',
+  'ReservationPaid',
+  'ReservationPaymentCancelled',
+])
 
 export async function applyReservationEvent(transact: Transact<ItemTx>, event: ReservationEvent): Promise<void> {
   if (!HANDLED.has(event.type)) return
@@ -47,15 +52,26 @@ export async function applyReservationEvent(transact: Transact<ItemTx>, event: R
         if (!item || !holds || item.rentalStatus === 'RENTING') return
         const released = await tx.item.update({
           where: { id: item.id },
-          data: { status: 'RENTABLE', holdReservationId: null, holdCustomerId: null, holdCustomerName: null, holdPaid: false, version: { increment: 1 } },
+          data: {
+            status: 'RENTABLE',
+            holdReservationId: null,
+            holdCustomerId: null,
+            holdCustomerName: null,
+            holdPaid: false,
+            version: { increment: 1 },
+          },
         })
-        await events.emit('ItemReleased', released.id, released.version, { item: snapshot(released), reservationId: reservation.reservationId })
+        await events.emit('ItemReleased', released.id, released.version, {
+          item: snapshot(released),
+          reservationId: reservation.reservationId,
+        })
         return
       }
       default: {
         // Every reservation event carries its payment status; lendItem checks the last one heard.
         const paid = reservation.paymentStatus === 'PAID'
-        if (item && holds && item.holdPaid !== paid) await tx.item.update({ where: { id: item.id }, data: { holdPaid: paid } })
+        if (item && holds && item.holdPaid !== paid)
+          await tx.item.update({ where: { id: item.id }, data: { holdPaid: paid } })
         return
       }
     }

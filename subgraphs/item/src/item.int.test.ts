@@ -12,14 +12,16 @@ const ITEM = 'id name price ownerId status rentalStatus'
 const stack = new Stack({ item: { CONSUMER_MAX_ATTEMPTS: '3' } })
 let bus: TestBus
 const url = () => stack.url('item')
-const asOwner = (query: string, variables = {}, who = owner) => gql(url(), query, variables, undefined, routerHeaders(who))
+const asOwner = (query: string, variables = {}, who = owner) =>
+  gql(url(), query, variables, undefined, routerHeaders(who))
 
 async function register(name = 'Camera', price = 100): Promise<string> {
   const r = await asOwner(`mutation($i: RegisterItemInput!) { registerItem(input: $i) { id } }`, { i: { name, price } })
   return r.data!.registerItem.id
 }
 
-const item = async (id: string) => (await gql(url(), `query($id: ID!) { item(id: $id) { ${ITEM} } }`, { id })).data!.item
+const item = async (id: string) =>
+  (await gql(url(), `query($id: ID!) { item(id: $id) { ${ITEM} } }`, { id })).data!.item
 
 const reservation = (itemId: string, over: Partial<ReservationSnapshot> = {}): ReservationSnapshot => ({
   reservationId: randomUUID(),
@@ -32,7 +34,8 @@ const reservation = (itemId: string, over: Partial<ReservationSnapshot> = {}): R
   ...over,
 })
 
-const request = (r: ReservationSnapshot) => bus.publish('reservation', 'ReservationRequested', r.reservationId, 1, { reservation: r })
+const request = (r: ReservationSnapshot) =>
+  bus.publish('reservation', 'ReservationRequested', r.reservationId, 1, { reservation: r })
 
 beforeAll(async () => {
   await stack.start('item')
@@ -46,26 +49,53 @@ afterAll(async () => {
 describe('item subgraph', () => {
   it('registers an item and publishes ItemRegistered through the outbox', async () => {
     const id = await register('Tent', 2500)
-    expect(await item(id)).toMatchObject({ name: 'Tent', price: 2500, ownerId: 'owner-1', status: 'RENTABLE', rentalStatus: 'NOT_RENTING' })
-    const events = await eventually(() => bus.events(), (es) => es.some((e) => e.type === 'ItemRegistered' && e.aggregateId === id))
-    const registered = events.find((e) => e.aggregateId === id)!
-    expect(registered).toMatchObject({ version: 1, aggregateVersion: 1, data: { item: { itemId: id, name: 'Tent', price: 2500 } } })
+    expect(await item(id)).toMatchObject({
+      name: 'Tent',
+      price: 2500,
+      ownerId: 'owner-1',
+      status: 'RENTABLE',
+      rentalStatus: 'NOT_RENTING',
+    })
+    const events = await eventually(
+      () => bus.events(),
+      es => es.some(e => e.type === 'ItemRegistered' && e.aggregateId === id),
+    )
+    const registered = events.find(e => e.aggregateId === id)!
+    expect(registered).toMatchObject({
+      version: 1,
+      aggregateVersion: 1,
+      data: { item: { itemId: id, name: 'Tent', price: 2500 } },
+    })
   })
 
   it('refuses bad input, a missing role, a forged identity and a stranger, changing nothing', async () => {
     const bad = await asOwner(`mutation { registerItem(input: { name: "", price: 1 }) { id } }`)
     expect(errorCode(bad)).toBe('BAD_USER_INPUT')
-    const renter = await asOwner(`mutation { registerItem(input: { name: "a", price: 1 }) { id } }`, {}, { ...owner, roles: ['renter' as never] })
+    const renter = await asOwner(
+      `mutation { registerItem(input: { name: "a", price: 1 }) { id } }`,
+      {},
+      { ...owner, roles: ['renter' as never] },
+    )
     expect(errorCode(renter)).toBe('FORBIDDEN')
     const anonymous = await gql(url(), `mutation { registerItem(input: { name: "a", price: 1 }) { id } }`)
     expect(errorCode(anonymous)).toBe('UNAUTHENTICATED')
-    const forged = await gql(url(), `mutation { registerItem(input: { name: "a", price: 1 }) { id } }`, {}, undefined, routerHeaders(owner, 'not-the-internal-secret'))
+    const forged = await gql(
+      url(),
+      `mutation { registerItem(input: { name: "a", price: 1 }) { id } }`,
+      {},
+      undefined,
+      routerHeaders(owner, 'not-the-internal-secret'),
+    )
     expect(errorCode(forged)).toBe('UNAUTHENTICATED')
     const before = (await gql(url(), `{ items { id } }`)).data!.items.length
     const id = await register()
-    expect(errorCode(await asOwner(`mutation($id: ID!) { deleteItem(id: $id) { id } }`, { id }, stranger))).toBe('FORBIDDEN')
+    expect(errorCode(await asOwner(`mutation($id: ID!) { deleteItem(id: $id) { id } }`, { id }, stranger))).toBe(
+      'FORBIDDEN',
+    )
     expect(errorCode(await asOwner(`mutation { deleteItem(id: "nope") { id } }`))).toBe('BAD_USER_INPUT')
-    expect(errorCode(await asOwner(`mutation($id: ID!) { deleteItem(id: $id) { id } }`, { id: randomUUID() }))).toBe('NOT_FOUND')
+    expect(errorCode(await asOwner(`mutation($id: ID!) { deleteItem(id: $id) { id } }`, { id: randomUUID() }))).toBe(
+      'NOT_FOUND',
+    )
     expect((await gql(url(), `{ items { id } }`)).data!.items.length).toBe(before + 1)
   })
 
@@ -75,9 +105,16 @@ describe('item subgraph', () => {
     await Promise.all(requests.map(request))
     const decided = await eventually(
       () => bus.events(),
-      (es) => requests.every((r) => es.some((e) => (e.type === 'ItemHeld' || e.type === 'ItemHoldRejected') && (e.data as { reservationId: string }).reservationId === r.reservationId)),
+      es =>
+        requests.every(r =>
+          es.some(
+            e =>
+              (e.type === 'ItemHeld' || e.type === 'ItemHoldRejected') &&
+              (e.data as { reservationId: string }).reservationId === r.reservationId,
+          ),
+        ),
     )
-    const held = decided.filter((e) => e.type === 'ItemHeld' && e.aggregateId === id)
+    const held = decided.filter(e => e.type === 'ItemHeld' && e.aggregateId === id)
     expect(held).toHaveLength(1)
     expect(await item(id)).toMatchObject({ status: 'NOT_RENTABLE' })
     // A held item cannot be deleted.
@@ -88,13 +125,23 @@ describe('item subgraph', () => {
     const id = await register('Kayak', 3000)
     const r = reservation(id)
     const requested = await request(r)
-    await eventually(() => item(id), (i) => i.status === 'NOT_RENTABLE')
+    await eventually(
+      () => item(id),
+      i => i.status === 'NOT_RENTABLE',
+    )
     const lend = () => asOwner(`mutation($r: ID!) { lendItem(reservationId: $r) { ${ITEM} } }`, { r: r.reservationId })
     expect(errorCode(await lend())).toBe('CONFLICT') // not paid yet
-    await bus.publish('reservation', 'ReservationPaid', r.reservationId, 3, { reservation: { ...r, status: 'CONFIRMED', paymentStatus: 'PAID' }, paymentId: randomUUID(), amount: 3000 })
+    await bus.publish('reservation', 'ReservationPaid', r.reservationId, 3, {
+      reservation: { ...r, status: 'CONFIRMED', paymentStatus: 'PAID' },
+      paymentId: randomUUID(),
+      amount: 3000,
+    })
     // An older event (version 2) arriving late must not undo the payment.
-    await bus.publish('reservation', 'ReservationConfirmed', r.reservationId, 2, { reservation: { ...r, status: 'CONFIRMED' }, amount: 3000 })
-    const lent = await eventually(lend, (res) => !res.errors)
+    await bus.publish('reservation', 'ReservationConfirmed', r.reservationId, 2, {
+      reservation: { ...r, status: 'CONFIRMED' },
+      amount: 3000,
+    })
+    const lent = await eventually(lend, res => !res.errors)
     expect(lent.data!.lendItem).toMatchObject({ rentalStatus: 'RENTING', status: 'NOT_RENTABLE' })
     expect(errorCode(await lend())).toBe('CONFLICT') // already lent
     // Redelivering the original request changes nothing.
@@ -102,38 +149,75 @@ describe('item subgraph', () => {
     const returned = await asOwner(`mutation($id: ID!) { returnItem(itemId: $id) { ${ITEM} } }`, { id })
     expect(returned.data!.returnItem).toMatchObject({ rentalStatus: 'RETURNED', status: 'RENTABLE' })
     expect(errorCode(await asOwner(`mutation($id: ID!) { returnItem(itemId: $id) { id } }`, { id }))).toBe('CONFLICT')
-    await new Promise((res) => setTimeout(res, 300))
+    await new Promise(res => setTimeout(res, 300))
     expect(await item(id)).toMatchObject({ rentalStatus: 'RETURNED', status: 'RENTABLE' })
   })
 
   it('dead-letters an unreadable event and one that fails every attempt, and goes on', async () => {
     await bus.publishRaw('reservation.ReservationRequested', 'not an event')
-    const dead = await eventually(() => bus.deadLetters(), (ds) => ds.length > 0)
-    expect(dead[0]).toMatchObject({ subject: `${stack.stream.toLowerCase()}-deadletter.item`, originalSubject: `${stack.stream.toLowerCase()}.reservation.ReservationRequested`, data: 'not an event' })
+    const dead = await eventually(
+      () => bus.deadLetters(),
+      ds => ds.length > 0,
+    )
+    expect(dead[0]).toMatchObject({
+      subject: `${stack.stream.toLowerCase()}-deadletter.item`,
+      originalSubject: `${stack.stream.toLowerCase()}.reservation.ReservationRequested`,
+      data: 'not an event',
+    })
     // An event whose handler fails on every attempt goes there after CONSUMER_MAX_ATTEMPTS.
     await bus.publish('reservation', 'ReservationRequested', randomUUID(), 1, { reservation: null })
-    const failed = await eventually(() => bus.deadLetters(), (ds) => ds.length > 1)
-    expect(failed[1]).toMatchObject({ subject: `${stack.stream.toLowerCase()}-deadletter.item`, error: expect.stringContaining('null') })
+    const failed = await eventually(
+      () => bus.deadLetters(),
+      ds => ds.length > 1,
+    )
+    expect(failed[1]).toMatchObject({
+      subject: `${stack.stream.toLowerCase()}-deadletter.item`,
+      error: expect.stringContaining('null'),
+    })
     // The consumer carries on with the next event.
     const id = await register('Lamp', 10)
     await request(reservation(id))
-    await eventually(() => item(id), (i) => i.status === 'NOT_RENTABLE')
+    await eventually(
+      () => item(id),
+      i => i.status === 'NOT_RENTABLE',
+    )
   })
 
   it('releases the hold when the reservation is cancelled, then the item can be deleted', async () => {
     const id = await register('Bike', 1500)
     const r = reservation(id)
     await request(r)
-    await eventually(() => item(id), (i) => i.status === 'NOT_RENTABLE')
-    await bus.publish('reservation', 'ReservationCancelled', r.reservationId, 3, { reservation: { ...r, status: 'CANCELLED' }, refunded: false })
-    await eventually(() => item(id), (i) => i.status === 'RENTABLE')
+    await eventually(
+      () => item(id),
+      i => i.status === 'NOT_RENTABLE',
+    )
+    await bus.publish('reservation', 'ReservationCancelled', r.reservationId, 3, {
+      reservation: { ...r, status: 'CANCELLED' },
+      refunded: false,
+    })
+    await eventually(
+      () => item(id),
+      i => i.status === 'RENTABLE',
+    )
     const deleted = await asOwner(`mutation($id: ID!) { deleteItem(id: $id) { id } }`, { id })
     expect(deleted.errors).toBeUndefined()
     expect(await item(id)).toBeNull()
     // A reservation for a deleted item is refused.
     const late = reservation(id)
     await request(late)
-    const events = await eventually(() => bus.events(), (es) => es.some((e) => e.type === 'ItemHoldRejected' && (e.data as { reservationId: string }).reservationId === late.reservationId))
-    expect(events.find((e) => (e.data as { reservationId?: string }).reservationId === late.reservationId && e.type === 'ItemHoldRejected')!.data).toMatchObject({ reason: 'DELETED' })
+    const events = await eventually(
+      () => bus.events(),
+      es =>
+        es.some(
+          e =>
+            e.type === 'ItemHoldRejected' && (e.data as { reservationId: string }).reservationId === late.reservationId,
+        ),
+    )
+    expect(
+      events.find(
+        e =>
+          (e.data as { reservationId?: string }).reservationId === late.reservationId && e.type === 'ItemHoldRejected',
+      )!.data,
+    ).toMatchObject({ reason: 'DELETED' })
   })
 })

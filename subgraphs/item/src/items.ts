@@ -15,7 +15,12 @@ export interface ItemDeps {
 
 const changedMeanwhile = () => conflict('the item changed meanwhile; try again')
 
-export async function registerItem(deps: ItemDeps, caller: Caller | null, input: { name: string; price: number }, cause: Cause): Promise<Item> {
+export async function registerItem(
+  deps: ItemDeps,
+  caller: Caller | null,
+  input: { name: string; price: number },
+  cause: Cause,
+): Promise<Item> {
   const owner = requireRole(caller, 'owner')
   const { name, price } = validateNewItem(input)
   return deps.transact(cause, async (tx, events) => {
@@ -44,7 +49,12 @@ export function deleteItem(deps: ItemDeps, caller: Caller | null, id: string, ca
   })
 }
 
-export async function lendItem(deps: ItemDeps, caller: Caller | null, reservationId: string, cause: Cause): Promise<Item> {
+export async function lendItem(
+  deps: ItemDeps,
+  caller: Caller | null,
+  reservationId: string,
+  cause: Cause,
+): Promise<Item> {
   requireRole(caller, 'owner')
   const rid = requireId(reservationId, 'reservation id')
   return deps.transact(cause, async (tx, events) => {
@@ -76,7 +86,10 @@ export function returnItem(deps: ItemDeps, caller: Caller | null, itemId: string
       holdPaid: false,
     })
     if (!returned) throw changedMeanwhile()
-    await events.emit('ItemReturned', returned.id, returned.version, { item: snapshot(returned), reservationId: reservationId ?? '' })
+    await events.emit('ItemReturned', returned.id, returned.version, {
+      item: snapshot(returned),
+      reservationId: reservationId ?? '',
+    })
     return returned
   })
 }

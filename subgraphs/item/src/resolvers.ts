@@ -13,7 +13,7 @@ export interface ItemContext extends RequestContext {
 }
 
 export function itemContext(request: RequestContext, deps: ItemDeps): ItemContext {
-  return { ...request, deps, items: new DataLoader((ids) => itemsByIds(deps.db, ids)) }
+  return { ...request, deps, items: new DataLoader(ids => itemsByIds(deps.db, ids)) }
 }
 
 const cause = (ctx: ItemContext) => ({ correlationId: ctx.correlationId })
@@ -27,10 +27,14 @@ export const resolvers: GraphQLResolverMap<ItemContext> = {
     },
   },
   Mutation: {
-    registerItem: (_: unknown, args: { input: { name: string; price: number } }, ctx: ItemContext) => registerItem(ctx.deps, ctx.caller, args.input, cause(ctx)),
-    deleteItem: (_: unknown, args: { id: string }, ctx: ItemContext) => deleteItem(ctx.deps, ctx.caller, args.id, cause(ctx)),
-    lendItem: (_: unknown, args: { reservationId: string }, ctx: ItemContext) => lendItem(ctx.deps, ctx.caller, args.reservationId, cause(ctx)),
-    returnItem: (_: unknown, args: { itemId: string }, ctx: ItemContext) => returnItem(ctx.deps, ctx.caller, args.itemId, cause(ctx)),
+    registerItem: (_: unknown, args: { input: { name: string; price: number } }, ctx: ItemContext) =>
+      registerItem(ctx.deps, ctx.caller, args.input, cause(ctx)),
+    deleteItem: (_: unknown, args: { id: string }, ctx: ItemContext) =>
+      deleteItem(ctx.deps, ctx.caller, args.id, cause(ctx)),
+    lendItem: (_: unknown, args: { reservationId: string }, ctx: ItemContext) =>
+      lendItem(ctx.deps, ctx.caller, args.reservationId, cause(ctx)),
+    returnItem: (_: unknown, args: { itemId: string }, ctx: ItemContext) =>
+      returnItem(ctx.deps, ctx.caller, args.itemId, cause(ctx)),
   },
   Item: {
     __resolveReference: (ref: { id: string }, ctx: ItemContext) => ctx.items.load(ref.id),

@@ -1,6 +1,16 @@
 import { describe, expect, it } from '@jest/globals'
 import { thrownCode } from '../../../test/thrown.js'
-import { assertDeletable, assertLendable, assertOwner, assertReturnable, holdRefusal, NAME_MAX_LENGTH, PRICE_MAX, validateNewItem, type ItemState } from './rules.js'
+import {
+  assertDeletable,
+  assertLendable,
+  assertOwner,
+  assertReturnable,
+  holdRefusal,
+  NAME_MAX_LENGTH,
+  PRICE_MAX,
+  validateNewItem,
+  type ItemState,
+} from './rules.js'
 
 const item = (over: Partial<ItemState> = {}): ItemState => ({
   ownerId: 'owner-1',
@@ -11,7 +21,6 @@ const item = (over: Partial<ItemState> = {}): ItemState => ({
   deletedAt: null,
   ...over,
 })
-
 
 describe('validateNewItem', () => {
   it('trims the name and keeps the price', () => {
@@ -39,7 +48,9 @@ describe('item rules', () => {
   })
   it('a reserved or rented item cannot be deleted', () => {
     expect(thrownCode(() => assertDeletable(item({ status: 'NOT_RENTABLE', holdReservationId: 'r' })))).toBe('CONFLICT')
-    expect(thrownCode(() => assertDeletable(item({ status: 'NOT_RENTABLE', rentalStatus: 'RENTING' })))).toBe('CONFLICT')
+    expect(thrownCode(() => assertDeletable(item({ status: 'NOT_RENTABLE', rentalStatus: 'RENTING' })))).toBe(
+      'CONFLICT',
+    )
     expect(thrownCode(() => assertDeletable(item({ rentalStatus: 'RETURNED' })))).toBeUndefined()
   })
   it('lends only to the paid reservation that holds the item', () => {

@@ -16,8 +16,10 @@ export interface ItemState {
 
 export function validateNewItem(input: { name: string; price: number }): { name: string; price: number } {
   const name = input.name.trim()
-  if (name.length < 1 || name.length > NAME_MAX_LENGTH) throw badInput(`name must be 1 to ${NAME_MAX_LENGTH} characters`)
-  if (!Number.isInteger(input.price) || input.price < 0 || input.price > PRICE_MAX) throw badInput(`price must be an integer from 0 to ${PRICE_MAX}`)
+  if (name.length < 1 || name.length > NAME_MAX_LENGTH)
+    throw badInput(`name must be 1 to ${NAME_MAX_LENGTH} characters`)
+  if (!Number.isInteger(input.price) || input.price < 0 || input.price > PRICE_MAX)
+    throw badInput(`price must be an integer from 0 to ${PRICE_MAX}`)
   return { name, price: input.price }
 }
 

@@ -20,17 +20,17 @@ export function buildItemSubgraph(config: ItemConfig) {
     resolvers,
     setup: ({ db, kick }) => {
       const outbox = itemOutbox(db, config.natsStream, kick)
-      const deps: ItemDeps = { db, transact: outbox.transact, reservationKnown: (id) => reservationKnown(db, id) }
+      const deps: ItemDeps = { db, transact: outbox.transact, reservationKnown: id => reservationKnown(db, id) }
       return {
         outbox: outbox.store,
-        context: (request) => itemContext(request, deps),
+        context: request => itemContext(request, deps),
         consumers: [
           {
             durable: ITEM_CONSUMER,
             events: 'reservation.*',
             // One item's reservations are decided one after another, in stream order.
-            keyOf: (e) => (e as ReservationEvent).data.reservation.itemId,
-            handle: (event) => applyReservationEvent(deps.transact, event as ReservationEvent),
+            keyOf: e => (e as ReservationEvent).data.reservation.itemId,
+            handle: event => applyReservationEvent(deps.transact, event as ReservationEvent),
           },
         ],
       }

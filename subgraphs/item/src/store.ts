@@ -8,11 +8,17 @@ export type ItemDb = PrismaClient
 export type ItemTx = Prisma.TransactionClient
 export type { Item }
 
-export const createItemDb = (url: string, poolSize: number): ItemDb => new PrismaClient({ adapter: prismaAdapter(url, poolSize) })
+export const createItemDb = (url: string, poolSize: number): ItemDb =>
+  new PrismaClient({ adapter: prismaAdapter(url, poolSize) })
 
 /** Use cases write state and events through `transact`; the relay publishes from `store`. */
 export const itemOutbox = (db: ItemDb, stream: string, kick: Kick) =>
-  prismaOutbox<ItemTx, Prisma.InputJsonValue>(db, { stream, context: 'item', kick, encode: (e) => e as unknown as Prisma.InputJsonValue })
+  prismaOutbox<ItemTx, Prisma.InputJsonValue>(db, {
+    stream,
+    context: 'item',
+    kick,
+    encode: e => e as unknown as Prisma.InputJsonValue,
+  })
 
 export const snapshot = (item: Item): ItemSnapshot => ({
   itemId: item.id,
@@ -31,19 +37,27 @@ export const listItems = (db: ItemDb, status?: ItemStatus | null) =>
 /** Live (not deleted) items by id, in the order asked, null where missing: the DataLoader batch. */
 export async function itemsByIds(db: ItemDb, ids: readonly string[]): Promise<(Item | null)[]> {
   const rows = await db.item.findMany({ where: { id: { in: [...ids] }, deletedAt: null } })
-  const byId = new Map(rows.map((r) => [r.id, r]))
-  return ids.map((id) => byId.get(id) ?? null)
+  const byId = new Map(rows.map(r => [r.id, r]))
+  return ids.map(id => byId.get(id) ?? null)
 }
 
 export const findItem = (tx: ItemTx | ItemDb, id: string) => tx.item.findUnique({ where: { id } })
-export const findItemHeldBy = (tx: ItemTx | ItemDb, reservationId: string) => tx.item.findFirst({ where: { holdReservationId: reservationId } })
+export const findItemHeldBy = (tx: ItemTx | ItemDb, reservationId: string) =>
+  tx.item.findFirst({ where: { holdReservationId: reservationId } })
 
 /**
  * Applies `data` only if nobody changed the item since it was read (its version is unchanged),
  * and bumps the version; returns the new row, or null when the item moved on meanwhile.
  */
-export async function updateIfUnchanged(tx: ItemTx, item: Item, data: Prisma.ItemUpdateManyMutationInput): Promise<Item | null> {
-  const [next] = await tx.item.updateManyAndReturn({ where: { id: item.id, version: item.version }, data: { ...data, version: { increment: 1 } } })
+export async function updateIfUnchanged(
+  tx: ItemTx,
+  item: Item,
+  data: Prisma.ItemUpdateManyMutationInput,
+): Promise<Item | null> {
+  const [next] = await tx.item.updateManyAndReturn({
+    where: { id: item.id, version: item.version },
+    data: { ...data, version: { increment: 1 } },
+  })
   return next ?? null
 }
 
@@ -60,7 +74,11 @@ export async function advanceReservation(tx: ItemTx, reservationId: string, vers
 }
 
 /** Holds a RENTABLE item for a reservation; null when it is not (any more) rentable. */
-export async function holdItem(tx: ItemTx, itemId: string, hold: { reservationId: string; customerId: string; customerName: string }): Promise<Item | null> {
+export async function holdItem(
+  tx: ItemTx,
+  itemId: string,
+  hold: { reservationId: string; customerId: string; customerName: string },
+): Promise<Item | null> {
   // Conditional on RENTABLE: of many concurrent requests exactly one row update succeeds.
   const [held] = await tx.item.updateManyAndReturn({
     where: { id: itemId, status: 'RENTABLE', deletedAt: null, rentalStatus: { not: 'RENTING' } },
@@ -76,4 +94,5 @@ export async function holdItem(tx: ItemTx, itemId: string, hold: { reservationId
   return held ?? null
 }
 
-export const reservationKnown = async (db: ItemDb, reservationId: string) => (await db.reservationSeen.count({ where: { reservationId } })) > 0
+export const reservationKnown = async (db: ItemDb, reservationId: string) =>
+  (await db.reservationSeen.count({ where: { reservationId } })) > 0

@@ -4,7 +4,7 @@ export type PaymentConfig = ReturnType<typeof readPaymentConfig>
 
 export const readPaymentConfig = (env: NodeJS.ProcessEnv = process.env) =>
   readConfig(
-    (r) => ({
+    r => ({
       ...readServiceConfig(r, 'payment', 4003),
       ...readEventsConfig(r, 'payment'),
       // The card processor's limit: above it the payment is declined, so PAYMENT_DECLINED can be provoked for real.

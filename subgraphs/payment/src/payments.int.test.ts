@@ -19,11 +19,16 @@ const MINE = `{ payments { id amount status createdAt reservation { id } } }`
 const OF_RESERVATIONS = `query($reps: [_Any!]!) { _entities(representations: $reps) { ... on Reservation { id payment { id status } } } }`
 
 /** The newest payment event of a type in the stack's stream. */
-async function lastEvent(stack: Stack, type: keyof PaymentEvents): Promise<EventEnvelope<PaymentEvents[typeof type]> | undefined> {
+async function lastEvent(
+  stack: Stack,
+  type: keyof PaymentEvents,
+): Promise<EventEnvelope<PaymentEvents[typeof type]> | undefined> {
   const nc = await connect({ servers: stack.natsUrl })
   try {
     const jsm = await nc.jetstreamManager()
-    const msg = await jsm.streams.getMessage(stack.stream, { last_by_subj: eventSubject(stack.stream, 'payment', type) })
+    const msg = await jsm.streams.getMessage(stack.stream, {
+      last_by_subj: eventSubject(stack.stream, 'payment', type),
+    })
     return msg.json<EventEnvelope<PaymentEvents[typeof type]>>()
   } finally {
     await nc.close()
@@ -33,8 +38,18 @@ async function lastEvent(stack: Stack, type: keyof PaymentEvents): Promise<Event
 describe('payment subgraph', () => {
   const stack = new Stack({ payment: { PAYMENT_MAX_AMOUNT: '50000' } })
   let url = ''
-  const approve = (r: string, amount: number, headers: Record<string, string> = INTERNAL) => gql(url, APPROVE, { r, c: renter.userId, a: amount }, undefined, headers)
-  const mine = async () => (await gql<{ payments: { id: string; status: string; createdAt: string; reservation: { id: string } }[] }>(url, MINE, {}, undefined, as(renter))).data?.payments ?? []
+  const approve = (r: string, amount: number, headers: Record<string, string> = INTERNAL) =>
+    gql(url, APPROVE, { r, c: renter.userId, a: amount }, undefined, headers)
+  const mine = async () =>
+    (
+      await gql<{ payments: { id: string; status: string; createdAt: string; reservation: { id: string } }[] }>(
+        url,
+        MINE,
+        {},
+        undefined,
+        as(renter),
+      )
+    ).data?.payments ?? []
 
   beforeAll(async () => {
     await stack.start('payment')
@@ -53,22 +68,22 @@ describe('payment subgraph', () => {
     expect(first.errors).toBeUndefined()
     expect(again.data).toEqual(first.data)
     expect(first.data?.approvePayment).toMatchObject({ amount: 1200, status: 'PAID' })
-    expect((await mine()).filter((p) => p.reservation.id === r)).toHaveLength(1)
+    expect((await mine()).filter(p => p.reservation.id === r)).toHaveLength(1)
   })
 
   it('charges once when approvals of one reservation race (a retry overlapping a slow first try)', async () => {
     const r = randomUUID()
     const all = await Promise.all(Array.from({ length: 6 }, () => approve(r, 80)))
-    expect(all.map((a) => a.errors)).toEqual(all.map(() => undefined))
-    expect(new Set(all.map((a) => a.data?.approvePayment.id)).size).toBe(1)
-    expect((await mine()).filter((p) => p.reservation.id === r)).toHaveLength(1)
+    expect(all.map(a => a.errors)).toEqual(all.map(() => undefined))
+    expect(new Set(all.map(a => a.data?.approvePayment.id)).size).toBe(1)
+    expect((await mine()).filter(p => p.reservation.id === r)).toHaveLength(1)
   })
 
   it('declines an amount over PAYMENT_MAX_AMOUNT and records nothing', async () => {
     const r = randomUUID()
     const declined = await approve(r, 50001)
     expect(errorCode(declined)).toBe('PAYMENT_DECLINED')
-    expect((await mine()).some((p) => p.reservation.id === r)).toBe(false)
+    expect((await mine()).some(p => p.reservation.id === r)).toBe(false)
   })
 
   it('refuses callers without the internal secret and malformed input, recording nothing', async () => {
@@ -77,7 +92,7 @@ describe('payment subgraph', () => {
     expect(errorCode(await gql(url, REFUND, { r }))).toBe('FORBIDDEN')
     expect(errorCode(await approve(r, -5))).toBe('BAD_USER_INPUT')
     expect(errorCode(await approve('not-a-uuid', 5))).toBe('BAD_USER_INPUT')
-    expect((await mine()).some((p) => p.reservation.id === r)).toBe(false)
+    expect((await mine()).some(p => p.reservation.id === r)).toBe(false)
   })
 
   it('refunds idempotently, answers null without a payment, and charges a refunded reservation again', async () => {
@@ -91,8 +106,16 @@ describe('payment subgraph', () => {
     expect(repaid.data?.approvePayment).toEqual({ ...paid, status: 'PAID' })
 
     // Each change reached the stream from the SQLite outbox, carrying the payment's growing version.
-    const last = (type: keyof PaymentEvents) => eventually(() => lastEvent(stack, type), (e) => e?.data.reservationId === r)
-    expect(await last('PaymentRefunded')).toMatchObject({ aggregateId: paid.id, aggregateVersion: 2, data: { paymentId: paid.id, amount: 300 } })
+    const last = (type: keyof PaymentEvents) =>
+      eventually(
+        () => lastEvent(stack, type),
+        e => e?.data.reservationId === r,
+      )
+    expect(await last('PaymentRefunded')).toMatchObject({
+      aggregateId: paid.id,
+      aggregateVersion: 2,
+      data: { paymentId: paid.id, amount: 300 },
+    })
     expect(await last('PaymentApproved')).toMatchObject({ aggregateId: paid.id, aggregateVersion: 3 })
   })
 
@@ -100,7 +123,7 @@ describe('payment subgraph', () => {
     const other: Caller = { userId: `other-${randomUUID()}`, name: 'Lee', roles: ['renter'] }
     const list = await mine()
     expect(list.length).toBeGreaterThanOrEqual(2)
-    const times = list.map((p) => Date.parse(p.createdAt))
+    const times = list.map(p => Date.parse(p.createdAt))
     expect([...times].sort((a, b) => b - a)).toEqual(times)
     expect((await gql(url, MINE, {}, undefined, as(other))).data?.payments).toEqual([])
     expect((await gql(url, MINE)).data?.payments).toEqual([])
@@ -110,8 +133,14 @@ describe('payment subgraph', () => {
     const paidReservation = randomUUID()
     await approve(paidReservation, 10)
     const unpaid = randomUUID()
-    const reps = [paidReservation, unpaid].map((id) => ({ __typename: 'Reservation', id }))
-    const res = await gql<{ _entities: { id: string; payment: { status: string } | null }[] }>(url, OF_RESERVATIONS, { reps }, undefined, as(renter))
+    const reps = [paidReservation, unpaid].map(id => ({ __typename: 'Reservation', id }))
+    const res = await gql<{ _entities: { id: string; payment: { status: string } | null }[] }>(
+      url,
+      OF_RESERVATIONS,
+      { reps },
+      undefined,
+      as(renter),
+    )
     expect(res.data?._entities).toEqual([
       { id: paidReservation, payment: { id: expect.any(String), status: 'PAID' } },
       { id: unpaid, payment: null },

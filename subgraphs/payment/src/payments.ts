@@ -5,7 +5,14 @@ import { requireId } from '@gdmarket/platform/errors'
 import type { PaymentEvents } from '@gdmarket/platform/catalogue'
 import type { Cause, Transact } from '@gdmarket/platform/outbox'
 import { approvalAction, assertInternal, refundAction, validateApproval, type ApprovalRequest } from './rules.js'
-import { findByReservation, isDuplicateReservation, paymentEventData, type Payment, type PaymentDb, type PaymentTx } from './store.js'
+import {
+  findByReservation,
+  isDuplicateReservation,
+  paymentEventData,
+  type Payment,
+  type PaymentDb,
+  type PaymentTx,
+} from './store.js'
 
 export interface PaymentDeps {
   db: PaymentDb
@@ -24,7 +31,11 @@ export interface PaymentRequest {
  * Charges the customer for a reservation, at most once per reservation: the reservation id is the
  * idempotency key, so a retry after a timeout gets the payment already made.
  */
-export async function approvePayment(deps: PaymentDeps, request: PaymentRequest, input: ApprovalRequest): Promise<Payment> {
+export async function approvePayment(
+  deps: PaymentDeps,
+  request: PaymentRequest,
+  input: ApprovalRequest,
+): Promise<Payment> {
   assertInternal(request.internal)
   const { reservationId, customerId, amount } = validateApproval(input, deps.maxAmount)
   if (deps.approvalDelayMs > 0) await sleep(deps.approvalDelayMs)
@@ -35,9 +46,17 @@ export async function approvePayment(deps: PaymentDeps, request: PaymentRequest,
       if (action === 'keep' && existing) return existing
       const payment =
         action === 'recharge' && existing
-          ? await tx.payment.update({ where: { id: existing.id }, data: { status: 'PAID', customerId, amount, cancelledAt: null, version: { increment: 1 } } })
+          ? await tx.payment.update({
+              where: { id: existing.id },
+              data: { status: 'PAID', customerId, amount, cancelledAt: null, version: { increment: 1 } },
+            })
           : await tx.payment.create({ data: { id: randomUUID(), reservationId, customerId, amount } })
-      await events.emit<PaymentEvents['PaymentApproved']>('PaymentApproved', payment.id, payment.version, paymentEventData(payment))
+      await events.emit<PaymentEvents['PaymentApproved']>(
+        'PaymentApproved',
+        payment.id,
+        payment.version,
+        paymentEventData(payment),
+      )
       return payment
     })
   try {
@@ -50,15 +69,27 @@ export async function approvePayment(deps: PaymentDeps, request: PaymentRequest,
 }
 
 /** Refunds a reservation's payment; refunding twice is harmless, and no payment means null. */
-export async function refundPayment(deps: PaymentDeps, request: PaymentRequest, reservationId: string): Promise<Payment | null> {
+export async function refundPayment(
+  deps: PaymentDeps,
+  request: PaymentRequest,
+  reservationId: string,
+): Promise<Payment | null> {
   assertInternal(request.internal)
   const id = requireId(reservationId, 'reservation id')
   return deps.transact(request.cause, async (tx, events) => {
     const existing = await findByReservation(tx, id)
     const action = refundAction(existing)
     if (action !== 'refund' || !existing) return existing
-    const refunded = await tx.payment.update({ where: { id: existing.id }, data: { status: 'CANCELLED', cancelledAt: new Date(), version: { increment: 1 } } })
-    await events.emit<PaymentEvents['PaymentRefunded']>('PaymentRefunded', refunded.id, refunded.version, paymentEventData(refunded))
+    const refunded = await tx.payment.update({
+      where: { id: existing.id },
+      data: { status: 'CANCELLED', cancelledAt: new Date(), version: { increment: 1 } },
+    })
+    await events.emit<PaymentEvents['PaymentRefunded']>(
+      'PaymentRefunded',
+      refunded.id,
+      refunded.version,
+      paymentEventData(refunded),
+    )
     return refunded
   })
 }

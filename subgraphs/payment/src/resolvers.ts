@@ -15,12 +15,15 @@ export function paymentContext(request: RequestContext, deps: PaymentDeps): Paym
   return {
     ...request,
     deps,
-    payments: new DataLoader((ids) => paymentsByIds(deps.db, ids)),
-    paymentOfReservation: new DataLoader((ids) => paymentsByReservationIds(deps.db, ids)),
+    payments: new DataLoader(ids => paymentsByIds(deps.db, ids)),
+    paymentOfReservation: new DataLoader(ids => paymentsByReservationIds(deps.db, ids)),
   }
 }
 
-const asked = (ctx: PaymentContext): PaymentRequest => ({ internal: ctx.internal, cause: { correlationId: ctx.correlationId } })
+const asked = (ctx: PaymentContext): PaymentRequest => ({
+  internal: ctx.internal,
+  cause: { correlationId: ctx.correlationId },
+})
 
 interface ReservationRef {
   id: string
@@ -28,11 +31,17 @@ interface ReservationRef {
 
 export const resolvers: GraphQLResolverMap<PaymentContext> = {
   Query: {
-    payments: (_: unknown, _args: unknown, ctx: PaymentContext) => (ctx.caller ? listPayments(ctx.deps.db, ctx.caller.userId) : []),
+    payments: (_: unknown, _args: unknown, ctx: PaymentContext) =>
+      ctx.caller ? listPayments(ctx.deps.db, ctx.caller.userId) : [],
   },
   Mutation: {
-    approvePayment: (_: unknown, args: { reservationId: string; customerId: string; amount: number }, ctx: PaymentContext) => approvePayment(ctx.deps, asked(ctx), args),
-    refundPayment: (_: unknown, args: { reservationId: string }, ctx: PaymentContext) => refundPayment(ctx.deps, asked(ctx), args.reservationId),
+    approvePayment: (
+      _: unknown,
+      args: { reservationId: string; customerId: string; amount: number },
+      ctx: PaymentContext,
+    ) => approvePayment(ctx.deps, asked(ctx), args),
+    refundPayment: (_: unknown, args: { reservationId: string }, ctx: PaymentContext) =>
+      refundPayment(ctx.deps, asked(ctx), args.reservationId),
   },
   Payment: {
     // The router resolves these references only after the owning subgraph decided the caller may see them.

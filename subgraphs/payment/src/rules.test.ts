@@ -6,7 +6,9 @@ const reservationId = '3f0c1f5e-8a4b-4c1e-9d2a-5b6c7d8e9f01'
 
 describe('payment rules', () => {
   it('accepts a well-formed approval and normalises it', () => {
-    expect(validateApproval({ reservationId: reservationId.toUpperCase(), customerId: ' u1 ', amount: 500 }, 1000)).toEqual({ reservationId, customerId: 'u1', amount: 500 })
+    expect(
+      validateApproval({ reservationId: reservationId.toUpperCase(), customerId: ' u1 ', amount: 500 }, 1000),
+    ).toEqual({ reservationId, customerId: 'u1', amount: 500 })
   })
 
   it('accepts a free rental and the limit itself', () => {
@@ -15,14 +17,24 @@ describe('payment rules', () => {
   })
 
   it('refuses malformed input as BAD_USER_INPUT', () => {
-    expect(thrownCode(() => validateApproval({ reservationId: 'nope', customerId: 'u1', amount: 1 }, 1000))).toBe('BAD_USER_INPUT')
-    expect(thrownCode(() => validateApproval({ reservationId, customerId: '  ', amount: 1 }, 1000))).toBe('BAD_USER_INPUT')
-    expect(thrownCode(() => validateApproval({ reservationId, customerId: 'u1', amount: -1 }, 1000))).toBe('BAD_USER_INPUT')
-    expect(thrownCode(() => validateApproval({ reservationId, customerId: 'u1', amount: 1.5 }, 1000))).toBe('BAD_USER_INPUT')
+    expect(thrownCode(() => validateApproval({ reservationId: 'nope', customerId: 'u1', amount: 1 }, 1000))).toBe(
+      'BAD_USER_INPUT',
+    )
+    expect(thrownCode(() => validateApproval({ reservationId, customerId: '  ', amount: 1 }, 1000))).toBe(
+      'BAD_USER_INPUT',
+    )
+    expect(thrownCode(() => validateApproval({ reservationId, customerId: 'u1', amount: -1 }, 1000))).toBe(
+      'BAD_USER_INPUT',
+    )
+    expect(thrownCode(() => validateApproval({ reservationId, customerId: 'u1', amount: 1.5 }, 1000))).toBe(
+      'BAD_USER_INPUT',
+    )
   })
 
   it('declines an amount over the limit', () => {
-    expect(thrownCode(() => validateApproval({ reservationId, customerId: 'u1', amount: 1001 }, 1000))).toBe('PAYMENT_DECLINED')
+    expect(thrownCode(() => validateApproval({ reservationId, customerId: 'u1', amount: 1001 }, 1000))).toBe(
+      'PAYMENT_DECLINED',
+    )
   })
 
   it('lets only internal callers move money', () => {

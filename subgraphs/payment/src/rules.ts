@@ -19,7 +19,8 @@ export function assertInternal(internal: boolean): void {
 export function validateApproval(request: ApprovalRequest, maxAmount: number): ApprovalRequest {
   const reservationId = requireId(request.reservationId, 'reservation id')
   const customerId = request.customerId.trim()
-  if (customerId.length < 1 || customerId.length > CUSTOMER_ID_MAX_LENGTH) throw badInput(`customer id must be 1 to ${CUSTOMER_ID_MAX_LENGTH} characters`)
+  if (customerId.length < 1 || customerId.length > CUSTOMER_ID_MAX_LENGTH)
+    throw badInput(`customer id must be 1 to ${CUSTOMER_ID_MAX_LENGTH} characters`)
   if (!Number.isInteger(request.amount) || request.amount < 0) throw badInput('amount must be a non-negative integer')
   if (request.amount > maxAmount) throw paymentDeclined(`amounts over ${maxAmount} are declined`)
   return { reservationId, customerId, amount: request.amount }

@@ -22,7 +22,7 @@ export function buildPaymentSubgraph(config: PaymentConfig) {
         maxAmount: config.maxAmount,
         approvalDelayMs: config.approvalDelayMs,
       }
-      return { outbox: outbox.store, context: (request) => paymentContext(request, deps) }
+      return { outbox: outbox.store, context: request => paymentContext(request, deps) }
     },
   })
 }

@@ -7,33 +7,45 @@ export type PaymentDb = PrismaClient
 export type PaymentTx = Prisma.TransactionClient
 export type { Payment }
 
-export const createPaymentDb = (url: string, poolSize: number): PaymentDb => new PrismaClient({ adapter: prismaAdapter(url, poolSize) })
+export const createPaymentDb = (url: string, poolSize: number): PaymentDb =>
+  new PrismaClient({ adapter: prismaAdapter(url, poolSize) })
 
 /** Use cases write state and events through `transact`; the relay publishes from `store`.
  *  SQLite has no JSON column: the envelope is stored as its JSON text, published as is. */
 export const paymentOutbox = (db: PaymentDb, stream: string, kick: Kick) =>
-  prismaOutbox<PaymentTx, string>(db, { stream, context: 'payment', kick, encode: (e) => JSON.stringify(e) })
+  prismaOutbox<PaymentTx, string>(db, { stream, context: 'payment', kick, encode: e => JSON.stringify(e) })
 
-export const findByReservation = (tx: PaymentTx | PaymentDb, reservationId: string) => tx.payment.findUnique({ where: { reservationId } })
+export const findByReservation = (tx: PaymentTx | PaymentDb, reservationId: string) =>
+  tx.payment.findUnique({ where: { reservationId } })
 
 /** A customer's payments, newest first. */
-export const listPayments = (db: PaymentDb, customerId: string) => db.payment.findMany({ where: { customerId }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] })
+export const listPayments = (db: PaymentDb, customerId: string) =>
+  db.payment.findMany({ where: { customerId }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] })
 
 /** Payments by id, in the order asked, null where missing: a DataLoader batch. */
 export async function paymentsByIds(db: PaymentDb, ids: readonly string[]): Promise<(Payment | null)[]> {
   const rows = await db.payment.findMany({ where: { id: { in: [...ids] } } })
-  const byId = new Map(rows.map((r) => [r.id, r]))
-  return ids.map((id) => byId.get(id) ?? null)
+  const byId = new Map(rows.map(r => [r.id, r]))
+  return ids.map(id => byId.get(id) ?? null)
 }
 
 /** Payments by reservation id, in the order asked, null where there is none: a DataLoader batch. */
-export async function paymentsByReservationIds(db: PaymentDb, reservationIds: readonly string[]): Promise<(Payment | null)[]> {
+export async function paymentsByReservationIds(
+  db: PaymentDb,
+  reservationIds: readonly string[],
+): Promise<(Payment | null)[]> {
   const rows = await db.payment.findMany({ where: { reservationId: { in: [...reservationIds] } } })
-  const byReservation = new Map(rows.map((r) => [r.reservationId, r]))
-  return reservationIds.map((id) => byReservation.get(id) ?? null)
+  const byReservation = new Map(rows.map(r => [r.reservationId, r]))
+  return reservationIds.map(id => byReservation.get(id) ?? null)
 }
 
 /** Two first approvals of one reservation raced and the other one inserted the row. */
-export const isDuplicateReservation = (e: unknown): boolean => e instanceof Prisma.PrismaClientKnownRequestError && e.code === 'P2002'
+export const isDuplicateReservation = (e: unknown): boolean =>
+  e instanceof Prisma.PrismaClientKnownRequestError && e.code === 'P2002'
 
-export const paymentEventData = (p: Payment) => ({ paymentId: p.id, reservationId: p.reservationId, customerId: p.customerId, amount: p.amount })
+export const paymentEventData = (p: Payment) => ({
+  paymentId: p.id,
+  reservationId: p.reservationId,
+  customerId: p.customerId,
+  amount: p.amount,
+})

@@ -21,4 +21,11 @@ function readPaymentCallConfig(r: ConfigReader) {
 }
 
 export const readReservationConfig = (env: NodeJS.ProcessEnv = process.env) =>
-  readConfig((r) => ({ ...readServiceConfig(r, 'reservation', 4002), ...readEventsConfig(r, 'reservation'), ...readPaymentCallConfig(r) }), env)
+  readConfig(
+    r => ({
+      ...readServiceConfig(r, 'reservation', 4002),
+      ...readEventsConfig(r, 'reservation'),
+      ...readPaymentCallConfig(r),
+    }),
+    env,
+  )

@@ -15,14 +15,19 @@ export async function payReservation(deps: ReservationDeps, asked: Asked, id: st
   const paid = await deps.transact(asked.cause, async (tx, events) => {
     const next = await updateIfUnchanged(tx, r, { paymentStatus: 'PAID' })
     if (!next) return null
-    await events.emit<ReservationEvents['ReservationPaid']>('ReservationPaid', next.id, next.version, { reservation: snapshot(next), paymentId: receipt.id, amount: receipt.amount })
+    await events.emit<ReservationEvents['ReservationPaid']>('ReservationPaid', next.id, next.version, {
+      reservation: snapshot(next),
+      paymentId: receipt.id,
+      amount: receipt.amount,
+    })
     return next
   })
   if (paid) return paid
   // Changed while payment was charging. If a concurrent payReservation won, the charge is its own
   // (the same payment, by reservation id); otherwise nobody owns the charge: refund it.
   const now = await findReservation(deps.db, r.id)
-  if (now?.paymentStatus !== 'PAID') await compensate(deps, 'refund after a failed payment', () => deps.payment.refund(r.id, asked.cause.correlationId))
+  if (now?.paymentStatus !== 'PAID')
+    await compensate(deps, 'refund after a failed payment', () => deps.payment.refund(r.id, asked.cause.correlationId))
   throw now?.paymentStatus === 'PAID' ? conflict('the reservation is already paid') : changedMeanwhile()
 }
 
@@ -34,7 +39,12 @@ export async function cancelPayment(deps: ReservationDeps, asked: Asked, id: str
   const cancelled = await deps.transact(asked.cause, async (tx, events) => {
     const next = await updateIfUnchanged(tx, r, { paymentStatus: 'CANCELLED' })
     if (!next) return null
-    await events.emit<ReservationEvents['ReservationPaymentCancelled']>('ReservationPaymentCancelled', next.id, next.version, { reservation: snapshot(next), paymentId: refund?.id ?? '' })
+    await events.emit<ReservationEvents['ReservationPaymentCancelled']>(
+      'ReservationPaymentCancelled',
+      next.id,
+      next.version,
+      { reservation: snapshot(next), paymentId: refund?.id ?? '' },
+    )
     return next
   })
   if (cancelled) return cancelled
@@ -42,7 +52,9 @@ export async function cancelPayment(deps: ReservationDeps, asked: Asked, id: str
   const now = await findReservation(deps.db, r.id)
   if (now?.paymentStatus === 'PAID' && r.amount !== null) {
     const amount = r.amount
-    await compensate(deps, 'recharge after a failed refund', () => deps.payment.approve(r.id, r.customerId, amount, asked.cause.correlationId))
+    await compensate(deps, 'recharge after a failed refund', () =>
+      deps.payment.approve(r.id, r.customerId, amount, asked.cause.correlationId),
+    )
   }
   throw changedMeanwhile()
 }

@@ -34,11 +34,22 @@ interface Answer {
 const REFUSALS = new Set(['PAYMENT_DECLINED', 'BAD_USER_INPUT'])
 const isDecline = (e: unknown): boolean => e instanceof AppError && e.code === 'PAYMENT_DECLINED'
 
-export function createPaymentClient(config: PaymentCallConfig & { internalSecret: string }, logger: Logger): PaymentClient {
-  async function post(query: string, variables: Record<string, unknown>, correlationId: string): Promise<PaymentReceipt | null> {
+export function createPaymentClient(
+  config: PaymentCallConfig & { internalSecret: string },
+  logger: Logger,
+): PaymentClient {
+  async function post(
+    query: string,
+    variables: Record<string, unknown>,
+    correlationId: string,
+  ): Promise<PaymentReceipt | null> {
     const res = await fetch(config.paymentUrl, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', [INTERNAL_SECRET_HEADER]: config.internalSecret, [CORRELATION_HEADER]: correlationId },
+      headers: {
+        'content-type': 'application/json',
+        [INTERNAL_SECRET_HEADER]: config.internalSecret,
+        [CORRELATION_HEADER]: correlationId,
+      },
       body: JSON.stringify({ query, variables }),
       signal: AbortSignal.timeout(config.paymentTimeoutMs),
     })
@@ -64,7 +75,11 @@ export function createPaymentClient(config: PaymentCallConfig & { internalSecret
   breaker.on('halfOpen', () => logger.info('payment circuit half-open: trying one call'))
   breaker.on('close', () => logger.info('payment circuit closed'))
 
-  async function call(query: string, variables: Record<string, unknown>, correlationId: string): Promise<PaymentReceipt | null> {
+  async function call(
+    query: string,
+    variables: Record<string, unknown>,
+    correlationId: string,
+  ): Promise<PaymentReceipt | null> {
     try {
       return await breaker.fire(query, variables, correlationId)
     } catch (e) {

@@ -14,7 +14,12 @@ describe('payment outage and circuit breaker', () => {
   const paymentEnv: NodeJS.ProcessEnv = { PAYMENT_APPROVAL_DELAY_MS: '0' }
   const stack = new Stack({
     payment: paymentEnv,
-    reservation: { PAYMENT_TIMEOUT_MS: String(TIMEOUT_MS), PAYMENT_BREAKER_VOLUME: '3', PAYMENT_BREAKER_ERROR_PERCENT: '50', PAYMENT_BREAKER_RESET_MS: String(RESET_MS) },
+    reservation: {
+      PAYMENT_TIMEOUT_MS: String(TIMEOUT_MS),
+      PAYMENT_BREAKER_VOLUME: '3',
+      PAYMENT_BREAKER_ERROR_PERCENT: '50',
+      PAYMENT_BREAKER_RESET_MS: String(RESET_MS),
+    },
   })
   let items: TestBus
   const renter = person('Kim', ['renter'])
@@ -31,8 +36,16 @@ describe('payment outage and circuit breaker', () => {
   async function confirmedReservation(): Promise<string> {
     const itemId = randomUUID()
     const { id } = (await mutate(stack, renter, 'reserveItem', itemId)).data!.r
-    await emitItemEvent(items, 'ItemHeld', itemId, { item: itemSnapshot(itemId, 'owner-1', 800), reservationId: id, customerId: renter.userId, customerName: renter.name })
-    await eventually(() => readReservation(stack, renter, id), (r) => r?.status === 'CONFIRMED')
+    await emitItemEvent(items, 'ItemHeld', itemId, {
+      item: itemSnapshot(itemId, 'owner-1', 800),
+      reservationId: id,
+      customerId: renter.userId,
+      customerName: renter.name,
+    })
+    await eventually(
+      () => readReservation(stack, renter, id),
+      r => r?.status === 'CONFIRMED',
+    )
     return id
   }
 
@@ -70,7 +83,10 @@ describe('payment outage and circuit breaker', () => {
     expect(await stored(stack, id)).toEqual(before)
 
     // The timed-out approvals did complete at payment: exactly one charge, whatever the retries.
-    await eventually(() => paymentsOf(stack, renter), (ps) => ps.length === 1)
+    await eventually(
+      () => paymentsOf(stack, renter),
+      ps => ps.length === 1,
+    )
 
     paymentEnv.PAYMENT_APPROVAL_DELAY_MS = '0'
     await stack.stop('payment')

@@ -3,14 +3,27 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { errorCode, eventually, gql, Stack } from '../../../test/harness.js'
-import { as, emitItemEvent, itemSnapshot, mutate, paymentsOf, person, readReservation, type ReservationView, stored } from './testing.js'
+import {
+  as,
+  emitItemEvent,
+  itemSnapshot,
+  mutate,
+  paymentsOf,
+  person,
+  readReservation,
+  type ReservationView,
+  stored,
+} from './testing.js'
 import { TestBus } from '../../../test/bus.js'
 
 const MAX_AMOUNT = 100_000
 
 describe('reservation subgraph: reserving, paying, cancelling', () => {
   // A low breaker volume: if declines counted as failures, the decline test would open the circuit.
-  const stack = new Stack({ payment: { PAYMENT_MAX_AMOUNT: String(MAX_AMOUNT) }, reservation: { PAYMENT_BREAKER_VOLUME: '2' } })
+  const stack = new Stack({
+    payment: { PAYMENT_MAX_AMOUNT: String(MAX_AMOUNT) },
+    reservation: { PAYMENT_BREAKER_VOLUME: '2' },
+  })
   let items: TestBus
   const renter = person('Kim', ['renter'])
   const owner = person('Park', ['owner'])
@@ -29,8 +42,16 @@ describe('reservation subgraph: reserving, paying, cancelling', () => {
   async function confirmedReservation(price = 700): Promise<ReservationView> {
     const itemId = randomUUID()
     const reserved = (await mutate(stack, renter, 'reserveItem', itemId)).data!.r
-    await emitItemEvent(items, 'ItemHeld', itemId, { item: itemSnapshot(itemId, owner.userId, price), reservationId: reserved.id, customerId: renter.userId, customerName: renter.name })
-    return eventually(async () => (await readReservation(stack, renter, reserved.id))!, (r) => r?.status === 'CONFIRMED')
+    await emitItemEvent(items, 'ItemHeld', itemId, {
+      item: itemSnapshot(itemId, owner.userId, price),
+      reservationId: reserved.id,
+      customerId: renter.userId,
+      customerName: renter.name,
+    })
+    return eventually(
+      async () => (await readReservation(stack, renter, reserved.id))!,
+      r => r?.status === 'CONFIRMED',
+    )
   }
 
   /** Runs `act`, expects `code`, and shows the reservation's row and events are exactly as before. */
@@ -49,7 +70,14 @@ describe('reservation subgraph: reserving, paying, cancelling', () => {
     expect(mine.data?.reservations).toEqual([])
 
     const res = await mutate(stack, renter, 'reserveItem', itemId)
-    expect(res.data?.r).toMatchObject({ itemId, item: { id: itemId }, customerName: 'Kim', status: 'PENDING', paymentStatus: 'NOT_PAID', rentalStatus: 'NOT_RENTING' })
+    expect(res.data?.r).toMatchObject({
+      itemId,
+      item: { id: itemId },
+      customerName: 'Kim',
+      status: 'PENDING',
+      paymentStatus: 'NOT_PAID',
+      rentalStatus: 'NOT_RENTING',
+    })
     expect((await stored(stack, res.data!.r.id)).events).toEqual([{ type: 'ReservationRequested', version: 1 }])
   })
 
@@ -69,7 +97,13 @@ describe('reservation subgraph: reserving, paying, cancelling', () => {
       as(stranger),
     )
     expect(refs.data?._entities).toEqual([null])
-    const newestFirst = await gql<{ reservations: { id: string }[] }>(stack.url('reservation'), '{ reservations { id } }', {}, undefined, as(renter))
+    const newestFirst = await gql<{ reservations: { id: string }[] }>(
+      stack.url('reservation'),
+      '{ reservations { id } }',
+      {},
+      undefined,
+      as(renter),
+    )
     expect(newestFirst.data?.reservations[0]?.id).toBe(r.id)
     expect((await gql(stack.url('reservation'), '{ reservations { id } }')).data?.reservations).toEqual([])
   })
@@ -84,18 +118,31 @@ describe('reservation subgraph: reserving, paying, cancelling', () => {
     await refusedWithoutChange(r.id, 'UNAUTHENTICATED', () => mutate(stack, null, 'payReservation', r.id))
     await refusedWithoutChange(r.id, 'CONFLICT', () => mutate(stack, renter, 'cancelPayment', r.id))
 
-    expect((await mutate(stack, renter, 'payReservation', r.id)).data?.r).toMatchObject({ status: 'CONFIRMED', paymentStatus: 'PAID' })
-    const [payment] = (await paymentsOf(stack, renter)).filter((p) => p.reservation.id === r.id)
+    expect((await mutate(stack, renter, 'payReservation', r.id)).data?.r).toMatchObject({
+      status: 'CONFIRMED',
+      paymentStatus: 'PAID',
+    })
+    const [payment] = (await paymentsOf(stack, renter)).filter(p => p.reservation.id === r.id)
     expect(payment).toMatchObject({ amount: 700, status: 'PAID' })
     await refusedWithoutChange(r.id, 'CONFLICT', () => mutate(stack, renter, 'payReservation', r.id))
 
-    expect((await mutate(stack, renter, 'cancelPayment', r.id)).data?.r).toMatchObject({ status: 'CONFIRMED', paymentStatus: 'CANCELLED' })
-    expect((await paymentsOf(stack, renter)).filter((p) => p.reservation.id === r.id)).toEqual([{ ...payment, status: 'CANCELLED' }])
+    expect((await mutate(stack, renter, 'cancelPayment', r.id)).data?.r).toMatchObject({
+      status: 'CONFIRMED',
+      paymentStatus: 'CANCELLED',
+    })
+    expect((await paymentsOf(stack, renter)).filter(p => p.reservation.id === r.id)).toEqual([
+      { ...payment, status: 'CANCELLED' },
+    ])
     expect((await mutate(stack, renter, 'payReservation', r.id)).data?.r.paymentStatus).toBe('PAID')
 
     await refusedWithoutChange(r.id, 'FORBIDDEN', () => mutate(stack, stranger, 'cancelReservation', r.id))
-    expect((await mutate(stack, renter, 'cancelReservation', r.id)).data?.r).toMatchObject({ status: 'CANCELLED', paymentStatus: 'CANCELLED' })
-    expect((await paymentsOf(stack, renter)).filter((p) => p.reservation.id === r.id)).toEqual([{ ...payment, status: 'CANCELLED' }])
+    expect((await mutate(stack, renter, 'cancelReservation', r.id)).data?.r).toMatchObject({
+      status: 'CANCELLED',
+      paymentStatus: 'CANCELLED',
+    })
+    expect((await paymentsOf(stack, renter)).filter(p => p.reservation.id === r.id)).toEqual([
+      { ...payment, status: 'CANCELLED' },
+    ])
     await refusedWithoutChange(r.id, 'CONFLICT', () => mutate(stack, renter, 'cancelReservation', r.id))
     await refusedWithoutChange(r.id, 'CONFLICT', () => mutate(stack, renter, 'payReservation', r.id))
 
@@ -111,8 +158,9 @@ describe('reservation subgraph: reserving, paying, cancelling', () => {
 
   it('answers PAYMENT_DECLINED when payment refuses, changes nothing, and keeps the circuit closed', async () => {
     const r = await confirmedReservation(MAX_AMOUNT + 1)
-    for (let i = 0; i < 4; i++) await refusedWithoutChange(r.id, 'PAYMENT_DECLINED', () => mutate(stack, renter, 'payReservation', r.id))
-    expect((await paymentsOf(stack, renter)).some((p) => p.reservation.id === r.id)).toBe(false)
+    for (let i = 0; i < 4; i++)
+      await refusedWithoutChange(r.id, 'PAYMENT_DECLINED', () => mutate(stack, renter, 'payReservation', r.id))
+    expect((await paymentsOf(stack, renter)).some(p => p.reservation.id === r.id)).toBe(false)
     const other = await confirmedReservation(10)
     expect((await mutate(stack, renter, 'payReservation', other.id)).data?.r.paymentStatus).toBe('PAID')
   })
@@ -120,10 +168,19 @@ describe('reservation subgraph: reserving, paying, cancelling', () => {
   it('refuses to cancel once the item is rented', async () => {
     const r = await confirmedReservation()
     await mutate(stack, renter, 'payReservation', r.id)
-    await emitItemEvent(items, 'ItemLent', r.itemId, { item: itemSnapshot(r.itemId, owner.userId, 700, { rentalStatus: 'RENTING' }), reservationId: r.id }, 3)
-    await eventually(() => readReservation(stack, renter, r.id), (v) => v?.rentalStatus === 'RENTING')
+    await emitItemEvent(
+      items,
+      'ItemLent',
+      r.itemId,
+      { item: itemSnapshot(r.itemId, owner.userId, 700, { rentalStatus: 'RENTING' }), reservationId: r.id },
+      3,
+    )
+    await eventually(
+      () => readReservation(stack, renter, r.id),
+      v => v?.rentalStatus === 'RENTING',
+    )
     await refusedWithoutChange(r.id, 'CONFLICT', () => mutate(stack, renter, 'cancelReservation', r.id))
     await refusedWithoutChange(r.id, 'CONFLICT', () => mutate(stack, renter, 'cancelPayment', r.id))
-    expect((await paymentsOf(stack, renter)).find((p) => p.reservation.id === r.id)?.status).toBe('PAID')
+    expect((await paymentsOf(stack, renter)).find(p => p.reservation.id === r.id)?.status).toBe('PAID')
   })
 })

@@ -7,7 +7,14 @@ import type { Logger } from '@gdmarket/platform/logger'
 import type { Cause, Transact } from '@gdmarket/platform/outbox'
 import type { PaymentClient } from './payment-client.js'
 import { assertCancellable, assertCustomer } from './rules.js'
-import { findReservation, snapshot, updateIfUnchanged, type Reservation, type ReservationDb, type ReservationTx } from './store.js'
+import {
+  findReservation,
+  snapshot,
+  updateIfUnchanged,
+  type Reservation,
+  type ReservationDb,
+  type ReservationTx,
+} from './store.js'
 
 export interface ReservationDeps {
   db: ReservationDb
@@ -50,8 +57,12 @@ export async function reserveItem(deps: ReservationDeps, asked: Asked, itemId: s
   const renter = requireRole(asked.caller, 'renter')
   const id = requireId(itemId, 'item id')
   return deps.transact(asked.cause, async (tx, events) => {
-    const r = await tx.reservation.create({ data: { id: randomUUID(), itemId: id, customerId: renter.userId, customerName: renter.name } })
-    await events.emit<ReservationEvents['ReservationRequested']>('ReservationRequested', r.id, r.version, { reservation: snapshot(r) })
+    const r = await tx.reservation.create({
+      data: { id: randomUUID(), itemId: id, customerId: renter.userId, customerName: renter.name },
+    })
+    await events.emit<ReservationEvents['ReservationRequested']>('ReservationRequested', r.id, r.version, {
+      reservation: snapshot(r),
+    })
     return r
   })
 }
@@ -63,9 +74,15 @@ export async function cancelReservation(deps: ReservationDeps, asked: Asked, id:
   const wasPaid = r.paymentStatus === 'PAID'
   const refund = wasPaid ? await deps.payment.refund(r.id, asked.cause.correlationId) : null
   const cancelled = await deps.transact(asked.cause, async (tx, events) => {
-    const next = await updateIfUnchanged(tx, r, { status: 'CANCELLED', ...(wasPaid ? { paymentStatus: 'CANCELLED' as const } : {}) })
+    const next = await updateIfUnchanged(tx, r, {
+      status: 'CANCELLED',
+      ...(wasPaid ? { paymentStatus: 'CANCELLED' as const } : {}),
+    })
     if (!next) return null
-    await events.emit<ReservationEvents['ReservationCancelled']>('ReservationCancelled', next.id, next.version, { reservation: snapshot(next), refunded: refund !== null })
+    await events.emit<ReservationEvents['ReservationCancelled']>('ReservationCancelled', next.id, next.version, {
+      reservation: snapshot(next),
+      refunded: refund !== null,
+    })
     return next
   })
   if (cancelled) return cancelled
@@ -74,7 +91,9 @@ export async function cancelReservation(deps: ReservationDeps, asked: Asked, id:
   const now = await findReservation(deps.db, r.id)
   if (wasPaid && now?.paymentStatus === 'PAID' && r.amount !== null) {
     const amount = r.amount
-    await compensate(deps, 'recharge after a failed cancellation', () => deps.payment.approve(r.id, r.customerId, amount, asked.cause.correlationId))
+    await compensate(deps, 'recharge after a failed cancellation', () =>
+      deps.payment.approve(r.id, r.customerId, amount, asked.cause.correlationId),
+    )
   }
   throw changedMeanwhile()
 }

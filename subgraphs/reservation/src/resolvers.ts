@@ -14,7 +14,7 @@ export interface ReservationContext extends RequestContext {
 }
 
 export function reservationContext(request: RequestContext, deps: ReservationDeps): ReservationContext {
-  return { ...request, deps, reservations: new DataLoader((ids) => reservationsByIds(deps.db, ids)) }
+  return { ...request, deps, reservations: new DataLoader(ids => reservationsByIds(deps.db, ids)) }
 }
 
 const asked = (ctx: ReservationContext): Asked => ({ caller: ctx.caller, cause: { correlationId: ctx.correlationId } })
@@ -27,14 +27,20 @@ async function visible(ctx: ReservationContext, id: string): Promise<Reservation
 
 export const resolvers: GraphQLResolverMap<ReservationContext> = {
   Query: {
-    reservations: (_: unknown, _args: unknown, ctx: ReservationContext) => (ctx.caller ? listReservations(ctx.deps.db, ctx.caller.userId) : []),
-    reservation: (_: unknown, args: { id: string }, ctx: ReservationContext) => visible(ctx, requireId(args.id, 'reservation id')),
+    reservations: (_: unknown, _args: unknown, ctx: ReservationContext) =>
+      ctx.caller ? listReservations(ctx.deps.db, ctx.caller.userId) : [],
+    reservation: (_: unknown, args: { id: string }, ctx: ReservationContext) =>
+      visible(ctx, requireId(args.id, 'reservation id')),
   },
   Mutation: {
-    reserveItem: (_: unknown, args: { itemId: string }, ctx: ReservationContext) => reserveItem(ctx.deps, asked(ctx), args.itemId),
-    cancelReservation: (_: unknown, args: { id: string }, ctx: ReservationContext) => cancelReservation(ctx.deps, asked(ctx), args.id),
-    payReservation: (_: unknown, args: { id: string }, ctx: ReservationContext) => payReservation(ctx.deps, asked(ctx), args.id),
-    cancelPayment: (_: unknown, args: { id: string }, ctx: ReservationContext) => cancelPayment(ctx.deps, asked(ctx), args.id),
+    reserveItem: (_: unknown, args: { itemId: string }, ctx: ReservationContext) =>
+      reserveItem(ctx.deps, asked(ctx), args.itemId),
+    cancelReservation: (_: unknown, args: { id: string }, ctx: ReservationContext) =>
+      cancelReservation(ctx.deps, asked(ctx), args.id),
+    payReservation: (_: unknown, args: { id: string }, ctx: ReservationContext) =>
+      payReservation(ctx.deps, asked(ctx), args.id),
+    cancelPayment: (_: unknown, args: { id: string }, ctx: ReservationContext) =>
+      cancelPayment(ctx.deps, asked(ctx), args.id),
   },
   Reservation: {
     // References (e.g. Payment.reservation) follow the same rule as reservation(id): the router

@@ -1,8 +1,25 @@
 import { describe, expect, it } from '@jest/globals'
 import { thrownCode } from '../../../test/thrown.js'
-import { advanceRental, assertCancellable, assertCustomer, assertPayable, assertPaymentCancellable, canSee, confirmsHold, rejectsHold, type ReservationState } from './rules.js'
+import {
+  advanceRental,
+  assertCancellable,
+  assertCustomer,
+  assertPayable,
+  assertPaymentCancellable,
+  canSee,
+  confirmsHold,
+  rejectsHold,
+  type ReservationState,
+} from './rules.js'
 
-const confirmed: ReservationState = { customerId: 'renter', ownerId: 'owner', status: 'CONFIRMED', paymentStatus: 'NOT_PAID', rentalStatus: 'NOT_RENTING', amount: 700 }
+const confirmed: ReservationState = {
+  customerId: 'renter',
+  ownerId: 'owner',
+  status: 'CONFIRMED',
+  paymentStatus: 'NOT_PAID',
+  rentalStatus: 'NOT_RENTING',
+  amount: 700,
+}
 
 describe('reservation rules', () => {
   it('lets only the customer act on a reservation', () => {
@@ -26,7 +43,8 @@ describe('reservation rules', () => {
 
   it('refuses to pay twice, before confirmation, after rental or without a price', () => {
     expect(thrownCode(() => assertPayable({ ...confirmed, paymentStatus: 'PAID' }))).toBe('CONFLICT')
-    for (const status of ['PENDING', 'REJECTED', 'CANCELLED'] as const) expect(thrownCode(() => assertPayable({ ...confirmed, status }))).toBe('CONFLICT')
+    for (const status of ['PENDING', 'REJECTED', 'CANCELLED'] as const)
+      expect(thrownCode(() => assertPayable({ ...confirmed, status }))).toBe('CONFLICT')
     expect(thrownCode(() => assertPayable({ ...confirmed, rentalStatus: 'RETURNED' }))).toBe('CONFLICT')
     expect(thrownCode(() => assertPayable({ ...confirmed, amount: null }))).toBe('CONFLICT')
   })
@@ -35,7 +53,9 @@ describe('reservation rules', () => {
     expect(thrownCode(() => assertPaymentCancellable({ ...confirmed, paymentStatus: 'PAID' }))).toBeUndefined()
     expect(thrownCode(() => assertPaymentCancellable(confirmed))).toBe('CONFLICT')
     expect(thrownCode(() => assertPaymentCancellable({ ...confirmed, paymentStatus: 'CANCELLED' }))).toBe('CONFLICT')
-    expect(thrownCode(() => assertPaymentCancellable({ ...confirmed, paymentStatus: 'PAID', rentalStatus: 'RENTING' }))).toBe('CONFLICT')
+    expect(
+      thrownCode(() => assertPaymentCancellable({ ...confirmed, paymentStatus: 'PAID', rentalStatus: 'RENTING' })),
+    ).toBe('CONFLICT')
   })
 
   it('shows a reservation to its customer and the item owner only', () => {

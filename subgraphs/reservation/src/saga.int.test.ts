@@ -22,33 +22,64 @@ describe('reservation saga handlers', () => {
   })
 
   const reserve = async () => (await mutate(stack, renter, 'reserveItem', randomUUID())).data!.r
-  const held = (itemId: string, reservationId: string, price = 500) => ({ item: itemSnapshot(itemId, owner.userId, price), reservationId, customerId: renter.userId, customerName: renter.name })
-  const settled = async (id: string, ok: (s: Awaited<ReturnType<typeof stored>>) => boolean) => eventually(() => stored(stack, id), ok)
+  const held = (itemId: string, reservationId: string, price = 500) => ({
+    item: itemSnapshot(itemId, owner.userId, price),
+    reservationId,
+    customerId: renter.userId,
+    customerName: renter.name,
+  })
+  const settled = async (id: string, ok: (s: Awaited<ReturnType<typeof stored>>) => boolean) =>
+    eventually(() => stored(stack, id), ok)
 
   it('confirms on ItemHeld, learning price and owner; a redelivery of the same event changes nothing', async () => {
     const r = await reserve()
     const event = await emitItemEvent(items, 'ItemHeld', r.itemId, held(r.itemId, r.id, 900))
-    const after = await settled(r.id, (s) => s.row?.status === 'CONFIRMED')
+    const after = await settled(r.id, s => s.row?.status === 'CONFIRMED')
     expect(after.row).toMatchObject({ amount: 900, ownerId: owner.userId, version: 2 })
-    expect(after.events).toEqual([{ type: 'ReservationRequested', version: 1 }, { type: 'ReservationConfirmed', version: 2 }])
+    expect(after.events).toEqual([
+      { type: 'ReservationRequested', version: 1 },
+      { type: 'ReservationConfirmed', version: 2 },
+    ])
 
     await items.republish('item', event, randomUUID()) // same event id, new message: JetStream delivers it again
     // Events of one reservation are applied in stream order, so once ItemLent shows, the redelivery was handled.
-    await emitItemEvent(items, 'ItemLent', r.itemId, { item: itemSnapshot(r.itemId, owner.userId, 900, { rentalStatus: 'RENTING' }), reservationId: r.id }, 3)
-    const later = await settled(r.id, (s) => s.row?.rentalStatus === 'RENTING')
+    await emitItemEvent(
+      items,
+      'ItemLent',
+      r.itemId,
+      { item: itemSnapshot(r.itemId, owner.userId, 900, { rentalStatus: 'RENTING' }), reservationId: r.id },
+      3,
+    )
+    const later = await settled(r.id, s => s.row?.rentalStatus === 'RENTING')
     expect(later.row).toMatchObject({ status: 'CONFIRMED', version: 3 })
-    expect(later.events.map((e) => e.type)).toEqual(['ReservationRequested', 'ReservationConfirmed', 'ReservationRentalChanged'])
+    expect(later.events.map(e => e.type)).toEqual([
+      'ReservationRequested',
+      'ReservationConfirmed',
+      'ReservationRentalChanged',
+    ])
   })
 
   it('rejects on ItemHoldRejected, and a later ItemHeld does not overturn the decision', async () => {
     const r = await reserve()
-    await emitItemEvent(items, 'ItemHoldRejected', r.itemId, { itemId: r.itemId, reservationId: r.id, reason: 'NOT_RENTABLE' }, 0)
-    const rejected = await settled(r.id, (s) => s.row?.status === 'REJECTED')
+    await emitItemEvent(
+      items,
+      'ItemHoldRejected',
+      r.itemId,
+      { itemId: r.itemId, reservationId: r.id, reason: 'NOT_RENTABLE' },
+      0,
+    )
+    const rejected = await settled(r.id, s => s.row?.status === 'REJECTED')
     expect(rejected.row).toMatchObject({ rejectReason: 'NOT_RENTABLE', version: 2 })
     const late = await emitItemEvent(items, 'ItemHeld', r.itemId, held(r.itemId, r.id))
-    await emitItemEvent(items, 'ItemDeleted', r.itemId, { item: itemSnapshot(r.itemId, owner.userId, 500, { deleted: true }) }, 4)
+    await emitItemEvent(
+      items,
+      'ItemDeleted',
+      r.itemId,
+      { item: itemSnapshot(r.itemId, owner.userId, 500, { deleted: true }) },
+      4,
+    )
     await eventually(() => handled(stack, late.id))
-    const after = await settled(r.id, (s) => s.row?.itemDeleted === true)
+    const after = await settled(r.id, s => s.row?.itemDeleted === true)
     expect(after.row).toMatchObject({ status: 'REJECTED', version: 3 })
     expect((await readReservation(stack, renter, r.id))?.item).toBeNull()
   })
@@ -58,22 +89,47 @@ describe('reservation saga handlers', () => {
     expect((await mutate(stack, renter, 'cancelReservation', r.id)).data?.r.status).toBe('CANCELLED')
     const late = await emitItemEvent(items, 'ItemHeld', r.itemId, held(r.itemId, r.id))
     await eventually(() => handled(stack, late.id))
-    await emitItemEvent(items, 'ItemDeleted', r.itemId, { item: itemSnapshot(r.itemId, owner.userId, 500, { deleted: true }) }, 3)
-    const after = await settled(r.id, (s) => s.row?.itemDeleted === true)
+    await emitItemEvent(
+      items,
+      'ItemDeleted',
+      r.itemId,
+      { item: itemSnapshot(r.itemId, owner.userId, 500, { deleted: true }) },
+      3,
+    )
+    const after = await settled(r.id, s => s.row?.itemDeleted === true)
     expect(after.row).toMatchObject({ status: 'CANCELLED', amount: null })
-    expect(after.events.map((e) => e.type)).toEqual(['ReservationRequested', 'ReservationCancelled'])
+    expect(after.events.map(e => e.type)).toEqual(['ReservationRequested', 'ReservationCancelled'])
   })
 
   it('moves the rental status forward only: a late ItemLent after ItemReturned changes nothing', async () => {
     const r = await reserve()
     await emitItemEvent(items, 'ItemHeld', r.itemId, held(r.itemId, r.id))
-    await emitItemEvent(items, 'ItemReturned', r.itemId, { item: itemSnapshot(r.itemId, owner.userId, 500, { status: 'RENTABLE', rentalStatus: 'RETURNED' }), reservationId: r.id }, 5)
-    await settled(r.id, (s) => s.row?.rentalStatus === 'RETURNED')
-    const late = await emitItemEvent(items, 'ItemLent', r.itemId, { item: itemSnapshot(r.itemId, owner.userId, 500, { rentalStatus: 'RENTING' }), reservationId: r.id }, 4)
+    await emitItemEvent(
+      items,
+      'ItemReturned',
+      r.itemId,
+      {
+        item: itemSnapshot(r.itemId, owner.userId, 500, { status: 'RENTABLE', rentalStatus: 'RETURNED' }),
+        reservationId: r.id,
+      },
+      5,
+    )
+    await settled(r.id, s => s.row?.rentalStatus === 'RETURNED')
+    const late = await emitItemEvent(
+      items,
+      'ItemLent',
+      r.itemId,
+      { item: itemSnapshot(r.itemId, owner.userId, 500, { rentalStatus: 'RENTING' }), reservationId: r.id },
+      4,
+    )
     await eventually(() => handled(stack, late.id))
     const after = await stored(stack, r.id)
     expect(after.row).toMatchObject({ rentalStatus: 'RETURNED', version: 3 })
-    expect(after.events.map((e) => e.type)).toEqual(['ReservationRequested', 'ReservationConfirmed', 'ReservationRentalChanged'])
+    expect(after.events.map(e => e.type)).toEqual([
+      'ReservationRequested',
+      'ReservationConfirmed',
+      'ReservationRentalChanged',
+    ])
     expect((await mutate(stack, renter, 'payReservation', r.id)).errors?.[0]?.extensions?.code).toBe('CONFLICT')
   })
 })

@@ -45,25 +45,46 @@ const HANDLED = new Set(['ItemHeld', 'ItemHoldRejected', 'ItemLent', 'ItemReturn
 async function onHeld(tx: ReservationTx, events: EventSink, held: ItemEvents['ItemHeld']): Promise<void> {
   const r = await findReservation(tx, held.reservationId)
   if (!r || !confirmsHold(r)) return
-  const next = await updateIfUnchanged(tx, r, { status: 'CONFIRMED', amount: held.item.price, ownerId: held.item.ownerId })
+  const next = await updateIfUnchanged(tx, r, {
+    status: 'CONFIRMED',
+    amount: held.item.price,
+    ownerId: held.item.ownerId,
+  })
   if (!next) throw new Error('reservation changed during the hold; retrying the event')
-  await events.emit<ReservationEvents['ReservationConfirmed']>('ReservationConfirmed', next.id, next.version, { reservation: snapshot(next), amount: held.item.price })
+  await events.emit<ReservationEvents['ReservationConfirmed']>('ReservationConfirmed', next.id, next.version, {
+    reservation: snapshot(next),
+    amount: held.item.price,
+  })
 }
 
-async function onHoldRejected(tx: ReservationTx, events: EventSink, rejected: ItemEvents['ItemHoldRejected']): Promise<void> {
+async function onHoldRejected(
+  tx: ReservationTx,
+  events: EventSink,
+  rejected: ItemEvents['ItemHoldRejected'],
+): Promise<void> {
   const r = await findReservation(tx, rejected.reservationId)
   if (!r || !rejectsHold(r)) return
   const next = await updateIfUnchanged(tx, r, { status: 'REJECTED', rejectReason: rejected.reason })
   if (!next) throw new Error('reservation changed during the rejection; retrying the event')
-  await events.emit<ReservationEvents['ReservationRejected']>('ReservationRejected', next.id, next.version, { reservation: snapshot(next), reason: rejected.reason })
+  await events.emit<ReservationEvents['ReservationRejected']>('ReservationRejected', next.id, next.version, {
+    reservation: snapshot(next),
+    reason: rejected.reason,
+  })
 }
 
 /** The item was handed over or came back. */
-async function onRental(tx: ReservationTx, events: EventSink, reservationId: string, heard: RentalStatus): Promise<void> {
+async function onRental(
+  tx: ReservationTx,
+  events: EventSink,
+  reservationId: string,
+  heard: RentalStatus,
+): Promise<void> {
   const r = reservationId ? await findReservation(tx, reservationId) : null
   const rentalStatus = r ? advanceRental(r.rentalStatus, heard) : null
   if (!r || !rentalStatus) return
   const next = await updateIfUnchanged(tx, r, { rentalStatus })
   if (!next) throw new Error('reservation changed during the rental change; retrying the event')
-  await events.emit<ReservationEvents['ReservationRentalChanged']>('ReservationRentalChanged', next.id, next.version, { reservation: snapshot(next) })
+  await events.emit<ReservationEvents['ReservationRentalChanged']>('ReservationRentalChanged', next.id, next.version, {
+    reservation: snapshot(next),
+  })
 }

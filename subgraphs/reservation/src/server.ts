@@ -30,14 +30,14 @@ export function buildReservationSubgraph(config: ReservationConfig) {
       }
       return {
         outbox: outbox.store,
-        context: (request) => reservationContext(request, deps),
+        context: request => reservationContext(request, deps),
         consumers: [
           {
             durable: RESERVATION_CONSUMER,
             events: 'item.*',
             // One reservation's events are applied one after another, in stream order.
             keyOf: sagaKey,
-            handle: (event) => applyItemEvent(deps.transact, event as ItemEvent),
+            handle: event => applyItemEvent(deps.transact, event as ItemEvent),
           },
         ],
       }

@@ -8,11 +8,17 @@ export type ReservationDb = PrismaClient
 export type ReservationTx = Prisma.TransactionClient
 export type { Reservation }
 
-export const createReservationDb = (url: string, poolSize: number): ReservationDb => new PrismaClient({ adapter: prismaAdapter(url, poolSize) })
+export const createReservationDb = (url: string, poolSize: number): ReservationDb =>
+  new PrismaClient({ adapter: prismaAdapter(url, poolSize) })
 
 /** Use cases write state and events through `transact`; the relay publishes from `store`. */
 export const reservationOutbox = (db: ReservationDb, stream: string, kick: Kick) =>
-  prismaOutbox<ReservationTx, Prisma.InputJsonValue>(db, { stream, context: 'reservation', kick, encode: (e) => e as unknown as Prisma.InputJsonValue })
+  prismaOutbox<ReservationTx, Prisma.InputJsonValue>(db, {
+    stream,
+    context: 'reservation',
+    kick,
+    encode: e => e as unknown as Prisma.InputJsonValue,
+  })
 
 export const snapshot = (r: Reservation): ReservationSnapshot => ({
   reservationId: r.id,
@@ -24,7 +30,8 @@ export const snapshot = (r: Reservation): ReservationSnapshot => ({
   rentalStatus: r.rentalStatus,
 })
 
-export const findReservation = (tx: ReservationTx | ReservationDb, id: string) => tx.reservation.findUnique({ where: { id } })
+export const findReservation = (tx: ReservationTx | ReservationDb, id: string) =>
+  tx.reservation.findUnique({ where: { id } })
 
 /** A customer's reservations, newest first. */
 export const listReservations = (db: ReservationDb, customerId: string) =>
@@ -33,21 +40,31 @@ export const listReservations = (db: ReservationDb, customerId: string) =>
 /** Reservations by id, in the order asked, null where missing: the DataLoader batch. */
 export async function reservationsByIds(db: ReservationDb, ids: readonly string[]): Promise<(Reservation | null)[]> {
   const rows = await db.reservation.findMany({ where: { id: { in: [...ids] } } })
-  const byId = new Map(rows.map((r) => [r.id, r]))
-  return ids.map((id) => byId.get(id) ?? null)
+  const byId = new Map(rows.map(r => [r.id, r]))
+  return ids.map(id => byId.get(id) ?? null)
 }
 
 /**
  * Applies `data` only if the reservation is still at the version read (nobody changed it since)
  * and bumps the version; returns the new row, or null when it moved on meanwhile.
  */
-export async function updateIfUnchanged(tx: ReservationTx, r: Reservation, data: Prisma.ReservationUpdateManyMutationInput): Promise<Reservation | null> {
-  const [next] = await tx.reservation.updateManyAndReturn({ where: { id: r.id, version: r.version }, data: { ...data, version: { increment: 1 } } })
+export async function updateIfUnchanged(
+  tx: ReservationTx,
+  r: Reservation,
+  data: Prisma.ReservationUpdateManyMutationInput,
+): Promise<Reservation | null> {
+  const [next] = await tx.reservation.updateManyAndReturn({
+    where: { id: r.id, version: r.version },
+    data: { ...data, version: { increment: 1 } },
+  })
   return next ?? null
 }
 
 /** Marks every reservation of a deleted item (Reservation.item turns null); answers how many changed. */
 export async function markItemDeleted(tx: ReservationTx, itemId: string): Promise<number> {
-  const { count } = await tx.reservation.updateMany({ where: { itemId, itemDeleted: false }, data: { itemDeleted: true, version: { increment: 1 } } })
+  const { count } = await tx.reservation.updateMany({
+    where: { itemId, itemDeleted: false },
+    data: { itemDeleted: true, version: { increment: 1 } },
+  })
   return count
 }

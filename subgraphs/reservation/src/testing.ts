@@ -9,8 +9,13 @@ import { gql, type Stack } from '../../../test/harness.js'
 import { routerHeaders, type TestBus } from '../../../test/bus.js'
 
 /** The router's headers for `caller`; for null, those of an anonymous request. */
-export const as = (caller: Caller | null): Record<string, string> => (caller ? routerHeaders(caller) : { [INTERNAL_SECRET_HEADER]: DEV_INTERNAL_SECRET })
-export const person = (name: string, roles: Caller['roles']): Caller => ({ userId: `${name}-${randomUUID()}`, name, roles })
+export const as = (caller: Caller | null): Record<string, string> =>
+  caller ? routerHeaders(caller) : { [INTERNAL_SECRET_HEADER]: DEV_INTERNAL_SECRET }
+export const person = (name: string, roles: Caller['roles']): Caller => ({
+  userId: `${name}-${randomUUID()}`,
+  name,
+  roles,
+})
 
 export const FIELDS = 'id itemId item { id } customerId customerName status paymentStatus rentalStatus createdAt'
 export interface ReservationView {
@@ -25,24 +30,59 @@ export interface ReservationView {
 
 /** Runs one of the four reservation mutations as `caller`, directly against the subgraph. */
 export const mutate = (stack: Stack, caller: Caller | null, name: string, id: string) =>
-  gql<Record<string, ReservationView>>(stack.url('reservation'), `mutation($id: ID!) { r: ${name}(${name === 'reserveItem' ? 'itemId' : 'id'}: $id) { ${FIELDS} } }`, { id }, undefined, as(caller))
+  gql<Record<string, ReservationView>>(
+    stack.url('reservation'),
+    `mutation($id: ID!) { r: ${name}(${name === 'reserveItem' ? 'itemId' : 'id'}: $id) { ${FIELDS} } }`,
+    { id },
+    undefined,
+    as(caller),
+  )
 
-export async function readReservation(stack: Stack, caller: Caller | null, id: string): Promise<ReservationView | null | undefined> {
-  const res = await gql<{ reservation: ReservationView | null }>(stack.url('reservation'), `query($id: ID!) { reservation(id: $id) { ${FIELDS} } }`, { id }, undefined, as(caller))
+export async function readReservation(
+  stack: Stack,
+  caller: Caller | null,
+  id: string,
+): Promise<ReservationView | null | undefined> {
+  const res = await gql<{ reservation: ReservationView | null }>(
+    stack.url('reservation'),
+    `query($id: ID!) { reservation(id: $id) { ${FIELDS} } }`,
+    { id },
+    undefined,
+    as(caller),
+  )
   return res.data?.reservation
 }
 
 /** The payments the payment subgraph holds for `caller`. */
-export async function paymentsOf(stack: Stack, caller: Caller): Promise<{ id: string; amount: number; status: string; reservation: { id: string } }[]> {
-  const res = await gql<{ payments: { id: string; amount: number; status: string; reservation: { id: string } }[] }>(stack.url('payment'), '{ payments { id amount status reservation { id } } }', {}, undefined, as(caller))
+export async function paymentsOf(
+  stack: Stack,
+  caller: Caller,
+): Promise<{ id: string; amount: number; status: string; reservation: { id: string } }[]> {
+  const res = await gql<{ payments: { id: string; amount: number; status: string; reservation: { id: string } }[] }>(
+    stack.url('payment'),
+    '{ payments { id amount status reservation { id } } }',
+    {},
+    undefined,
+    as(caller),
+  )
   return res.data?.payments ?? []
 }
 
 /** An item event published as the item subgraph's relay would, typed by the catalogue. */
-export const emitItemEvent = <K extends keyof ItemEvents>(bus: TestBus, type: K, aggregateId: string, data: ItemEvents[K], aggregateVersion = 2) =>
-  bus.publish('item', type, aggregateId, aggregateVersion, data)
+export const emitItemEvent = <K extends keyof ItemEvents>(
+  bus: TestBus,
+  type: K,
+  aggregateId: string,
+  data: ItemEvents[K],
+  aggregateVersion = 2,
+) => bus.publish('item', type, aggregateId, aggregateVersion, data)
 
-export const itemSnapshot = (itemId: string, ownerId: string, price: number, overrides: Partial<ItemSnapshot> = {}): ItemSnapshot => ({
+export const itemSnapshot = (
+  itemId: string,
+  ownerId: string,
+  price: number,
+  overrides: Partial<ItemSnapshot> = {},
+): ItemSnapshot => ({
   itemId,
   name: 'Camping tent',
   price,
@@ -54,7 +94,10 @@ export const itemSnapshot = (itemId: string, ownerId: string, price: number, ove
 })
 
 /** The reservation's row and the types of the events it wrote, straight from its database. */
-export async function stored(stack: Stack, id: string): Promise<{ row: Record<string, unknown> | undefined; events: { type: string; version: number }[] }> {
+export async function stored(
+  stack: Stack,
+  id: string,
+): Promise<{ row: Record<string, unknown> | undefined; events: { type: string; version: number }[] }> {
   const client = new pg.Client({ connectionString: stack.databaseUrl('reservation') })
   await client.connect()
   try {
