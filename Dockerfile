@@ -13,6 +13,7 @@ ARG NODE_IMAGE=node:20-bookworm-slim
 FROM scratch AS manifests
 COPY package.json package-lock.json ./
 COPY platform/package.json platform/
+COPY contracts/package.json contracts/
 COPY router/package.json router/
 COPY projections/package.json projections/
 COPY subgraphs/item/package.json subgraphs/item/

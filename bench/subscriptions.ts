@@ -9,7 +9,7 @@ import { connect } from 'nats'
 import WebSocket from 'ws'
 import { createClient } from 'graphql-ws'
 import { gql, sleep, Stack, token } from '../test/harness.js'
-import { itemInfoChangedSubject } from '@gdmarket/platform/events'
+import { itemInfoChangedSubject } from '@gdmarket/contracts/item-info'
 import type { BenchPart } from './run.js'
 
 const RATE_PER_S = 200

@@ -1,12 +1,6 @@
 // Test helpers on the stack's JetStream stream: publish hand-made events, read what services published.
 import { connect, type NatsConnection } from 'nats'
-import {
-  createEvent,
-  eventSubject,
-  parseEnvelope,
-  type EventContext,
-  type EventEnvelope,
-} from '@gdmarket/platform/events'
+import { createEvent, eventSubject, parseEnvelope, type EventEnvelope } from '@gdmarket/platform/events'
 import { deadLetterStream } from '@gdmarket/platform/bus'
 import { encodeCaller, INTERNAL_SECRET_HEADER, IDENTITY_HEADER, type Caller } from '@gdmarket/platform/identity'
 import { DEV_INTERNAL_SECRET } from '@gdmarket/platform/config'
@@ -24,7 +18,7 @@ export class TestBus {
 
   /** Publishes an event as a producer would (msgID = event id); returns it. */
   async publish<T>(
-    context: EventContext,
+    context: string,
     type: string,
     aggregateId: string,
     aggregateVersion: number,
@@ -37,7 +31,7 @@ export class TestBus {
   }
 
   /** Publishes an existing envelope again; a fresh msgID gets past JetStream's duplicate window, like a redelivery. */
-  async republish<T>(context: EventContext, event: EventEnvelope<T>, msgId = event.id): Promise<void> {
+  async republish<T>(context: string, event: EventEnvelope<T>, msgId = event.id): Promise<void> {
     await this.nc
       .jetstream()
       .publish(eventSubject(this.stream, context, event.type), JSON.stringify(event), { msgID: msgId })

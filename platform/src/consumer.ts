@@ -3,7 +3,7 @@
 // subject after the last attempt, and drain on stop. Handlers must be idempotent (see markApplied).
 import { AckPolicy, DeliverPolicy, headers as natsHeaders, nanos, type ConsumerMessages, type JsMsg } from 'nats'
 import { deadLetterSubject, type EventBus } from './bus.js'
-import { parseEnvelope, subjectPrefix, type EventContext, type EventEnvelope } from './events.js'
+import { parseEnvelope, subjectPrefix, type EventCatalogue, type EventEnvelope, type EventOf } from './events.js'
 import type { Logger } from './logger.js'
 
 /** Where the event sits in the stream; read models record it (`seq` = stream sequence). */
@@ -13,12 +13,63 @@ export interface EventPosition {
 
 export type EventHandler = (event: EventEnvelope, position: EventPosition) => Promise<void>
 
+/**
+ * What a consumer reacts to: one handler per event type of catalogue `C`, each given its own event
+ * type. The table is the one answer to "what does it handle": the subject filter and the handled
+ * types are derived from it, and events of other types are acknowledged without a handler.
+ */
+export type EventHandlers<C> = {
+  [K in keyof C & string]?: (event: EventOf<C, K>, position: EventPosition) => Promise<void>
+}
+
+/** A consumer as a service declares it; the platform adds the bus, the logger and the limits. */
+export interface ConsumerSpec<C> {
+  /** Durable consumer name; also the name idempotency records are kept under. */
+  durable: string
+  /** Whose events it reads (eitherCatalogue for two contexts). */
+  catalogue: EventCatalogue<C>
+  handlers: EventHandlers<C>
+  /** Events with the same key are applied in order; default: the aggregate id. */
+  keyOf?: (event: EventOf<C>) => string
+}
+
+export const handledTypes = <C>(handlers: EventHandlers<C>): string[] => Object.keys(handlers)
+
+/** The subject filter under the stream's prefix: `item.ItemHeld` for one type, else every type of the context (NATS 2.9 has one filter per consumer). */
+export function subjectFilter<C>(spec: Pick<ConsumerSpec<C>, 'catalogue' | 'handlers'>): string {
+  const types = handledTypes(spec.handlers)
+  return `${spec.catalogue.context}.${types.length === 1 ? types[0] : '*'}`
+}
+
+/** The consumer's one handle: the event's own handler, nothing for a type the table does not list. */
+export function dispatch<C>(handlers: EventHandlers<C>): EventHandler {
+  const table = handlers as Record<string, EventHandler | undefined>
+  return async (event, position) => {
+    const handler = Object.hasOwn(table, event.type) ? table[event.type] : undefined
+    if (handler) await handler(event, position)
+  }
+}
+
+/** What the platform runs for a declared consumer: its table made into one handle and a subject filter. */
+export type DeclaredConsumer = Pick<ConsumerOptions, 'durable' | 'events' | 'handle' | 'keyOf'>
+
+/** Declares a consumer: `consumer({ durable, catalogue, handlers, keyOf })`; the handlers are typed by the catalogue. */
+export function consumer<C>(spec: ConsumerSpec<C>): DeclaredConsumer {
+  return {
+    durable: spec.durable,
+    events: subjectFilter(spec),
+    handle: dispatch(spec.handlers),
+    // The wire's events are trusted to match their type's payload: producers emit through the same catalogue.
+    keyOf: spec.keyOf as ((event: EventEnvelope) => string) | undefined,
+  }
+}
+
 export interface ConsumerOptions {
   bus: EventBus
   /** Durable consumer name; also the name idempotency records are kept under. */
   durable: string
   /** Which events, as a subject under the stream's prefix: `reservation.*`, `item.ItemHeld`, `*.*` (one filter: NATS 2.9 has no multi-filter consumers). */
-  events: `${EventContext | '*'}.${string}`
+  events: string
   handle: EventHandler
   /** Events with the same key are applied in order; default: the aggregate id. */
   keyOf?: (event: EventEnvelope) => string

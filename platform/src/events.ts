@@ -1,13 +1,11 @@
-// The event envelope every GDmarket event travels in (catalogue: docs/events.md).
+// The event envelope every event travels in, and the typing of a bounded context's events: a
+// catalogue maps each event type to its payload (the contexts' catalogues live in contracts/).
 import { randomUUID } from 'node:crypto'
 
-/** Bounded contexts that publish events; the second token of every subject. */
-export type EventContext = 'item' | 'reservation' | 'payment'
-
-export interface EventEnvelope<T = Record<string, unknown>> {
+export interface EventEnvelope<T = unknown, Type extends string = string> {
   /** Unique event id; also the JetStream message id, so a re-publish is dropped. */
   id: string
-  type: string
+  type: Type
   /** Version of the envelope and payload shape. */
   version: 1
   occurredAt: string
@@ -22,8 +20,28 @@ export interface EventEnvelope<T = Record<string, unknown>> {
   data: T
 }
 
-export interface NewEvent<T> {
-  type: string
+/**
+ * The envelope of event `K` of catalogue `C` (event type → payload); with every type, the
+ * discriminated union of the context's events, so `switch (event.type)` narrows `event.data`.
+ */
+export type EventOf<C, K extends keyof C = keyof C> = K extends keyof C & string ? EventEnvelope<C[K], K> : never
+
+/** A bounded context's events: its name (the subject's second token) and, as a type, its catalogue. */
+export interface EventCatalogue<C> {
+  readonly context: string
+  /** Never set: carries the catalogue's type. */
+  readonly events?: C
+}
+
+export const eventCatalogue = <C>(context: string): EventCatalogue<C> => ({ context })
+
+/** The events of two contexts, for a consumer that reads both (its subjects: every context). */
+export const eitherCatalogue = <A, B>(_a: EventCatalogue<A>, _b: EventCatalogue<B>): EventCatalogue<A & B> => ({
+  context: '*',
+})
+
+export interface NewEvent<T, Type extends string = string> {
+  type: Type
   aggregateId: string
   aggregateVersion: number
   data: T
@@ -31,7 +49,7 @@ export interface NewEvent<T> {
   cause: { correlationId: string; causationId?: string | null }
 }
 
-export function createEvent<T>(e: NewEvent<T>): EventEnvelope<T> {
+export function createEvent<T, Type extends string>(e: NewEvent<T, Type>): EventEnvelope<T, Type> {
   return {
     id: randomUUID(),
     type: e.type,
@@ -46,23 +64,15 @@ export function createEvent<T>(e: NewEvent<T>): EventEnvelope<T> {
 }
 
 /** The cause to give events produced while handling `event`. */
-export const causedBy = (event: EventEnvelope<unknown>) => ({
+export const causedBy = (event: EventEnvelope) => ({
   correlationId: event.correlationId,
   causationId: event.id,
 })
 
 /** Subjects are `<prefix>.<context>.<EventType>`; the prefix is the stream name in lower case (GDMARKET → gdmarket). */
 export const subjectPrefix = (stream: string): string => stream.toLowerCase()
-export const eventSubject = (stream: string, context: EventContext, type: string): string =>
+export const eventSubject = (stream: string, context: string, type: string): string =>
   `${subjectPrefix(stream)}.${context}.${type}`
-
-/**
- * The ItemInfo change feed (projections → router subscriptions): its own stream, kept for a while,
- * not forever, since it is derived data. Subject per item: `<prefix>-projections.ItemInfoChanged.<itemId>`.
- */
-export const itemInfoFeedStream = (stream: string): string => `${stream}_ITEMINFO`
-export const itemInfoChangedSubject = (stream: string, itemId = '*'): string =>
-  `${subjectPrefix(stream)}-projections.ItemInfoChanged.${itemId}`
 
 export function parseEnvelope(data: Uint8Array): EventEnvelope {
   const e = JSON.parse(new TextDecoder().decode(data)) as EventEnvelope

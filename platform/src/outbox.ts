@@ -2,7 +2,7 @@
 // the relay publishes rows to JetStream after commit (kicked at once, and on a poll for what a
 // crash or a NATS outage left behind), with the event id as Nats-Msg-Id so a re-publish is dropped.
 import type { EventBus } from './bus.js'
-import { createEvent, eventSubject, type EventContext, type EventEnvelope, type NewEvent } from './events.js'
+import { createEvent, eventSubject, type EventCatalogue, type EventEnvelope, type NewEvent } from './events.js'
 import type { Logger } from './logger.js'
 
 /** Tells the relay there is something to publish: the rows just committed, or none to make it look. */
@@ -21,11 +21,11 @@ export interface OutboxStore {
 }
 
 /** The row to insert for an event (SQLite keeps the envelope as text, PostgreSQL as jsonb). */
-export function outboxRow<T>(
+export function outboxRow<E extends EventEnvelope>(
   stream: string,
-  context: EventContext,
-  event: EventEnvelope<T>,
-): { id: string; subject: string; envelope: EventEnvelope<T> } {
+  context: string,
+  event: E,
+): { id: string; subject: string; envelope: E } {
   return { id: event.id, subject: eventSubject(stream, context, event.type), envelope: event }
 }
 
@@ -156,27 +156,33 @@ export class OutboxRelay {
   }
 }
 
-/** Appends events to the outbox inside the current transaction. */
-export interface EventSink {
-  emit<T>(type: string, aggregateId: string, aggregateVersion: number, data: T): Promise<EventEnvelope<T>>
+/** Appends events of catalogue `C` to the outbox inside the current transaction; the payload must match the type. */
+export interface EventSink<C> {
+  emit<K extends keyof C & string>(
+    type: K,
+    aggregateId: string,
+    aggregateVersion: number,
+    data: C[K],
+  ): Promise<EventEnvelope<C[K], K>>
 }
 
 export type Cause = NewEvent<unknown>['cause']
 
-export interface TransactorOptions<Tx> {
+export interface TransactorOptions<Tx, C> {
   /** Runs fn in one database transaction (the Prisma client's $transaction). */
   begin: <T>(fn: (tx: Tx) => Promise<T>) => Promise<T>
   insertOutbox: (tx: Tx, row: OutboxRow) => Promise<unknown>
   stream: string
-  context: EventContext
+  /** The events this service publishes. */
+  catalogue: EventCatalogue<C>
   /** Called after a commit that wrote events, with their rows: the relay publishes them at once. */
   kick: Kick
 }
 
-export type Transact<Tx> = <T>(cause: Cause, fn: (tx: Tx, events: EventSink) => Promise<T>) => Promise<T>
+export type Transact<Tx, C> = <T>(cause: Cause, fn: (tx: Tx, events: EventSink<C>) => Promise<T>) => Promise<T>
 
 /** State and its events in one transaction; the relay is kicked only after the commit. */
-export function createTransactor<Tx>(o: TransactorOptions<Tx>): Transact<Tx> {
+export function createTransactor<Tx, C>(o: TransactorOptions<Tx, C>): Transact<Tx, C> {
   return async (cause, fn) => {
     let written: OutboxRow[] = []
     const result = await o.begin(tx => {
@@ -184,7 +190,7 @@ export function createTransactor<Tx>(o: TransactorOptions<Tx>): Transact<Tx> {
       return fn(tx, {
         async emit(type, aggregateId, aggregateVersion, data) {
           const event = createEvent({ type, aggregateId, aggregateVersion, data, cause })
-          const row = outboxRow(o.stream, o.context, event)
+          const row = outboxRow(o.stream, o.catalogue.context, event)
           await o.insertOutbox(tx, row)
           written.push(row)
           return event
@@ -217,19 +223,19 @@ export interface OutboxTable<Envelope> {
  * The outbox of one service's Prisma database: the transactor its use cases write through and the
  * store its relay reads. `encode` turns an envelope into the column's type (jsonb, or text on SQLite).
  */
-export function prismaOutbox<Tx extends { outboxEvent: OutboxTable<Envelope> }, Envelope>(
+export function prismaOutbox<Tx extends { outboxEvent: OutboxTable<Envelope> }, Envelope, C>(
   db: PrismaOutboxClient<Tx, Envelope>,
-  o: { stream: string; context: EventContext; kick: Kick; encode: (envelope: EventEnvelope<unknown>) => Envelope },
-): { transact: Transact<Tx>; store: OutboxStore } {
+  o: { stream: string; catalogue: EventCatalogue<C>; kick: Kick; encode: (envelope: EventEnvelope) => Envelope },
+): { transact: Transact<Tx, C>; store: OutboxStore } {
   return {
-    transact: createTransactor<Tx>({
+    transact: createTransactor<Tx, C>({
       begin: fn => db.$transaction(fn),
       insertOutbox: (tx, row) =>
         tx.outboxEvent.create({
-          data: { id: row.id, subject: row.subject, envelope: o.encode(row.envelope as EventEnvelope<unknown>) },
+          data: { id: row.id, subject: row.subject, envelope: o.encode(row.envelope as EventEnvelope) },
         }),
       stream: o.stream,
-      context: o.context,
+      catalogue: o.catalogue,
       kick: o.kick,
     }),
     store: prismaOutboxStore(db),

@@ -11,8 +11,7 @@ import { GraphQLError, parse } from 'graphql'
 import { AppError } from './errors.js'
 import { EventBus, type StreamSpec } from './bus.js'
 import type { EventsConfig, ServiceConfig } from './config.js'
-import { EventConsumer, type EventHandler } from './consumer.js'
-import type { EventContext, EventEnvelope } from './events.js'
+import { EventConsumer, type DeclaredConsumer } from './consumer.js'
 import { callerFromHeaders, isInternalRequest, type Caller } from './identity.js'
 import { createLogger, type Logger } from './logger.js'
 import { migrateDatabase } from './migrate.js'
@@ -34,13 +33,6 @@ export interface PrismaLike {
   $queryRawUnsafe(query: string): Promise<unknown>
 }
 
-export interface ConsumerSpec {
-  durable: string
-  events: `${EventContext | '*'}.${string}`
-  handle: EventHandler
-  keyOf?: (event: EventEnvelope) => string
-}
-
 export interface SubgraphOptions<Db extends PrismaLike, Ctx extends RequestContext> {
   config: ServiceConfig & EventsConfig
   /** The database folder under prisma/ (schema.prisma + migrations/). */
@@ -54,7 +46,8 @@ export interface SubgraphOptions<Db extends PrismaLike, Ctx extends RequestConte
   /** Wires the service's use cases once: the per-request context and the event consumers. */
   setup: (runtime: { db: Db; kick: Kick; logger: Logger; bus: EventBus }) => {
     context: (request: RequestContext) => Ctx
-    consumers?: ConsumerSpec[]
+    /** Each made by `consumer(...)` from its handler table. */
+    consumers?: DeclaredConsumer[]
     /** The service's outbox table, published by a relay; omit for a service that emits no events. */
     outbox?: OutboxStore
   }

@@ -1,7 +1,8 @@
 import { describe, expect, it } from '@jest/globals'
 import { randomUUID } from 'node:crypto'
 import { createEvent, type EventEnvelope } from '@gdmarket/platform/events'
-import type { ItemSnapshot, ReservationSnapshot } from '@gdmarket/platform/catalogue'
+import type { ItemSnapshot } from '@gdmarket/contracts/item'
+import type { ReservationSnapshot } from '@gdmarket/contracts/reservation'
 import { canChange, decide, itemIdOf, viewOf, type ItemInfoRow } from './item-info-rules.js'
 
 const itemId = randomUUID()

@@ -1,8 +1,9 @@
 // The ItemInfo read model's decisions as pure functions: given the current row (or null) and one
 // event, the row to write, or null when the event does not concern it. No database, no NATS.
 import type { EventEnvelope } from '@gdmarket/platform/events'
-import type { ItemEvents, ItemSnapshot, ItemStatus, PaymentStatus, RentalStatus } from '@gdmarket/platform/catalogue'
-import type { ReservationEvents, ReservationSnapshot, ReservationStatus } from '@gdmarket/platform/catalogue'
+import type { ItemEvents, ItemSnapshot, ItemStatus, RentalStatus } from '@gdmarket/contracts/item'
+import type { PaymentStatus } from '@gdmarket/contracts/payment'
+import type { ReservationEvents, ReservationSnapshot, ReservationStatus } from '@gdmarket/contracts/reservation'
 
 export interface ItemInfoRow {
   itemId: string
@@ -163,10 +164,14 @@ export const decisions: { [T in keyof ItemEvents]: Decide<ItemEvents[T]> } & {
   ReservationRentalChanged: fromReservation,
 }
 
+/** The catalogues this read model is kept from (payment events change no ItemInfo). */
+export type ProjectedEvents = ItemEvents & ReservationEvents
 export type ProjectedType = keyof typeof decisions
 export const isProjected = (type: string): type is ProjectedType => Object.hasOwn(decisions, type)
 /** Whether an event can change an ItemInfo at all; the rest are acknowledged without touching the database. */
 export const canChange = (type: string): boolean => isProjected(type) && decisions[type] !== ignore
+/** The types the consumer handles: those that can change an ItemInfo. */
+export const changingTypes = Object.keys(decisions).filter(canChange)
 const isReservationEvent = (type: string) => type.startsWith('Reservation')
 
 /** The item an event belongs to (the consumer's ordering key), null for events this model ignores. */

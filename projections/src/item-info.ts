@@ -4,9 +4,17 @@
 // overwrites a newer one). Each change is also written to the change feed's outbox in the same
 // transaction, so the itemInfoChanged subscriptions get every change, once, in version order.
 import type { EventEnvelope } from '@gdmarket/platform/events'
-import { markApplied } from '@gdmarket/platform/consumer'
+import { markApplied, type EventHandlers } from '@gdmarket/platform/consumer'
 import type { Kick, OutboxRow } from '@gdmarket/platform/outbox'
-import { canChange, decide, itemIdOf, viewOf, type ItemInfoView } from './item-info-rules.js'
+import {
+  canChange,
+  changingTypes,
+  decide,
+  itemIdOf,
+  viewOf,
+  type ItemInfoView,
+  type ProjectedEvents,
+} from './item-info-rules.js'
 import { findInfo, recordChange, writeInfo, type ProjectionsDb } from './store.js'
 
 /** The durable consumer's name, and the name its ProcessedEvent rows are kept under. */
@@ -49,3 +57,11 @@ export async function applyEvent(
 
 /** The consumer's ordering key: one item's events, item and reservation alike, apply in stream order. */
 export const orderingKey = (event: EventEnvelope): string => itemIdOf(event) ?? event.aggregateId
+
+/** The consumer's handler table: every event type that can change an ItemInfo, each applied by applyEvent. */
+export function projectionHandlers(deps: ProjectionDeps): EventHandlers<ProjectedEvents> {
+  const project = async (event: EventEnvelope, { seq }: { seq: number }) => {
+    await applyEvent(deps, event, seq)
+  }
+  return Object.fromEntries(changingTypes.map(type => [type, project]))
+}

@@ -2,10 +2,14 @@
 // durable consumer of every event, queried over GraphQL, each change published to the change feed
 // stream (through an outbox) that the router's itemInfoChanged subscriptions read.
 import path from 'node:path'
+import { consumer } from '@gdmarket/platform/consumer'
+import { eitherCatalogue } from '@gdmarket/platform/events'
 import { buildSubgraph } from '@gdmarket/platform/subgraph'
+import { itemEvents } from '@gdmarket/contracts/item'
+import { itemInfoChangedSubject, itemInfoFeedStream } from '@gdmarket/contracts/item-info'
+import { reservationEvents } from '@gdmarket/contracts/reservation'
 import type { ProjectionsConfig } from './config.js'
-import { applyEvent, orderingKey, PROJECTIONS_CONSUMER, type ProjectionDeps } from './item-info.js'
-import { itemInfoChangedSubject, itemInfoFeedStream } from '@gdmarket/platform/events'
+import { orderingKey, PROJECTIONS_CONSUMER, projectionHandlers, type ProjectionDeps } from './item-info.js'
 import { projectionsContext, resolvers } from './resolvers.js'
 import { changeFeedStore, createProjectionsDb } from './store.js'
 
@@ -29,16 +33,14 @@ export function buildProjectionsSubgraph(config: ProjectionsConfig) {
         outbox: changeFeedStore(db),
         context: request => projectionsContext(request, db),
         consumers: [
-          {
+          consumer({
             durable: PROJECTIONS_CONSUMER,
-            // One filter for every context (NATS 2.9); payment events are acknowledged and ignored.
-            events: '*.*',
+            // Two contexts: one filter for every context (NATS 2.9); payment events are acknowledged and ignored.
+            catalogue: eitherCatalogue(itemEvents, reservationEvents),
+            handlers: projectionHandlers(deps),
             // Keyed by item: an item's own events and its reservations' events apply in stream order.
             keyOf: orderingKey,
-            handle: async (event, { seq }) => {
-              await applyEvent(deps, event, seq)
-            },
-          },
+          }),
         ],
       }
     },

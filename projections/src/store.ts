@@ -1,7 +1,7 @@
 // Data access for the projections database: the one module that talks to Prisma.
 import { randomUUID } from 'node:crypto'
 import { prismaAdapter } from '@gdmarket/platform/database'
-import { itemInfoChangedSubject } from '@gdmarket/platform/events'
+import { itemInfoChangedSubject } from '@gdmarket/contracts/item-info'
 import { prismaOutboxStore, type OutboxRow, type OutboxStore } from '@gdmarket/platform/outbox'
 import { PrismaClient, type Prisma } from '../../generated/projections/client.js'
 import type { ItemInfoRow, ItemInfoView } from './item-info-rules.js'

@@ -7,7 +7,7 @@
 // still holds it (ITEMINFO_FEED_MAX_AGE_MS).
 import { DeliverPolicy, type ConsumerMessages } from 'nats'
 import type { EventBus } from '@gdmarket/platform/bus'
-import { itemInfoFeedStream } from '@gdmarket/platform/events'
+import { itemInfoFeedStream } from '@gdmarket/contracts/item-info'
 import type { Logger } from '@gdmarket/platform/logger'
 
 /** One ItemInfo change: the payload as the projections subgraph would answer it. */

@@ -6,7 +6,7 @@ import { connect, type NatsConnection } from 'nats'
 import WebSocket from 'ws'
 import { createClient, type Client } from 'graphql-ws'
 import { eventually, gql, sleep, Stack, token } from '../../../test/harness.js'
-import { itemInfoChangedSubject } from '@gdmarket/platform/events'
+import { itemInfoChangedSubject } from '@gdmarket/contracts/item-info'
 
 interface Info {
   itemId: string

@@ -1,7 +1,7 @@
 // The item subgraph on its own: real PostgreSQL, real NATS, real HTTP; reservation events published by hand.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { randomUUID } from 'node:crypto'
-import type { ReservationSnapshot } from '@gdmarket/platform/catalogue'
+import type { ReservationSnapshot } from '@gdmarket/contracts/reservation'
 import { errorCode, eventually, gql, Stack } from '../../../test/harness.js'
 import { routerHeaders, TestBus } from '../../../test/bus.js'
 

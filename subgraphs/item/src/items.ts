@@ -3,12 +3,13 @@ import { randomUUID } from 'node:crypto'
 import { conflict, notFound, requireId } from '@gdmarket/platform/errors'
 import { requireRole, type Caller } from '@gdmarket/platform/identity'
 import type { Cause, Transact } from '@gdmarket/platform/outbox'
+import type { ItemEvents } from '@gdmarket/contracts/item'
 import { assertDeletable, assertLendable, assertOwner, assertReturnable, validateNewItem } from './rules.js'
 import { findItem, findItemHeldBy, snapshot, updateIfUnchanged, type Item, type ItemDb, type ItemTx } from './store.js'
 
 export interface ItemDeps {
   db: ItemDb
-  transact: Transact<ItemTx>
+  transact: Transact<ItemTx, ItemEvents>
   /** Whether a reservation id was ever seen in the reservation events. */
   reservationKnown: (reservationId: string) => Promise<boolean>
 }

@@ -3,7 +3,7 @@ import DataLoader from 'dataloader'
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js'
 import type { RequestContext } from '@gdmarket/platform/subgraph'
 import { requireId } from '@gdmarket/platform/errors'
-import type { ItemStatus } from '@gdmarket/platform/catalogue'
+import type { ItemStatus } from '@gdmarket/contracts/item'
 import { deleteItem, lendItem, registerItem, returnItem, type ItemDeps } from './items.js'
 import { findItem, itemsByIds, listItems, type Item } from './store.js'
 

@@ -1,6 +1,6 @@
 // The item's rules, as plain functions over plain values: no GraphQL, no database.
 import { badInput, conflict, forbidden } from '@gdmarket/platform/errors'
-import type { ItemStatus, RentalStatus } from '@gdmarket/platform/catalogue'
+import type { HoldRefusal, ItemStatus, RentalStatus } from '@gdmarket/contracts/item'
 
 export const NAME_MAX_LENGTH = 200
 export const PRICE_MAX = 10_000_000
@@ -43,7 +43,7 @@ export function assertReturnable(item: ItemState): void {
 }
 
 /** Why a reservation cannot hold the item, or null when it can. */
-export function holdRefusal(item: ItemState | null): 'NOT_FOUND' | 'DELETED' | 'NOT_RENTABLE' | null {
+export function holdRefusal(item: ItemState | null): HoldRefusal | null {
   if (!item) return 'NOT_FOUND'
   if (item.deletedAt) return 'DELETED'
   if (item.status !== 'RENTABLE' || item.rentalStatus === 'RENTING') return 'NOT_RENTABLE'

@@ -1,15 +1,13 @@
 // Builds the item subgraph (never listens; main.ts does).
 import path from 'node:path'
+import { consumer } from '@gdmarket/platform/consumer'
 import { buildSubgraph } from '@gdmarket/platform/subgraph'
-import type { EventEnvelope } from '@gdmarket/platform/events'
-import type { ReservationEvents } from '@gdmarket/platform/catalogue'
+import { reservationEvents } from '@gdmarket/contracts/reservation'
 import type { ItemConfig } from './config.js'
-import { applyReservationEvent, ITEM_CONSUMER } from './holds.js'
+import { ITEM_CONSUMER, reservationHandlers } from './holds.js'
 import type { ItemDeps } from './items.js'
 import { itemContext, resolvers } from './resolvers.js'
 import { createItemDb, itemOutbox, reservationKnown } from './store.js'
-
-type ReservationEvent = EventEnvelope<ReservationEvents[keyof ReservationEvents]>
 
 export function buildItemSubgraph(config: ItemConfig) {
   return buildSubgraph({
@@ -25,13 +23,13 @@ export function buildItemSubgraph(config: ItemConfig) {
         outbox: outbox.store,
         context: request => itemContext(request, deps),
         consumers: [
-          {
+          consumer({
             durable: ITEM_CONSUMER,
-            events: 'reservation.*',
+            catalogue: reservationEvents,
+            handlers: reservationHandlers(deps.transact),
             // One item's reservations are decided one after another, in stream order.
-            keyOf: e => (e as ReservationEvent).data.reservation.itemId,
-            handle: event => applyReservationEvent(deps.transact, event as ReservationEvent),
-          },
+            keyOf: e => e.data.reservation.itemId,
+          }),
         ],
       }
     },

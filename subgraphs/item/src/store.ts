@@ -1,7 +1,7 @@
 // Data access for the item database: the one module that talks to Prisma.
 import { prismaAdapter } from '@gdmarket/platform/database'
 import { prismaOutbox, type Kick } from '@gdmarket/platform/outbox'
-import type { ItemSnapshot, ItemStatus } from '@gdmarket/platform/catalogue'
+import { itemEvents, type ItemSnapshot, type ItemStatus } from '@gdmarket/contracts/item'
 import { PrismaClient, type Item, type Prisma } from '../../../generated/item/client.js'
 
 export type ItemDb = PrismaClient
@@ -13,11 +13,11 @@ export const createItemDb = (url: string, poolSize: number): ItemDb =>
 
 /** Use cases write state and events through `transact`; the relay publishes from `store`. */
 export const itemOutbox = (db: ItemDb, stream: string, kick: Kick) =>
-  prismaOutbox<ItemTx, Prisma.InputJsonValue>(db, {
+  prismaOutbox(db, {
     stream,
-    context: 'item',
+    catalogue: itemEvents,
     kick,
-    encode: e => e as unknown as Prisma.InputJsonValue,
+    encode: (e): Prisma.InputJsonValue => e as unknown as Prisma.InputJsonValue,
   })
 
 export const snapshot = (item: Item): ItemSnapshot => ({
@@ -93,6 +93,24 @@ export async function holdItem(
   })
   return held ?? null
 }
+
+/** Ends the item's hold: RENTABLE again, no reservation holding it. */
+export const releaseHold = (tx: ItemTx, itemId: string): Promise<Item> =>
+  tx.item.update({
+    where: { id: itemId },
+    data: {
+      status: 'RENTABLE',
+      holdReservationId: null,
+      holdCustomerId: null,
+      holdCustomerName: null,
+      holdPaid: false,
+      version: { increment: 1 },
+    },
+  })
+
+/** Records whether the holding reservation is paid (lending needs it); not a change of the item, no version bump. */
+export const markHoldPaid = (tx: ItemTx, itemId: string, paid: boolean) =>
+  tx.item.update({ where: { id: itemId }, data: { holdPaid: paid } })
 
 export const reservationKnown = async (db: ItemDb, reservationId: string) =>
   (await db.reservationSeen.count({ where: { reservationId } })) > 0

@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { DEV_INTERNAL_SECRET } from '@gdmarket/platform/config'
 import { encodeCaller, type Caller } from '@gdmarket/platform/identity'
 import { connect } from 'nats'
-import { eventSubject, type EventEnvelope } from '@gdmarket/platform/events'
-import type { PaymentEvents } from '@gdmarket/platform/catalogue'
+import { eventSubject, type EventOf } from '@gdmarket/platform/events'
+import { paymentEvents, type PaymentEvents } from '@gdmarket/contracts/payment'
 import { errorCode, eventually, gql, Stack } from '../../../test/harness.js'
 
 const INTERNAL = { 'x-gdmarket-internal-secret': DEV_INTERNAL_SECRET }
@@ -19,17 +19,17 @@ const MINE = `{ payments { id amount status createdAt reservation { id } } }`
 const OF_RESERVATIONS = `query($reps: [_Any!]!) { _entities(representations: $reps) { ... on Reservation { id payment { id status } } } }`
 
 /** The newest payment event of a type in the stack's stream. */
-async function lastEvent(
+async function lastEvent<K extends keyof PaymentEvents>(
   stack: Stack,
-  type: keyof PaymentEvents,
-): Promise<EventEnvelope<PaymentEvents[typeof type]> | undefined> {
+  type: K,
+): Promise<EventOf<PaymentEvents, K> | undefined> {
   const nc = await connect({ servers: stack.natsUrl })
   try {
     const jsm = await nc.jetstreamManager()
     const msg = await jsm.streams.getMessage(stack.stream, {
-      last_by_subj: eventSubject(stack.stream, 'payment', type),
+      last_by_subj: eventSubject(stack.stream, paymentEvents.context, type),
     })
-    return msg.json<EventEnvelope<PaymentEvents[typeof type]>>()
+    return msg.json<EventOf<PaymentEvents, K>>()
   } finally {
     await nc.close()
   }

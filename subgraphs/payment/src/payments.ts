@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { requireId } from '@gdmarket/platform/errors'
-import type { PaymentEvents } from '@gdmarket/platform/catalogue'
+import type { PaymentEvents } from '@gdmarket/contracts/payment'
 import type { Cause, Transact } from '@gdmarket/platform/outbox'
 import { approvalAction, assertInternal, refundAction, validateApproval, type ApprovalRequest } from './rules.js'
 import {
@@ -16,7 +16,7 @@ import {
 
 export interface PaymentDeps {
   db: PaymentDb
-  transact: Transact<PaymentTx>
+  transact: Transact<PaymentTx, PaymentEvents>
   maxAmount: number
   approvalDelayMs: number
 }
@@ -51,12 +51,7 @@ export async function approvePayment(
               data: { status: 'PAID', customerId, amount, cancelledAt: null, version: { increment: 1 } },
             })
           : await tx.payment.create({ data: { id: randomUUID(), reservationId, customerId, amount } })
-      await events.emit<PaymentEvents['PaymentApproved']>(
-        'PaymentApproved',
-        payment.id,
-        payment.version,
-        paymentEventData(payment),
-      )
+      await events.emit('PaymentApproved', payment.id, payment.version, paymentEventData(payment))
       return payment
     })
   try {
@@ -84,12 +79,7 @@ export async function refundPayment(
       where: { id: existing.id },
       data: { status: 'CANCELLED', cancelledAt: new Date(), version: { increment: 1 } },
     })
-    await events.emit<PaymentEvents['PaymentRefunded']>(
-      'PaymentRefunded',
-      refunded.id,
-      refunded.version,
-      paymentEventData(refunded),
-    )
+    await events.emit('PaymentRefunded', refunded.id, refunded.version, paymentEventData(refunded))
     return refunded
   })
 }

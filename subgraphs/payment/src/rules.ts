@@ -1,6 +1,6 @@
 // The payment's rules, as plain functions over plain values: no GraphQL, no database.
 import { badInput, forbidden, paymentDeclined, requireId } from '@gdmarket/platform/errors'
-import type { PaymentStatus } from '@gdmarket/platform/catalogue'
+import type { PaymentStatus } from '@gdmarket/contracts/payment'
 
 export const CUSTOMER_ID_MAX_LENGTH = 200
 

@@ -1,6 +1,7 @@
 // Data access for the payment database (SQLite): the one module that talks to Prisma.
 import { prismaAdapter } from '@gdmarket/platform/database'
 import { prismaOutbox, type Kick } from '@gdmarket/platform/outbox'
+import { paymentEvents, type PaymentFacts } from '@gdmarket/contracts/payment'
 import { PrismaClient, Prisma, type Payment } from '../../../generated/payment/client.js'
 
 export type PaymentDb = PrismaClient
@@ -13,7 +14,7 @@ export const createPaymentDb = (url: string, poolSize: number): PaymentDb =>
 /** Use cases write state and events through `transact`; the relay publishes from `store`.
  *  SQLite has no JSON column: the envelope is stored as its JSON text, published as is. */
 export const paymentOutbox = (db: PaymentDb, stream: string, kick: Kick) =>
-  prismaOutbox<PaymentTx, string>(db, { stream, context: 'payment', kick, encode: e => JSON.stringify(e) })
+  prismaOutbox(db, { stream, catalogue: paymentEvents, kick, encode: (e): string => JSON.stringify(e) })
 
 export const findByReservation = (tx: PaymentTx | PaymentDb, reservationId: string) =>
   tx.payment.findUnique({ where: { reservationId } })
@@ -43,7 +44,7 @@ export async function paymentsByReservationIds(
 export const isDuplicateReservation = (e: unknown): boolean =>
   e instanceof Prisma.PrismaClientKnownRequestError && e.code === 'P2002'
 
-export const paymentEventData = (p: Payment) => ({
+export const paymentEventData = (p: Payment): PaymentFacts => ({
   paymentId: p.id,
   reservationId: p.reservationId,
   customerId: p.customerId,

@@ -1,7 +1,6 @@
 // The payment use cases of a reservation: pay it and cancel (refund) the payment. Payment is called
 // synchronously before the reservation changes; the reservation's id is the payment's idempotency
 // key, so a retry after a timeout never charges twice.
-import type { ReservationEvents } from '@gdmarket/platform/catalogue'
 import { conflict } from '@gdmarket/platform/errors'
 import { changedMeanwhile, compensate, ownReservation, type Asked, type ReservationDeps } from './reservations.js'
 import { assertPayable, assertPaymentCancellable } from './rules.js'
@@ -15,7 +14,7 @@ export async function payReservation(deps: ReservationDeps, asked: Asked, id: st
   const paid = await deps.transact(asked.cause, async (tx, events) => {
     const next = await updateIfUnchanged(tx, r, { paymentStatus: 'PAID' })
     if (!next) return null
-    await events.emit<ReservationEvents['ReservationPaid']>('ReservationPaid', next.id, next.version, {
+    await events.emit('ReservationPaid', next.id, next.version, {
       reservation: snapshot(next),
       paymentId: receipt.id,
       amount: receipt.amount,
@@ -39,12 +38,10 @@ export async function cancelPayment(deps: ReservationDeps, asked: Asked, id: str
   const cancelled = await deps.transact(asked.cause, async (tx, events) => {
     const next = await updateIfUnchanged(tx, r, { paymentStatus: 'CANCELLED' })
     if (!next) return null
-    await events.emit<ReservationEvents['ReservationPaymentCancelled']>(
-      'ReservationPaymentCancelled',
-      next.id,
-      next.version,
-      { reservation: snapshot(next), paymentId: refund?.id ?? '' },
-    )
+    await events.emit('ReservationPaymentCancelled', next.id, next.version, {
+      reservation: snapshot(next),
+      paymentId: refund?.id ?? '',
+    })
     return next
   })
   if (cancelled) return cancelled

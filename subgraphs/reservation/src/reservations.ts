@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto'
 import { conflict, notFound, requireId } from '@gdmarket/platform/errors'
 import { requireCaller, requireRole, type Caller } from '@gdmarket/platform/identity'
-import type { ReservationEvents } from '@gdmarket/platform/catalogue'
+import type { ReservationEvents } from '@gdmarket/contracts/reservation'
 import type { Logger } from '@gdmarket/platform/logger'
 import type { Cause, Transact } from '@gdmarket/platform/outbox'
 import type { PaymentClient } from './payment-client.js'
@@ -18,7 +18,7 @@ import {
 
 export interface ReservationDeps {
   db: ReservationDb
-  transact: Transact<ReservationTx>
+  transact: Transact<ReservationTx, ReservationEvents>
   payment: PaymentClient
   logger: Logger
 }
@@ -60,7 +60,7 @@ export async function reserveItem(deps: ReservationDeps, asked: Asked, itemId: s
     const r = await tx.reservation.create({
       data: { id: randomUUID(), itemId: id, customerId: renter.userId, customerName: renter.name },
     })
-    await events.emit<ReservationEvents['ReservationRequested']>('ReservationRequested', r.id, r.version, {
+    await events.emit('ReservationRequested', r.id, r.version, {
       reservation: snapshot(r),
     })
     return r
@@ -79,7 +79,7 @@ export async function cancelReservation(deps: ReservationDeps, asked: Asked, id:
       ...(wasPaid ? { paymentStatus: 'CANCELLED' as const } : {}),
     })
     if (!next) return null
-    await events.emit<ReservationEvents['ReservationCancelled']>('ReservationCancelled', next.id, next.version, {
+    await events.emit('ReservationCancelled', next.id, next.version, {
       reservation: snapshot(next),
       refunded: refund !== null,
     })

@@ -1,6 +1,8 @@
 // The reservation's rules, as plain functions over plain values: no GraphQL, no database.
 import { conflict, forbidden } from '@gdmarket/platform/errors'
-import type { PaymentStatus, RentalStatus, ReservationStatus } from '@gdmarket/platform/catalogue'
+import type { RentalStatus } from '@gdmarket/contracts/item'
+import type { PaymentStatus } from '@gdmarket/contracts/payment'
+import type { ReservationStatus } from '@gdmarket/contracts/reservation'
 
 export interface ReservationState {
   customerId: string

@@ -1,16 +1,14 @@
 // Builds the reservation subgraph (never listens; main.ts does).
 import path from 'node:path'
+import { consumer } from '@gdmarket/platform/consumer'
 import { buildSubgraph } from '@gdmarket/platform/subgraph'
-import type { EventEnvelope } from '@gdmarket/platform/events'
-import type { ItemEvents } from '@gdmarket/platform/catalogue'
+import { itemEvents } from '@gdmarket/contracts/item'
 import type { ReservationConfig } from './config.js'
 import { createPaymentClient } from './payment-client.js'
 import type { ReservationDeps } from './reservations.js'
 import { reservationContext, resolvers } from './resolvers.js'
-import { applyItemEvent, RESERVATION_CONSUMER, sagaKey } from './saga.js'
+import { itemHandlers, RESERVATION_CONSUMER, sagaKey } from './saga.js'
 import { createReservationDb, reservationOutbox } from './store.js'
-
-type ItemEvent = EventEnvelope<ItemEvents[keyof ItemEvents]>
 
 export function buildReservationSubgraph(config: ReservationConfig) {
   return buildSubgraph({
@@ -32,13 +30,13 @@ export function buildReservationSubgraph(config: ReservationConfig) {
         outbox: outbox.store,
         context: request => reservationContext(request, deps),
         consumers: [
-          {
+          consumer({
             durable: RESERVATION_CONSUMER,
-            events: 'item.*',
+            catalogue: itemEvents,
+            handlers: itemHandlers(deps.transact),
             // One reservation's events are applied one after another, in stream order.
             keyOf: sagaKey,
-            handle: event => applyItemEvent(deps.transact, event as ItemEvent),
-          },
+          }),
         ],
       }
     },

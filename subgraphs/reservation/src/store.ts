@@ -1,7 +1,7 @@
 // Data access for the reservation database: the one module that talks to Prisma.
 import { prismaAdapter } from '@gdmarket/platform/database'
 import { prismaOutbox, type Kick } from '@gdmarket/platform/outbox'
-import type { ReservationSnapshot } from '@gdmarket/platform/catalogue'
+import { reservationEvents, type ReservationSnapshot } from '@gdmarket/contracts/reservation'
 import { PrismaClient, type Prisma, type Reservation } from '../../../generated/reservation/client.js'
 
 export type ReservationDb = PrismaClient
@@ -13,11 +13,11 @@ export const createReservationDb = (url: string, poolSize: number): ReservationD
 
 /** Use cases write state and events through `transact`; the relay publishes from `store`. */
 export const reservationOutbox = (db: ReservationDb, stream: string, kick: Kick) =>
-  prismaOutbox<ReservationTx, Prisma.InputJsonValue>(db, {
+  prismaOutbox(db, {
     stream,
-    context: 'reservation',
+    catalogue: reservationEvents,
     kick,
-    encode: e => e as unknown as Prisma.InputJsonValue,
+    encode: (e): Prisma.InputJsonValue => e as unknown as Prisma.InputJsonValue,
   })
 
 export const snapshot = (r: Reservation): ReservationSnapshot => ({

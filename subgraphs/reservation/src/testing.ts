@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto'
 import pg from 'pg'
 import { DEV_INTERNAL_SECRET } from '@gdmarket/platform/config'
 import { INTERNAL_SECRET_HEADER, type Caller } from '@gdmarket/platform/identity'
-import type { ItemEvents, ItemSnapshot } from '@gdmarket/platform/catalogue'
+import type { ItemEvents, ItemSnapshot } from '@gdmarket/contracts/item'
 import { gql, type Stack } from '../../../test/harness.js'
 import { routerHeaders, type TestBus } from '../../../test/bus.js'
 
