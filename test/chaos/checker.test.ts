@@ -51,7 +51,14 @@ const item = (v: Record<string, unknown> = {}) => ({
   ...v,
 })
 const res = (id: string, v: Record<string, unknown> = {}) => ({
-  reservation: { reservationId: id, itemId: ITEM, customerId: 'renter-1', status: 'PENDING', paymentStatus: 'NOT_PAID', ...v },
+  reservation: {
+    reservationId: id,
+    itemId: ITEM,
+    customerId: 'renter-1',
+    status: 'PENDING',
+    paymentStatus: 'NOT_PAID',
+    ...v,
+  },
 })
 
 /** R1 wins the camera, pays, borrows and returns it; R2, asked later, is rejected. */
@@ -66,9 +73,24 @@ function history(): StreamEvent[] {
   const refused = ev('ReservationRejected', R2, 2, res(R2, { status: 'REJECTED' }), rejected.id, 1010)
   const paid = ev('ReservationPaid', R1, 3, res(R1, { status: 'CONFIRMED', paymentStatus: 'PAID' }))
   const lent = ev('ItemLent', ITEM, 3, { item: item({ rentalStatus: 'RENTING' }), reservationId: R1 })
-  const renting = ev('ReservationRentalChanged', R1, 4, res(R1, { status: 'CONFIRMED', paymentStatus: 'PAID' }), lent.id)
-  const back = ev('ItemReturned', ITEM, 4, { item: item({ status: 'RENTABLE', rentalStatus: 'RETURNED' }), reservationId: R1 })
-  const returned = ev('ReservationRentalChanged', R1, 5, res(R1, { status: 'CONFIRMED', paymentStatus: 'PAID' }), back.id)
+  const renting = ev(
+    'ReservationRentalChanged',
+    R1,
+    4,
+    res(R1, { status: 'CONFIRMED', paymentStatus: 'PAID' }),
+    lent.id,
+  )
+  const back = ev('ItemReturned', ITEM, 4, {
+    item: item({ status: 'RENTABLE', rentalStatus: 'RETURNED' }),
+    reservationId: R1,
+  })
+  const returned = ev(
+    'ReservationRentalChanged',
+    R1,
+    5,
+    res(R1, { status: 'CONFIRMED', paymentStatus: 'PAID' }),
+    back.id,
+  )
   return [registered, req1, req2, held, rejected, confirmed, refused, paid, lent, renting, back, returned]
 }
 

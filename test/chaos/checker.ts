@@ -89,7 +89,8 @@ export interface MutationRecord {
 
 /** Which consumer applies which events (each records the event id in ProcessedEvent when it does). */
 export const CONSUMES: Record<string, (type: string) => boolean> = {
-  item: t => ['ReservationRequested', 'ReservationCancelled', 'ReservationPaid', 'ReservationPaymentCancelled'].includes(t),
+  item: t =>
+    ['ReservationRequested', 'ReservationCancelled', 'ReservationPaid', 'ReservationPaymentCancelled'].includes(t),
   reservation: t => ['ItemHeld', 'ItemHoldRejected', 'ItemLent', 'ItemReturned', 'ItemDeleted'].includes(t),
   projections: canChange,
 }
@@ -187,7 +188,8 @@ export function check(s: Snapshot, accepted: MutationRecord[] = []): CheckResult
   }
   for (const id of lent) {
     const charge = payments.get(id)
-    if (charge?.status !== 'PAID') t.add('lent without a charge or with a refund', `${id} ${charge?.status ?? 'no charge'}`)
+    if (charge?.status !== 'PAID')
+      t.add('lent without a charge or with a refund', `${id} ${charge?.status ?? 'no charge'}`)
   }
 
   // Final state of each item: one active reservation at most, the one the item says it holds.
@@ -205,7 +207,7 @@ export function check(s: Snapshot, accepted: MutationRecord[] = []): CheckResult
   for (const item of s.items) {
     if (!item.holdReservationId) continue
     const r = reservations.get(item.holdReservationId)
-    if (!r || r.status !== 'CONFIRMED')
+    if (r?.status !== 'CONFIRMED')
       t.add('item and reservation disagree', `${item.id} holds ${item.holdReservationId} (${r?.status ?? 'unknown'})`)
     else if (item.rentalStatus === 'RENTING' && r.rentalStatus !== 'RENTING')
       t.add('item and reservation disagree', `${item.id} RENTING for ${r.id} (${r.rentalStatus})`)

@@ -1,16 +1,18 @@
 import { readConfig, readEventsConfig, readServiceConfig } from '@gdmarket/platform/config'
+import { readTestLatency } from './latency.js'
 
 export type PaymentConfig = ReturnType<typeof readPaymentConfig>
 
 export const readPaymentConfig = (env: NodeJS.ProcessEnv = process.env) =>
-  readConfig(
-    r => ({
-      ...readServiceConfig(r, 'payment', 4003),
+  readConfig(r => {
+    const service = readServiceConfig(r, 'payment', 4003)
+    return {
+      ...service,
       ...readEventsConfig(r, 'payment'),
       // The card processor's limit: above it the payment is declined, so PAYMENT_DECLINED can be provoked for real.
       maxAmount: r.int('PAYMENT_MAX_AMOUNT', 1_000_000, { min: 0 }),
       // Stands in for the processor's latency (the original slept 400–620 ms) to exercise the caller's breaker.
       approvalDelayMs: r.int('PAYMENT_APPROVAL_DELAY_MS', 0, { max: 120_000 }),
-    }),
-    env,
-  )
+      testLatency: readTestLatency(r, service.mode),
+    }
+  }, env)

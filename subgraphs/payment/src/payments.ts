@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { requireId } from '@gdmarket/platform/errors'
 import type { PaymentEvents } from '@gdmarket/contracts/payment'
 import type { Cause, Transact } from '@gdmarket/platform/outbox'
+import { drawLag, type LatencyRange } from './latency.js'
 import { approvalAction, assertInternal, refundAction, validateApproval, type ApprovalRequest } from './rules.js'
 import {
   findByReservation,
@@ -19,6 +20,8 @@ export interface PaymentDeps {
   transact: Transact<PaymentTx, PaymentEvents>
   maxAmount: number
   approvalDelayMs: number
+  /** Test-only (NODE_ENV=test): latency drawn per call, before or after the commit. */
+  testLatency?: LatencyRange | null
 }
 
 /** Who asks: only requests carrying the internal secret may move money. */
@@ -39,6 +42,8 @@ export async function approvePayment(
   assertInternal(request.internal)
   const { reservationId, customerId, amount } = validateApproval(input, deps.maxAmount)
   if (deps.approvalDelayMs > 0) await sleep(deps.approvalDelayMs)
+  const lag = drawLag(deps.testLatency ?? null)
+  if (lag.beforeMs) await sleep(lag.beforeMs)
   const approve = () =>
     deps.transact(request.cause, async (tx, events) => {
       const existing = await findByReservation(tx, reservationId)
@@ -54,13 +59,16 @@ export async function approvePayment(
       await events.emit('PaymentApproved', payment.id, payment.version, paymentEventData(payment))
       return payment
     })
+  let payment: Payment
   try {
-    return await approve()
+    payment = await approve()
   } catch (e) {
     // A concurrent first approval inserted the row between our read and our insert: take its result.
-    if (isDuplicateReservation(e)) return approve()
-    throw e
+    if (!isDuplicateReservation(e)) throw e
+    payment = await approve()
   }
+  if (lag.afterMs) await sleep(lag.afterMs)
+  return payment
 }
 
 /** Refunds a reservation's payment; refunding twice is harmless, and no payment means null. */
@@ -71,7 +79,9 @@ export async function refundPayment(
 ): Promise<Payment | null> {
   assertInternal(request.internal)
   const id = requireId(reservationId, 'reservation id')
-  return deps.transact(request.cause, async (tx, events) => {
+  const lag = drawLag(deps.testLatency ?? null)
+  if (lag.beforeMs) await sleep(lag.beforeMs)
+  const result = await deps.transact(request.cause, async (tx, events) => {
     const existing = await findByReservation(tx, id)
     const action = refundAction(existing)
     if (action !== 'refund' || !existing) return existing
@@ -82,4 +92,6 @@ export async function refundPayment(
     await events.emit('PaymentRefunded', refunded.id, refunded.version, paymentEventData(refunded))
     return refunded
   })
+  if (lag.afterMs) await sleep(lag.afterMs)
+  return result
 }

@@ -21,6 +21,7 @@ export function buildPaymentSubgraph(config: PaymentConfig) {
         transact: outbox.transact,
         maxAmount: config.maxAmount,
         approvalDelayMs: config.approvalDelayMs,
+        testLatency: config.testLatency,
       }
       return { outbox: outbox.store, context: request => paymentContext(request, deps) }
     },
