@@ -312,3 +312,24 @@ describe('the consistency checker', () => {
     expect(percentile([], 99)).toBe(0)
   })
 })
+
+describe('what the checker expects each consumer to apply', () => {
+  it('is what the consumers’ handler tables handle', async () => {
+    const { handledTypes } = await import('@gdmarket/platform/consumer')
+    const { reservationHandlers } = await import('../../subgraphs/item/src/holds.js')
+    const { itemHandlers } = await import('../../subgraphs/reservation/src/saga.js')
+    const { projectionHandlers } = await import('../../projections/src/item-info.js')
+    const { CONSUMES } = await import('./checker.js')
+    // The tables are only read here, never called: no transaction or database is needed.
+    const tables = {
+      item: handledTypes(reservationHandlers(null as never)),
+      reservation: handledTypes(itemHandlers(null as never)),
+      projections: handledTypes(projectionHandlers(null as never)),
+    }
+    const known = new Set(Object.values(tables).flat())
+    for (const [consumer, types] of Object.entries(tables))
+      expect([...known].filter(CONSUMES[consumer]).sort()).toEqual(
+        [...types].filter(t => consumer !== 'projections' || CONSUMES.projections(t)).sort(),
+      )
+  })
+})
