@@ -64,9 +64,10 @@ interface RouterUnderTest {
 
 async function startOurs(market: Market, instance: 'router' | 'router-no-dedupe'): Promise<RouterUnderTest> {
   const env = { NODE_OPTIONS: ROUTER_NODE_OPTIONS }
+  if (instance === 'router') await market.stack.start('router')
   const svc =
     instance === 'router'
-      ? (await market.stack.start('router'), market.stack.running.get('router'))
+      ? market.stack.running.get('router')
       : await market.stack.startInstance(instance, 'router', { ...env, SUBGRAPH_DEDUPE_QUERIES: '0' })
   if (!svc?.child.pid) throw new Error(`${instance} did not start`)
   return { url: svc.url, pid: svc.child.pid, stop: async () => void (await market.stack.stop(instance, 'SIGKILL')) }

@@ -91,7 +91,7 @@ function start(proc: Proc): void {
   children.set(proc.name, child)
   const prefix = `${proc.name.padEnd(11)} | `
   for (const stream of [child.stdout, child.stderr]) {
-    readline.createInterface({ input: stream! }).on('line', line => process.stdout.write(prefix + line + '\n'))
+    readline.createInterface({ input: stream! }).on('line', line => process.stdout.write(`${prefix}${line}\n`))
   }
   child.on('exit', (code, signal) => {
     children.delete(proc.name)

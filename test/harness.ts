@@ -241,6 +241,7 @@ export interface GqlResult<T = Record<string, unknown>> {
   errors?: { message: string; extensions?: { code?: string; [k: string]: unknown } }[]
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: tests read the data of any query they send
 export async function gql<T = Record<string, any>>(
   url: string,
   query: string,

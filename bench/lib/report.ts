@@ -22,7 +22,7 @@ const fmt = (v: unknown): string =>
       : v === undefined
         ? '–'
         : JSON.stringify(v)
-const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;')
+const escapeXml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;')
 
 /** Two bar charts side by side: RPS (higher is better) and router CPU ms per request (lower is better). */
 export function chartSvg(results: Json): string {
@@ -39,7 +39,7 @@ export function chartSvg(results: Json): string {
     const x0 = ci * (w + 40) + 20
     const values = ROUTERS.map(([k]) => num(obj(router[k])[c.key]))
     const max = Math.max(...values.filter(Number.isFinite), 1e-9)
-    parts.push(`<text x="${x0}" y="20" font-size="14" font-weight="bold">${escape(c.title)}</text>`)
+    parts.push(`<text x="${x0}" y="20" font-size="14" font-weight="bold">${escapeXml(c.title)}</text>`)
     ROUTERS.forEach(([, label], i) => {
       const v = values[i]
       const bh = Number.isFinite(v) ? (v / max) * (h - 80) : 0
@@ -47,14 +47,14 @@ export function chartSvg(results: Json): string {
       const by = h - 30 - bh
       parts.push(`<rect x="${bx}" y="${by}" width="80" height="${bh}" fill="${colors[i]}"/>`)
       parts.push(`<text x="${bx + 40}" y="${by - 5}" font-size="12" text-anchor="middle">${fmt(v)}</text>`)
-      parts.push(`<text x="${bx + 40}" y="${h - 12}" font-size="11" text-anchor="middle">${escape(label)}</text>`)
+      parts.push(`<text x="${bx + 40}" y="${h - 12}" font-size="11" text-anchor="middle">${escapeXml(label)}</text>`)
     })
   })
   const caption = `GDmarket router bench, ${String(results.date ?? '')}, ${os.cpus().length} cores, Node ${process.version}`
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${2 * w + 80}" height="${h + 30}" font-family="sans-serif">
 <rect width="100%" height="100%" fill="white"/>
 ${parts.join('\n')}
-<text x="20" y="${h + 20}" font-size="11" fill="#555">${escape(caption)}</text>
+<text x="20" y="${h + 20}" font-size="11" fill="#555">${escapeXml(caption)}</text>
 </svg>
 `
 }
@@ -104,7 +104,7 @@ file and the chart. Parts: \`npm run bench -- router write subscriptions\` runs 
 \`--full-soak\` makes the router soak 5 minutes (default \`BENCH_SOAK_S=60\`); \`BENCH_DURATION_S\`
 (20), \`BENCH_WARMUP_S\` (5) and \`BENCH_WRITE_S\` (20) set the other windows.
 
-**Last run:** ${String(results.date ?? '')} · ${os.cpus().length} cores (${escape(cpu)}) · Node ${process.version} · ${os.platform()} ${os.release()}.
+**Last run:** ${String(results.date ?? '')} · ${os.cpus().length} cores (${escapeXml(cpu)}) · Node ${process.version} · ${os.platform()} ${os.release()}.
 1-minute load average when the routers' measurements began: ${fmt(router.loadavg_at_start)} (other work on the
 machine makes every number noisier). Load generator, routers and all subgraphs share this machine, so whole-system numbers are bounded
 by the subgraphs and the load generator as much as by the router.

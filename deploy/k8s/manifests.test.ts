@@ -16,10 +16,12 @@ interface K8sObject {
   apiVersion: string
   kind: string
   metadata: { name: string; namespace?: string; labels?: Record<string, string> }
-  spec?: any // rendered YAML of many kinds; the schema test below is what vouches for its shape
+  // biome-ignore lint/suspicious/noExplicitAny: rendered YAML of many kinds; the schema test below vouches for its shape
+  spec?: any
   data?: Record<string, string>
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: each model class takes its own kind's shape
 const models: Record<string, new (data: any) => { validate(): void }> = {
   'v1/Namespace': Namespace,
   'v1/ConfigMap': ConfigMap,

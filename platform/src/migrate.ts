@@ -79,7 +79,11 @@ class LibSqlMigrationFactory extends PrismaLibSql {
   override async connectToShadowDb() {
     const adapter = await super.connectToShadowDb()
     const raw = adapter.executeRaw.bind(adapter)
-    adapter.executeRaw = async q => (q.args.length ? raw(q) : (await adapter.executeScript(q.sql), 0))
+    adapter.executeRaw = async q => {
+      if (q.args.length) return raw(q)
+      await adapter.executeScript(q.sql)
+      return 0
+    }
     return adapter
   }
 }

@@ -68,7 +68,10 @@ export class OutboxRelay {
    */
   kick(rows?: OutboxRow[]): void {
     if (this.stopped) return
-    if (rows?.length && this.o.bus.client()) return this.track(this.publishNow(rows))
+    if (rows?.length && this.o.bus.client()) {
+      this.track(this.publishNow(rows))
+      return
+    }
     if (this.running) {
       this.again = true
       return

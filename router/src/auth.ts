@@ -2,7 +2,7 @@
 // an anonymous caller (public catalogue queries work without one); a header that is present but
 // not a valid, unexpired HS256 token with our claims fails the whole request with UNAUTHENTICATED,
 // so a client with a broken token learns it at once instead of silently acting as anonymous.
-import { SignJWT, errors as joseErrors, jwtVerify } from 'jose'
+import { SignJWT, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose'
 import { GraphQLError } from 'graphql'
 import { HeaderMap } from '@apollo/server'
 import { ROLES, type Caller, type Role } from '@gdmarket/platform/identity'
@@ -26,7 +26,7 @@ const isRole = (value: unknown): value is Role =>
 
 /** Verifies a token and returns its caller; throws an UNAUTHENTICATED GraphQLError otherwise. */
 export async function verifyToken(token: string, secret: string): Promise<Caller> {
-  let payload
+  let payload: JWTPayload
   try {
     ;({ payload } = await jwtVerify(token, keyOf(secret), { algorithms: [ALGORITHM] }))
   } catch (err) {

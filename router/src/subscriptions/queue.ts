@@ -37,8 +37,14 @@ export class SubscriberQueue<T> implements AsyncIterableIterator<T, undefined> {
   push(result: Promise<T>): void {
     if (this.state !== 'open') return
     const waiter = this.waiting.shift()
-    if (waiter) return waiter(result.then(value => ({ value, done: false })))
-    if (this.buffered.length >= this.options.capacity) return this.overflow()
+    if (waiter) {
+      waiter(result.then(value => ({ value, done: false })))
+      return
+    }
+    if (this.buffered.length >= this.options.capacity) {
+      this.overflow()
+      return
+    }
     this.buffered.push(result)
   }
 

@@ -16,6 +16,7 @@ import { WebSocketServer, type WebSocket } from 'ws'
 import { useServer } from 'graphql-ws/use/ws'
 import type { Logger } from '@gdmarket/platform/logger'
 import { callerFromAuthorization } from '../auth.js'
+import type { Caller } from '@gdmarket/platform/identity'
 import type { RouterContext } from '../context.js'
 import type { SubscriptionLimits } from '../config.js'
 import { type DocumentCache, itemIdArgument } from './documents.js'
@@ -108,7 +109,7 @@ export function attachWsServer(options: WsServerOptions): { close: () => Promise
         if (!(args.contextValue instanceof WsOperation)) throw new Error('operation without its socket context')
         const { query, authorization } = args.contextValue
         const correlationId = randomUUID()
-        let caller
+        let caller: Caller | null
         try {
           // Checked again per operation: a socket may outlive its token.
           caller = await callerFromAuthorization(authorization, options.jwtSecret)
@@ -164,7 +165,9 @@ export function attachWsServer(options: WsServerOptions): { close: () => Promise
       // resubscribe. dispose() resolves once every socket has closed; one that does not answer the
       // close handshake is terminated rather than holding the shutdown for ws's 30 s.
       const disposed = Promise.resolve(server.dispose())
-      const timer = setTimeout(() => open.forEach(s => s.terminate()), CLOSE_HANDSHAKE_MS)
+      const timer = setTimeout(() => {
+        for (const s of open) s.terminate()
+      }, CLOSE_HANDSHAKE_MS)
       await disposed.finally(() => clearTimeout(timer))
     },
   }
