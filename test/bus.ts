@@ -83,7 +83,9 @@ export class TestBus {
   }
 }
 
-/** Headers the router sends a subgraph for a verified caller. */
-export function routerHeaders(caller: Caller, secret = DEV_INTERNAL_SECRET): Record<string, string> {
-  return { [IDENTITY_HEADER]: encodeCaller(caller), [INTERNAL_SECRET_HEADER]: secret }
+/** Headers the router sends a subgraph for a verified caller, or for an anonymous request (null). */
+export function routerHeaders(caller: Caller | null, secret = DEV_INTERNAL_SECRET): Record<string, string> {
+  return caller
+    ? { [IDENTITY_HEADER]: encodeCaller(caller), [INTERNAL_SECRET_HEADER]: secret }
+    : { [INTERNAL_SECRET_HEADER]: secret }
 }

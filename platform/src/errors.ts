@@ -35,3 +35,12 @@ export function requireId(value: string, what = 'id'): string {
   if (!UUID.test(value)) throw badInput(`${what} must be a UUID`)
   return value.toLowerCase()
 }
+
+/**
+ * The id of an entity reference (`_entities`), or null when it is not a UUID: a malformed
+ * reference names nothing, so it resolves to null without failing the rest of the plan, and
+ * never reaches a database.
+ */
+export function referenceId(value: unknown): string | null {
+  return typeof value === 'string' && UUID.test(value) ? value.toLowerCase() : null
+}

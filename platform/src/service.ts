@@ -40,6 +40,11 @@ export interface HttpServiceOptions<Ctx extends BaseContext> {
   routes?: Record<string, RouteHandler>
   /** Largest accepted request body. */
   maxBodyBytes?: number
+  /**
+   * Who may use /graphql at all (health endpoints stay open): a request it refuses gets 403 and
+   * FORBIDDEN before its body is read. Subgraphs admit only GDmarket's own processes.
+   */
+  admit?: (headers: IncomingMessage['headers']) => boolean
 }
 
 export interface HttpService {
@@ -60,6 +65,7 @@ export interface HttpService {
 }
 
 const DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+export const REFUSED_MESSAGE = 'this service answers only GDmarket itself; send requests to the router'
 const MAX_DEBUG_BLOCK_MS = 60_000
 
 /** Test-only: `POST /debug/block?ms=` busy-waits on the event loop, to show liveness catching a wedged process. */
@@ -149,6 +155,12 @@ export function createHttpService<Ctx extends BaseContext>(options: HttpServiceO
     }
     const correlationId = headerValue(req, CORRELATION_HEADER) ?? randomUUID()
     res.setHeader(CORRELATION_HEADER, correlationId)
+    if (options.admit && !options.admit(req.headers)) {
+      req.resume() // drain the body unread so the connection can be reused
+      res.writeHead(403, { 'content-type': 'application/json' })
+      res.end(JSON.stringify({ errors: [{ message: REFUSED_MESSAGE, extensions: { code: 'FORBIDDEN' } }] }))
+      return
+    }
     const body = await readBody(req, maxBodyBytes)
     if (body === 'too-large') {
       res.writeHead(413, { 'content-type': 'application/json' })

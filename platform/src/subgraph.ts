@@ -127,6 +127,9 @@ export async function buildSubgraph<Db extends PrismaLike, Ctx extends RequestCo
   const service = createHttpService<Ctx>({
     config,
     logger,
+    // Closed: only the router and the other subgraphs (they carry the internal secret) are answered,
+    // so reaching a subgraph directly gives nothing, not even an anonymous catalogue query.
+    admit: headers => isInternalRequest(headers, config.internalSecret),
     apollo: ({ plugins, formatError, mode }) =>
       new ApolloServer<Ctx>({
         schema,

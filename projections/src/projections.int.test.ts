@@ -21,6 +21,8 @@ const owner = {
   [IDENTITY_HEADER]: encodeCaller({ userId: 'owner-1', name: 'Park', roles: ['owner'] }),
   [INTERNAL_SECRET_HEADER]: DEV_INTERNAL_SECRET,
 }
+/** What the router sends for an anonymous caller: the internal secret alone. */
+const anonymous = { [INTERNAL_SECRET_HEADER]: DEV_INTERNAL_SECRET }
 
 const stack = new Stack()
 let nc: NatsConnection
@@ -56,6 +58,8 @@ const itemInfo = async (itemId: string) =>
       stack.url('projections'),
       `query($id: ID!) { itemInfo(itemId: $id) { ${FIELDS} } }`,
       { id: itemId },
+      undefined,
+      anonymous,
     )
   ).data?.itemInfo ?? null
 const until = (itemId: string, ok: (i: ItemInfoView) => boolean) =>
@@ -121,12 +125,15 @@ describe('ItemInfo projection', () => {
   })
 
   it('answers the contract: malformed id, unknown id, list by owner, entity references', async () => {
-    const bad = await gql(stack.url('projections'), '{ itemInfo(itemId: "nope") { itemId } }')
+    const bad = await gql(stack.url('projections'), '{ itemInfo(itemId: "nope") { itemId } }', {}, undefined, anonymous)
     expect(errorCode(bad)).toBe('BAD_USER_INPUT')
     expect(await itemInfo(randomUUID())).toBeNull()
     const list = await gql<{ itemInfos: ItemInfoView[] }>(
       stack.url('projections'),
       '{ mine: itemInfos(ownerId: "owner-1") { itemId } none: itemInfos(ownerId: "x") { itemId } }',
+      {},
+      undefined,
+      anonymous,
     )
     expect(list.data).toEqual({ mine: [{ itemId }], none: [] })
     const refs = [
@@ -138,6 +145,8 @@ describe('ItemInfo projection', () => {
       stack.url('projections'),
       'query($r: [_Any!]!) { _entities(representations: $r) { ... on ItemInfo { itemId version } } }',
       { r: refs },
+      undefined,
+      anonymous,
     )
     expect(ent.data).toEqual({ _entities: [{ itemId, version: 1 }, null, null] })
   })

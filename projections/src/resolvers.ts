@@ -2,7 +2,8 @@
 import DataLoader from 'dataloader'
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js'
 import type { RequestContext } from '@gdmarket/platform/subgraph'
-import { requireId } from '@gdmarket/platform/errors'
+import { referenceId, requireId } from '@gdmarket/platform/errors'
+import { readPage, type PageArgs } from '@gdmarket/platform/paging'
 import { viewOf, type ItemInfoView } from './item-info-rules.js'
 import { infosByIds, listInfos, type ProjectionsDb } from './store.js'
 
@@ -18,25 +19,16 @@ export function projectionsContext(request: RequestContext, db: ProjectionsDb): 
   return { ...request, db, infos }
 }
 
-/** An entity reference with a malformed id names nothing; it must not fail the whole plan. */
-function referencedId(itemId: string): string | null {
-  try {
-    return requireId(itemId, 'item id')
-  } catch {
-    return null
-  }
-}
-
 export const resolvers: GraphQLResolverMap<ProjectionsContext> = {
   Query: {
-    itemInfos: async (_: unknown, args: { ownerId?: string | null }, ctx: ProjectionsContext) =>
-      (await listInfos(ctx.db, args.ownerId)).map(viewOf),
+    itemInfos: async (_: unknown, args: PageArgs & { ownerId?: string | null }, ctx: ProjectionsContext) =>
+      (await listInfos(ctx.db, args.ownerId, readPage(args))).map(viewOf),
     itemInfo: (_: unknown, args: { itemId: string }, ctx: ProjectionsContext) =>
       ctx.infos.load(requireId(args.itemId, 'item id')),
   },
   ItemInfo: {
     __resolveReference: (ref: { itemId: string }, ctx: ProjectionsContext) => {
-      const id = referencedId(ref.itemId)
+      const id = referenceId(ref.itemId)
       return id ? ctx.infos.load(id) : null
     },
   },

@@ -4,6 +4,7 @@ import { prismaAdapter } from '@gdmarket/platform/database'
 import { itemInfoChangedSubject } from '@gdmarket/contracts/item-info'
 import { prismaOutboxStore, type OutboxRow, type OutboxStore } from '@gdmarket/platform/outbox'
 import { PrismaClient, type Prisma } from '../../generated/projections/client.js'
+import type { Page } from '@gdmarket/platform/paging'
 import type { ItemInfoRow, ItemInfoView } from './item-info-rules.js'
 
 export type ProjectionsDb = PrismaClient
@@ -50,9 +51,13 @@ export async function recordChange(tx: ProjectionsTx, stream: string, view: Item
 /** The change feed's outbox, as the relay reads it. */
 export const changeFeedStore = (db: ProjectionsDb): OutboxStore => prismaOutboxStore(db)
 
-/** Every ItemInfo, or one owner's, by item name (then id, so the order is stable). */
-export const listInfos = (db: ProjectionsDb, ownerId?: string | null): Promise<ItemInfoRow[]> =>
-  db.itemInfo.findMany({ where: ownerId ? { ownerId } : {}, orderBy: [{ itemName: 'asc' }, { itemId: 'asc' }] })
+/** A page of every ItemInfo, or of one owner's, newest item first (item ids sort by creation); index (ownerId, itemId). */
+export const listInfos = (db: ProjectionsDb, ownerId: string | null | undefined, page: Page): Promise<ItemInfoRow[]> =>
+  db.itemInfo.findMany({
+    where: { ...(ownerId ? { ownerId } : {}), ...(page.after ? { itemId: { lt: page.after } } : {}) },
+    orderBy: { itemId: 'desc' },
+    take: page.first,
+  })
 
 /** ItemInfos by item id, in the order asked, null where missing: the DataLoader batch. */
 export async function infosByIds(db: ProjectionsDb, ids: readonly string[]): Promise<(ItemInfoRow | null)[]> {

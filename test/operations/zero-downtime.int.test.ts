@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import { eventually, freePort, gql, sleep, Stack, token } from '../harness.js'
 import { ensureHaproxy, HAPROXY_CHECK_FALL, HAPROXY_CHECK_INTERVAL_MS, LoadBalancer } from './haproxy.js'
 import { startLoad, tally, type LoadReport } from './load.js'
+import { routerHeaders } from '../bus.js'
 
 const GRACE_MS = 1500
 const ITEMS_QUERY = JSON.stringify({ query: '{ items { id name } }' })
@@ -39,7 +40,7 @@ describe('(a) drain: SIGTERM under load, straight to one item instance', () => {
     // Steady, well below what one instance serves, so the timings below measure the drain, not a queue.
     const load = startLoad({
       url: stack.url('item'),
-      requests: [{ body: ITEMS_QUERY }],
+      requests: [{ body: ITEMS_QUERY, headers: routerHeaders(null) }],
       connections: 8,
       rate: 200,
       maxSeconds: 20,

@@ -1,7 +1,7 @@
 // The item use cases the owner drives: register, delete, lend, return.
-import { randomUUID } from 'node:crypto'
 import { conflict, notFound, requireId } from '@gdmarket/platform/errors'
 import { requireRole, type Caller } from '@gdmarket/platform/identity'
+import { newId } from '@gdmarket/platform/ids'
 import type { Cause, Transact } from '@gdmarket/platform/outbox'
 import type { ItemEvents } from '@gdmarket/contracts/item'
 import { assertDeletable, assertLendable, assertOwner, assertReturnable, validateNewItem } from './rules.js'
@@ -25,7 +25,7 @@ export async function registerItem(
   const owner = requireRole(caller, 'owner')
   const { name, price } = validateNewItem(input)
   return deps.transact(cause, async (tx, events) => {
-    const item = await tx.item.create({ data: { id: randomUUID(), name, price, ownerId: owner.userId } })
+    const item = await tx.item.create({ data: { id: newId(), name, price, ownerId: owner.userId } })
     await events.emit('ItemRegistered', item.id, item.version, { item: snapshot(item) })
     return item
   })

@@ -2,8 +2,9 @@
 import DataLoader from 'dataloader'
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js'
 import type { RequestContext } from '@gdmarket/platform/subgraph'
-import { requireId } from '@gdmarket/platform/errors'
+import { referenceId, requireId } from '@gdmarket/platform/errors'
 import type { ItemStatus } from '@gdmarket/contracts/item'
+import { readPage, type PageArgs } from '@gdmarket/platform/paging'
 import { deleteItem, lendItem, registerItem, returnItem, type ItemDeps } from './items.js'
 import { findItem, itemsByIds, listItems, type Item } from './store.js'
 
@@ -20,7 +21,8 @@ const cause = (ctx: ItemContext) => ({ correlationId: ctx.correlationId })
 
 export const resolvers: GraphQLResolverMap<ItemContext> = {
   Query: {
-    items: (_: unknown, args: { status?: ItemStatus | null }, ctx: ItemContext) => listItems(ctx.deps.db, args.status),
+    items: (_: unknown, args: PageArgs & { status?: ItemStatus | null }, ctx: ItemContext) =>
+      listItems(ctx.deps.db, args.status, readPage(args)),
     item: async (_: unknown, args: { id: string }, ctx: ItemContext) => {
       const item = await findItem(ctx.deps.db, requireId(args.id, 'item id'))
       return item && !item.deletedAt ? item : null
@@ -37,7 +39,10 @@ export const resolvers: GraphQLResolverMap<ItemContext> = {
       returnItem(ctx.deps, ctx.caller, args.itemId, cause(ctx)),
   },
   Item: {
-    __resolveReference: (ref: { id: string }, ctx: ItemContext) => ctx.items.load(ref.id),
+    __resolveReference: (ref: { id: string }, ctx: ItemContext) => {
+      const id = referenceId(ref.id)
+      return id ? ctx.items.load(id) : null
+    },
     createdAt: (item: Item) => item.createdAt.toISOString(),
   },
 }

@@ -2,6 +2,7 @@
 import { prismaAdapter } from '@gdmarket/platform/database'
 import { prismaOutbox, type Kick } from '@gdmarket/platform/outbox'
 import { itemEvents, type ItemSnapshot, type ItemStatus } from '@gdmarket/contracts/item'
+import type { Page } from '@gdmarket/platform/paging'
 import { PrismaClient, type Item, type Prisma } from '../../../generated/item/client.js'
 
 export type ItemDb = PrismaClient
@@ -30,9 +31,13 @@ export const snapshot = (item: Item): ItemSnapshot => ({
   deleted: item.deletedAt !== null,
 })
 
-/** Items not deleted, newest first. */
-export const listItems = (db: ItemDb, status?: ItemStatus | null) =>
-  db.item.findMany({ where: { deletedAt: null, ...(status ? { status } : {}) }, orderBy: { createdAt: 'desc' } })
+/** A page of items not deleted, newest first (ids sort by creation); index (status, deletedAt, id) or (deletedAt, id). */
+export const listItems = (db: ItemDb, status: ItemStatus | null | undefined, page: Page) =>
+  db.item.findMany({
+    where: { deletedAt: null, ...(status ? { status } : {}), ...(page.after ? { id: { lt: page.after } } : {}) },
+    orderBy: { id: 'desc' },
+    take: page.first,
+  })
 
 /** Live (not deleted) items by id, in the order asked, null where missing: the DataLoader batch. */
 export async function itemsByIds(db: ItemDb, ids: readonly string[]): Promise<(Item | null)[]> {

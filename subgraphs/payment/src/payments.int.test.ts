@@ -126,7 +126,7 @@ describe('payment subgraph', () => {
     const times = list.map(p => Date.parse(p.createdAt))
     expect([...times].sort((a, b) => b - a)).toEqual(times)
     expect((await gql(url, MINE, {}, undefined, as(other))).data?.payments).toEqual([])
-    expect((await gql(url, MINE)).data?.payments).toEqual([])
+    expect((await gql(url, MINE, {}, undefined, INTERNAL)).data?.payments).toEqual([])
   })
 
   it('extends Reservation with its payment, batched, null until paid', async () => {
@@ -134,7 +134,7 @@ describe('payment subgraph', () => {
     await approve(paidReservation, 10)
     const unpaid = randomUUID()
     const reps = [paidReservation, unpaid].map(id => ({ __typename: 'Reservation', id }))
-    const res = await gql<{ _entities: { id: string; payment: { status: string } | null }[] }>(
+    const res = await gql<{ _entities: { id: string; payment: { id: string; status: string } | null }[] }>(
       url,
       OF_RESERVATIONS,
       { reps },
@@ -145,5 +145,18 @@ describe('payment subgraph', () => {
       { id: paidReservation, payment: { id: expect.any(String), status: 'PAID' } },
       { id: unpaid, payment: null },
     ])
+
+    // Nobody but the payer gets the payment through a reference, by reservation or by payment id.
+    const paymentId = res.data!._entities[0]!.payment!.id
+    const other: Caller = { userId: `other-${randomUUID()}`, name: 'Lee', roles: ['owner', 'renter'] }
+    const BY_ID = `query($reps: [_Any!]!) { _entities(representations: $reps) { ... on Payment { id amount } } }`
+    for (const headers of [as(other), INTERNAL]) {
+      const ofReservation = await gql(url, OF_RESERVATIONS, { reps: reps.slice(0, 1) }, undefined, headers)
+      expect(ofReservation.data?._entities).toEqual([{ id: paidReservation, payment: null }])
+      const byId = await gql(url, BY_ID, { reps: [{ __typename: 'Payment', id: paymentId }] }, undefined, headers)
+      expect(byId.data?._entities).toEqual([null])
+    }
+    const mineById = await gql(url, BY_ID, { reps: [{ __typename: 'Payment', id: paymentId }] }, undefined, as(renter))
+    expect(mineById.data?._entities).toEqual([{ id: paymentId, amount: 10 }])
   })
 })

@@ -1,7 +1,7 @@
 // The payment use cases the reservation subgraph drives: approve (charge) and refund.
-import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { requireId } from '@gdmarket/platform/errors'
+import { newId } from '@gdmarket/platform/ids'
 import type { PaymentEvents } from '@gdmarket/contracts/payment'
 import type { Cause, Transact } from '@gdmarket/platform/outbox'
 import { drawLag, type LatencyRange } from './latency.js'
@@ -55,7 +55,7 @@ export async function approvePayment(
               where: { id: existing.id },
               data: { status: 'PAID', customerId, amount, cancelledAt: null, version: { increment: 1 } },
             })
-          : await tx.payment.create({ data: { id: randomUUID(), reservationId, customerId, amount } })
+          : await tx.payment.create({ data: { id: newId(), reservationId, customerId, amount } })
       await events.emit('PaymentApproved', payment.id, payment.version, paymentEventData(payment))
       return payment
     })

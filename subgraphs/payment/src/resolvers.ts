@@ -2,7 +2,10 @@
 import DataLoader from 'dataloader'
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js'
 import type { RequestContext } from '@gdmarket/platform/subgraph'
+import { referenceId } from '@gdmarket/platform/errors'
+import { readPage, type PageArgs } from '@gdmarket/platform/paging'
 import { approvePayment, refundPayment, type PaymentDeps, type PaymentRequest } from './payments.js'
+import { payerOnly } from './rules.js'
 import { listPayments, paymentsByIds, paymentsByReservationIds, type Payment } from './store.js'
 
 export interface PaymentContext extends RequestContext {
@@ -31,8 +34,10 @@ interface ReservationRef {
 
 export const resolvers: GraphQLResolverMap<PaymentContext> = {
   Query: {
-    payments: (_: unknown, _args: unknown, ctx: PaymentContext) =>
-      ctx.caller ? listPayments(ctx.deps.db, ctx.caller.userId) : [],
+    payments: (_: unknown, args: PageArgs, ctx: PaymentContext) => {
+      const page = readPage(args)
+      return ctx.caller ? listPayments(ctx.deps.db, ctx.caller.userId, page) : []
+    },
   },
   Mutation: {
     approvePayment: (
@@ -43,15 +48,21 @@ export const resolvers: GraphQLResolverMap<PaymentContext> = {
     refundPayment: (_: unknown, args: { reservationId: string }, ctx: PaymentContext) =>
       refundPayment(ctx.deps, asked(ctx), args.reservationId),
   },
+  // Entity references are checked like payments(): a payment is shown to the customer who paid it
+  // and to nobody else, whatever id or reservation id a representation names.
   Payment: {
-    // The router resolves these references only after the owning subgraph decided the caller may see them.
-    __resolveReference: (ref: { id: string }, ctx: PaymentContext) => ctx.payments.load(ref.id),
+    __resolveReference: async (ref: { id: string }, ctx: PaymentContext) => {
+      const id = referenceId(ref.id)
+      return id ? payerOnly(await ctx.payments.load(id), ctx.caller) : null
+    },
     reservation: (payment: Payment): ReservationRef => ({ id: payment.reservationId }),
     createdAt: (payment: Payment) => payment.createdAt.toISOString(),
   },
   Reservation: {
-    // The reservation subgraph already applied its visibility rule to the reservation being extended.
     __resolveReference: (ref: ReservationRef): ReservationRef => ({ id: ref.id }),
-    payment: (ref: ReservationRef, _: unknown, ctx: PaymentContext) => ctx.paymentOfReservation.load(ref.id),
+    payment: async (ref: ReservationRef, _: unknown, ctx: PaymentContext) => {
+      const id = referenceId(ref.id)
+      return id ? payerOnly(await ctx.paymentOfReservation.load(id), ctx.caller) : null
+    },
   },
 }

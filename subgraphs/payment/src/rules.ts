@@ -1,6 +1,7 @@
 // The payment's rules, as plain functions over plain values: no GraphQL, no database.
 import { badInput, forbidden, paymentDeclined, requireId } from '@gdmarket/platform/errors'
 import type { PaymentStatus } from '@gdmarket/contracts/payment'
+import type { Caller } from '@gdmarket/platform/identity'
 
 export const CUSTOMER_ID_MAX_LENGTH = 200
 
@@ -8,6 +9,14 @@ export interface ApprovalRequest {
   reservationId: string
   customerId: string
   amount: number
+}
+
+/**
+ * A payment as the caller may see it: its customer sees it, everyone else (the item's owner and
+ * anonymous callers included) gets null, as if there were none.
+ */
+export function payerOnly<P extends { customerId: string }>(payment: P | null, caller: Caller | null): P | null {
+  return payment && caller && payment.customerId === caller.userId ? payment : null
 }
 
 /** approvePayment and refundPayment are for the reservation subgraph only (it sends the internal secret). */

@@ -2,6 +2,7 @@
 import { prismaAdapter } from '@gdmarket/platform/database'
 import { prismaOutbox, type Kick } from '@gdmarket/platform/outbox'
 import { paymentEvents, type PaymentFacts } from '@gdmarket/contracts/payment'
+import type { Page } from '@gdmarket/platform/paging'
 import { PrismaClient, Prisma, type Payment } from '../../../generated/payment/client.js'
 
 export type PaymentDb = PrismaClient
@@ -19,9 +20,13 @@ export const paymentOutbox = (db: PaymentDb, stream: string, kick: Kick) =>
 export const findByReservation = (tx: PaymentTx | PaymentDb, reservationId: string) =>
   tx.payment.findUnique({ where: { reservationId } })
 
-/** A customer's payments, newest first. */
-export const listPayments = (db: PaymentDb, customerId: string) =>
-  db.payment.findMany({ where: { customerId }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] })
+/** A page of a customer's payments, newest first (ids sort by creation); index (customerId, id). */
+export const listPayments = (db: PaymentDb, customerId: string, page: Page) =>
+  db.payment.findMany({
+    where: { customerId, ...(page.after ? { id: { lt: page.after } } : {}) },
+    orderBy: { id: 'desc' },
+    take: page.first,
+  })
 
 /** Payments by id, in the order asked, null where missing: a DataLoader batch. */
 export async function paymentsByIds(db: PaymentDb, ids: readonly string[]): Promise<(Payment | null)[]> {

@@ -1,7 +1,7 @@
 // The reservation use cases the renter drives: reserve an item and cancel the reservation.
-import { randomUUID } from 'node:crypto'
 import { conflict, notFound, requireId } from '@gdmarket/platform/errors'
 import { requireCaller, requireRole, type Caller } from '@gdmarket/platform/identity'
+import { newId } from '@gdmarket/platform/ids'
 import type { ReservationEvents } from '@gdmarket/contracts/reservation'
 import type { Logger } from '@gdmarket/platform/logger'
 import type { Cause, Transact } from '@gdmarket/platform/outbox'
@@ -58,7 +58,7 @@ export async function reserveItem(deps: ReservationDeps, asked: Asked, itemId: s
   const id = requireId(itemId, 'item id')
   return deps.transact(asked.cause, async (tx, events) => {
     const r = await tx.reservation.create({
-      data: { id: randomUUID(), itemId: id, customerId: renter.userId, customerName: renter.name },
+      data: { id: newId(), itemId: id, customerId: renter.userId, customerName: renter.name },
     })
     await events.emit('ReservationRequested', r.id, r.version, {
       reservation: snapshot(r),

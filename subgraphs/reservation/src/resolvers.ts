@@ -2,7 +2,8 @@
 import DataLoader from 'dataloader'
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js'
 import type { RequestContext } from '@gdmarket/platform/subgraph'
-import { requireId } from '@gdmarket/platform/errors'
+import { referenceId, requireId } from '@gdmarket/platform/errors'
+import { readPage, type PageArgs } from '@gdmarket/platform/paging'
 import { cancelPayment, payReservation } from './paying.js'
 import { cancelReservation, reserveItem, type Asked, type ReservationDeps } from './reservations.js'
 import { canSee } from './rules.js'
@@ -27,8 +28,10 @@ async function visible(ctx: ReservationContext, id: string): Promise<Reservation
 
 export const resolvers: GraphQLResolverMap<ReservationContext> = {
   Query: {
-    reservations: (_: unknown, _args: unknown, ctx: ReservationContext) =>
-      ctx.caller ? listReservations(ctx.deps.db, ctx.caller.userId) : [],
+    reservations: (_: unknown, args: PageArgs, ctx: ReservationContext) => {
+      const page = readPage(args)
+      return ctx.caller ? listReservations(ctx.deps.db, ctx.caller.userId, page) : []
+    },
     reservation: (_: unknown, args: { id: string }, ctx: ReservationContext) =>
       visible(ctx, requireId(args.id, 'reservation id')),
   },
@@ -45,7 +48,10 @@ export const resolvers: GraphQLResolverMap<ReservationContext> = {
   Reservation: {
     // References (e.g. Payment.reservation) follow the same rule as reservation(id): the router
     // resolves them for the same caller, so a reference never reveals someone else's reservation.
-    __resolveReference: (ref: { id: string }, ctx: ReservationContext) => visible(ctx, ref.id),
+    __resolveReference: (ref: { id: string }, ctx: ReservationContext) => {
+      const id = referenceId(ref.id)
+      return id ? visible(ctx, id) : null
+    },
     item: (r: Reservation) => (r.itemDeleted ? null : { id: r.itemId }),
     createdAt: (r: Reservation) => r.createdAt.toISOString(),
   },

@@ -2,6 +2,7 @@
 import { prismaAdapter } from '@gdmarket/platform/database'
 import { prismaOutbox, type Kick } from '@gdmarket/platform/outbox'
 import { reservationEvents, type ReservationSnapshot } from '@gdmarket/contracts/reservation'
+import type { Page } from '@gdmarket/platform/paging'
 import { PrismaClient, type Prisma, type Reservation } from '../../../generated/reservation/client.js'
 
 export type ReservationDb = PrismaClient
@@ -33,9 +34,13 @@ export const snapshot = (r: Reservation): ReservationSnapshot => ({
 export const findReservation = (tx: ReservationTx | ReservationDb, id: string) =>
   tx.reservation.findUnique({ where: { id } })
 
-/** A customer's reservations, newest first. */
-export const listReservations = (db: ReservationDb, customerId: string) =>
-  db.reservation.findMany({ where: { customerId }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] })
+/** A page of a customer's reservations, newest first (ids sort by creation); index (customerId, id). */
+export const listReservations = (db: ReservationDb, customerId: string, page: Page) =>
+  db.reservation.findMany({
+    where: { customerId, ...(page.after ? { id: { lt: page.after } } : {}) },
+    orderBy: { id: 'desc' },
+    take: page.first,
+  })
 
 /** Reservations by id, in the order asked, null where missing: the DataLoader batch. */
 export async function reservationsByIds(db: ReservationDb, ids: readonly string[]): Promise<(Reservation | null)[]> {

@@ -2,15 +2,13 @@
 // published into the stack's stream as the item subgraph would, and the reservation's database row.
 import { randomUUID } from 'node:crypto'
 import pg from 'pg'
-import { DEV_INTERNAL_SECRET } from '@gdmarket/platform/config'
-import { INTERNAL_SECRET_HEADER, type Caller } from '@gdmarket/platform/identity'
+import type { Caller } from '@gdmarket/platform/identity'
 import type { ItemEvents, ItemSnapshot } from '@gdmarket/contracts/item'
 import { gql, type Stack } from '../../../test/harness.js'
 import { routerHeaders, type TestBus } from '../../../test/bus.js'
 
 /** The router's headers for `caller`; for null, those of an anonymous request. */
-export const as = (caller: Caller | null): Record<string, string> =>
-  caller ? routerHeaders(caller) : { [INTERNAL_SECRET_HEADER]: DEV_INTERNAL_SECRET }
+export const as = (caller: Caller | null): Record<string, string> => routerHeaders(caller)
 export const person = (name: string, roles: Caller['roles']): Caller => ({
   userId: `${name}-${randomUUID()}`,
   name,
