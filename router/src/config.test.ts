@@ -34,6 +34,6 @@ describe('readRouterConfig', () => {
   it('takes the subgraph urls and limits from the environment', () => {
     const config = readRouterConfig({ PAYMENT_URL: 'http://payment:8080/graphql', MAX_QUERY_DEPTH: '5' })
     expect(config.subgraphUrls.payment).toBe('http://payment:8080/graphql')
-    expect(config.limits.maxQueryDepth).toBe(5)
+    expect(config.operationLimits.maxDepth).toBe(5)
   })
 })

@@ -7,13 +7,12 @@ import {
   type ConfigReader,
   type ServiceConfig,
 } from '@gdmarket/platform/config'
+import { type OperationLimits, readOperationLimits } from './limits.js'
 import { SUBGRAPH_NAMES, defaultSubgraphUrls, type SubgraphUrls } from './supergraph.js'
 
 export interface RouterLimits {
   /** Largest accepted request body (the platform answers 413 above it). */
   maxBodyBytes: number
-  /** Deepest selection set accepted; the schema has cycles (Reservation.payment.reservation…). */
-  maxQueryDepth: number
   /** A subgraph request that has not answered completely within this is abandoned. */
   subgraphTimeoutMs: number
   /** Open connections per subgraph, so one slow subgraph cannot take every socket. */
@@ -42,6 +41,8 @@ export interface RouterConfig extends ServiceConfig {
   jwtSecret: string
   subgraphUrls: SubgraphUrls
   limits: RouterLimits
+  /** What one operation may ask for (limits.ts). */
+  operationLimits: OperationLimits
   subscriptions: SubscriptionLimits
 }
 
@@ -62,9 +63,9 @@ export function readRouterConfigFrom(r: ConfigReader): RouterConfig {
     ...base,
     jwtSecret: r.secret('JWT_SECRET', DEV_JWT_SECRET, base.mode),
     subgraphUrls,
+    operationLimits: readOperationLimits(r),
     limits: {
       maxBodyBytes: r.int('MAX_BODY_BYTES', 1024 * 1024, { min: 1024, max: 64 * 1024 * 1024 }),
-      maxQueryDepth: r.int('MAX_QUERY_DEPTH', 12, { min: 2, max: 100 }),
       subgraphTimeoutMs: r.int('SUBGRAPH_TIMEOUT_MS', 10_000, { min: 10, max: 300_000 }),
       subgraphMaxSockets: r.int('SUBGRAPH_MAX_SOCKETS', 256, { min: 1, max: 65_536 }),
       subgraphMaxResponseBytes: r.int('SUBGRAPH_MAX_RESPONSE_BYTES', 16 * 1024 * 1024, {

@@ -2,6 +2,7 @@
 import { GraphQLError } from 'graphql'
 import type { ApolloServerPlugin } from '@apollo/server'
 import type { RouterContext } from './context.js'
+import { checkOperationCost, type OperationLimits, withHttpStatus } from './limits.js'
 
 export const SUBSCRIPTION_OVER_HTTP_MESSAGE =
   'subscriptions are served over WebSocket (graphql-transport-ws) at /graphql, not over HTTP'
@@ -20,6 +21,24 @@ export function rejectSubscriptionsOverHttp(): ApolloServerPlugin<RouterContext>
           throw new GraphQLError(SUBSCRIPTION_OVER_HTTP_MESSAGE, {
             extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } },
           })
+        },
+      }
+    },
+  }
+}
+
+/**
+ * The cost budget needs the variables (`items(first: $n)`), so it is checked once the operation is
+ * resolved, still before the gateway plans or asks any subgraph. The other limits run as
+ * validation rules (operationShapeRules) and the token cap in the parser.
+ */
+export function refuseCostlyOperations(limits: OperationLimits): ApolloServerPlugin<RouterContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ document, schema, request }) {
+          const [refused] = checkOperationCost(schema, document, limits, request)
+          if (refused) throw withHttpStatus(refused)
         },
       }
     },

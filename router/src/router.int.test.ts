@@ -146,7 +146,7 @@ describe('router', () => {
       '{ reservations { payment { reservation { payment { reservation { payment { id } } } } } } }',
     )
     expect(status).toBe(400)
-    expect(codes(body)).toEqual(['GRAPHQL_VALIDATION_FAILED'])
+    expect(codes(body)).toEqual(['QUERY_TOO_COMPLEX'])
   })
 
   it('is live and ready, and exposes the API schema for WebSocket subscriptions', async () => {

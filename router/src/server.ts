@@ -8,8 +8,9 @@ import { callerFromAuthorization } from './auth.js'
 import type { RouterConfig } from './config.js'
 import type { RouterContext } from './context.js'
 import { createGateway, type RouterGateway } from './gateway.js'
-import { maxDepthRule } from './limits.js'
-import { rejectSubscriptionsOverHttp } from './plugins.js'
+import { withContractCodes } from './errors.js'
+import { operationShapeRules } from './limits.js'
+import { refuseCostlyOperations, rejectSubscriptionsOverHttp } from './plugins.js'
 import { createSubscriptions, type Subscriptions } from './subscriptions/index.js'
 
 export interface Router extends RouterGateway {
@@ -34,12 +35,14 @@ export function buildRouter(
       (apollo = new ApolloServer<RouterContext>({
         gateway: routerGateway.gateway,
         logger,
-        plugins: [...plugins, rejectSubscriptionsOverHttp()],
-        formatError: formatError(logger, mode),
+        plugins: [...plugins, rejectSubscriptionsOverHttp(), refuseCostlyOperations(config.operationLimits)],
+        formatError: withContractCodes(formatError(logger, mode)),
         // Sandbox needs introspection; production exposes neither.
         introspection: mode !== 'production',
         includeStacktraceInErrorResponses: mode === 'development',
-        validationRules: [maxDepthRule(config.limits.maxQueryDepth)],
+        // Operation limits (limits.ts): tokens while parsing, the shape with validation, the cost once resolved.
+        parseOptions: { maxTokens: config.operationLimits.maxTokens },
+        validationRules: operationShapeRules(config.operationLimits),
         // The platform owns SIGTERM (grace period, then drain); Apollo's own handler would exit at once.
         stopOnTerminationSignals: false,
       })),

@@ -15,6 +15,7 @@ import {
   type SelectionSetNode,
   type ValidationRule,
 } from 'graphql'
+import { type OperationLimits, operationShapeRules, parseWithinLimits } from '../limits.js'
 import { ITEM_INFO_CHANGED } from './plan.js'
 
 export type CheckedDocument = { document: DocumentNode } | { errors: readonly GraphQLError[] }
@@ -29,6 +30,8 @@ export class DocumentCache {
   constructor(
     extraRules: ValidationRule[],
     private readonly maxEntries = DEFAULT_MAX_ENTRIES,
+    /** Operation limits checked before graphql's own validation, so a bomb is refused cheaply. */
+    private readonly limits?: OperationLimits,
   ) {
     this.rules = [...specifiedRules, ...extraRules]
   }
@@ -41,19 +44,28 @@ export class DocumentCache {
     }
     const known = this.entries.get(query)
     if (known) return known
-    const checked = check(schema, query, this.rules)
+    const checked = check(schema, query, this.rules, this.limits)
     if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value ?? '')
     this.entries.set(query, checked)
     return checked
   }
 }
 
-function check(schema: GraphQLSchema, query: string, rules: ValidationRule[]): CheckedDocument {
+function check(
+  schema: GraphQLSchema,
+  query: string,
+  rules: ValidationRule[],
+  limits: OperationLimits | undefined,
+): CheckedDocument {
   let document: DocumentNode
   try {
-    document = parse(query)
+    document = limits ? parseWithinLimits(query, limits) : parse(query)
   } catch (err) {
     return { errors: [err instanceof GraphQLError ? err : new GraphQLError('the document does not parse')] }
+  }
+  if (limits) {
+    const refused = validate(schema, document, operationShapeRules(limits))
+    if (refused.length) return { errors: refused }
   }
   const errors = validate(schema, document, rules)
   return errors.length ? { errors } : { document }

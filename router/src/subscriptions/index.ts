@@ -8,7 +8,6 @@ import { EventBus } from '@gdmarket/platform/bus'
 import type { Logger } from '@gdmarket/platform/logger'
 import { formatError } from '@gdmarket/platform/service'
 import type { RouterConfig } from '../config.js'
-import { maxDepthRule } from '../limits.js'
 import { SUBGRAPH_NAMES } from '../supergraph.js'
 import { createSubgraphFetch } from '../subgraph-fetch.js'
 import { SubgraphDataSource } from '../subgraph-source.js'
@@ -87,10 +86,11 @@ export function createSubscriptions({
   const ws = attachWsServer({
     httpServer,
     limits: config.subscriptions,
+    operationLimits: config.operationLimits,
     jwtSecret: config.jwtSecret,
     logger,
     apiSchema,
-    documents: new DocumentCache([maxDepthRule(config.limits.maxQueryDepth)]),
+    documents: new DocumentCache([], undefined, config.operationLimits),
     planner,
     hub,
     executeOperation,

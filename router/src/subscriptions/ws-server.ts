@@ -19,6 +19,7 @@ import { callerFromAuthorization } from '../auth.js'
 import type { Caller } from '@gdmarket/platform/identity'
 import type { RouterContext } from '../context.js'
 import type { SubscriptionLimits } from '../config.js'
+import { checkOperationLimits, type OperationLimits } from '../limits.js'
 import { type DocumentCache, itemIdArgument } from './documents.js'
 import type { SubscriptionHub } from './hub.js'
 import type { SubscriptionPlanner } from './plan.js'
@@ -26,6 +27,8 @@ import type { SubscriptionPlanner } from './plan.js'
 export interface WsServerOptions {
   httpServer: http.Server
   limits: SubscriptionLimits
+  /** The same operation limits as HTTP (limits.ts). */
+  operationLimits: OperationLimits
   jwtSecret: string
   logger: Logger
   apiSchema: () => GraphQLSchema | undefined
@@ -96,6 +99,8 @@ export function attachWsServer(options: WsServerOptions): { close: () => Promise
           return [new GraphQLError('the supergraph is not loaded yet', { extensions: { code: 'SERVICE_UNAVAILABLE' } })]
         const checked = options.documents.get(schema, payload.query)
         if ('errors' in checked) return checked.errors
+        const refused = checkOperationLimits(schema, checked.document, options.operationLimits, payload)
+        if (refused.length) return refused
         const args: ExecutionArgs = {
           schema,
           document: checked.document,
