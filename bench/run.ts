@@ -1,20 +1,24 @@
 // `npm run bench`: runs each part of the suite in turn, prints a table and writes
 // bench/results/<date>.json and bench/results/latest.json. A part is a name and a function that
-// returns its JSON fragment; add one by appending to PARTS.
+// returns its JSON fragment; add one by appending to PARTS. A part marked onlyWhenNamed (near:
+// a million rows seeded) runs only when named: `npm run bench -- near`.
 import { mkdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { writeReport } from './lib/report.js'
 import { routerThroughputBench } from './router-throughput.js'
+import { nearBench } from './near.js'
 import { subscriptionsBench } from './subscriptions.js'
 import { writePathBench } from './write-path.js'
 
 export interface BenchPart {
   name: string
   run: () => Promise<Record<string, unknown>>
+  /** Left out of a plain `npm run bench`. */
+  onlyWhenNamed?: boolean
 }
 
-const PARTS: BenchPart[] = [routerThroughputBench, writePathBench, subscriptionsBench]
+const PARTS: BenchPart[] = [routerThroughputBench, writePathBench, subscriptionsBench, nearBench]
 
 /** Flattens a fragment into "a.b.c" → value rows for the table. */
 function rows(prefix: string, value: unknown): [string, string][] {
@@ -29,7 +33,11 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     host: { cpus: os.cpus().length, node: process.version },
   }
-  for (const part of PARTS.filter(p => only.length === 0 || only.includes(p.name))) {
+  const unknown = only.filter(name => !PARTS.some(p => p.name === name))
+  if (unknown.length)
+    throw new Error(`no bench part ${unknown.join(', ')}; parts: ${PARTS.map(p => p.name).join(', ')}`)
+  const chosen = PARTS.filter(p => (only.length === 0 ? !p.onlyWhenNamed : only.includes(p.name)))
+  for (const part of chosen) {
     const started = Date.now()
     console.error(`bench: ${part.name}…`)
     Object.assign(results, await part.run())

@@ -56,7 +56,7 @@ describe('docker-compose.yml', () => {
       'reservation',
       'router',
     ])
-    expect(services.postgres.image).toMatch(/^postgres:15\b/)
+    expect(services.postgres.image).toMatch(/^postgis\/postgis:15-3\b/)
     expect(services.nats.command).toEqual(expect.arrayContaining(['-js', '-sd']))
     const storeDir = services.nats.command![services.nats.command!.indexOf('-sd') + 1]
     expect(services.nats.volumes).toContain(`natsdata:${storeDir}`)

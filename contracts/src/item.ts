@@ -6,6 +6,12 @@ import { eventCatalogue, type EventOf } from '@gdmarket/platform/events'
 export type ItemStatus = 'RENTABLE' | 'NOT_RENTABLE'
 export type RentalStatus = 'NOT_RENTING' | 'RENTING' | 'RETURNED'
 
+/** WGS 84 degrees. */
+export interface GeoPoint {
+  lat: number
+  lng: number
+}
+
 export interface ItemSnapshot {
   itemId: string
   name: string
@@ -14,6 +20,9 @@ export interface ItemSnapshot {
   status: ItemStatus
   rentalStatus: RentalStatus
   deleted: boolean
+  /** Where it can be picked up; absent in events written before items had a location. */
+  location?: GeoPoint | null
+  area?: string | null
 }
 
 /** Why a reservation could not hold its item. */

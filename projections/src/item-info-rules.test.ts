@@ -81,6 +81,16 @@ describe('ItemInfo decisions', () => {
     expect(viewOf(registered()).item).toEqual({ id: itemId })
   })
 
+  it('carries the location from the snapshot; an event from before locations keeps it', () => {
+    const at = { lat: 37.5665, lng: 126.978 }
+    const row = run([itemEv('ItemRegistered', 1, { location: at })])!
+    expect(row).toMatchObject({ lat: 37.5665, lng: 126.978 })
+    expect(viewOf(row).location).toEqual(at)
+    const older = run([itemEv('ItemLent', 2, { rentalStatus: 'RENTING' })], row)!
+    expect(viewOf(older).location).toEqual(at)
+    expect(viewOf(registered()).location).toBeNull()
+  })
+
   it('ItemHeld makes its reservation the one shown: CONFIRMED, NOT_PAID', () => {
     expect(held()).toMatchObject({
       itemStatus: 'NOT_RENTABLE',

@@ -1,7 +1,7 @@
 // The ItemInfo read model's decisions as pure functions: given the current row (or null) and one
 // event, the row to write, or null when the event does not concern it. No database, no NATS.
 import type { EventEnvelope } from '@gdmarket/platform/events'
-import type { ItemEvents, ItemSnapshot, ItemStatus, RentalStatus } from '@gdmarket/contracts/item'
+import type { GeoPoint, ItemEvents, ItemSnapshot, ItemStatus, RentalStatus } from '@gdmarket/contracts/item'
 import type { PaymentStatus } from '@gdmarket/contracts/payment'
 import type { ReservationEvents, ReservationSnapshot, ReservationStatus } from '@gdmarket/contracts/reservation'
 
@@ -18,6 +18,9 @@ export interface ItemInfoRow {
   customerName: string | null
   reservationStatus: ReservationStatus | null
   paymentStatus: PaymentStatus | null
+  /** Where the item can be picked up, both or neither. */
+  lat: number | null
+  lng: number | null
   version: number
   /** Bookkeeping, never shown: the source versions applied and the stream position. */
   itemVersion: number
@@ -43,6 +46,8 @@ const SHOWN = [
   'customerName',
   'reservationStatus',
   'paymentStatus',
+  'lat',
+  'lng',
 ] as const
 
 /** Bookkeeping always advances; version and updatedAt only when something shown changed. */
@@ -74,6 +79,8 @@ function blank(item: ItemSnapshot): ItemInfoRow {
     customerName: null,
     reservationStatus: null,
     paymentStatus: null,
+    lat: null,
+    lng: null,
     version: 0,
     itemVersion: 0,
     reservationVersion: null,
@@ -101,6 +108,8 @@ function fromItem<P extends { item: ItemSnapshot }>(
       itemStatus: s.status,
       rentalStatus: s.rentalStatus,
       deleted: s.deleted,
+      // Events from before items had a location carry none: keep what the row has.
+      ...(s.location === undefined ? {} : { lat: s.location?.lat ?? null, lng: s.location?.lng ?? null }),
     }
     return settle(current, { ...adjust(next, event.data), itemVersion: event.aggregateVersion }, event, seq)
   }
@@ -189,13 +198,22 @@ export function decide(current: ItemInfoRow | null, event: EventEnvelope, seq: n
 }
 
 /** ItemInfo as the GraphQL type shows it: the query result and the change notification alike. */
-export type ItemInfoView = Omit<ItemInfoRow, 'itemVersion' | 'reservationVersion' | 'lastSeq' | 'updatedAt'> & {
+export type ItemInfoView = Omit<
+  ItemInfoRow,
+  'itemVersion' | 'reservationVersion' | 'lastSeq' | 'updatedAt' | 'lat' | 'lng'
+> & {
   item: { id: string } | null
+  location: GeoPoint | null
   updatedAt: string
 }
 
 export function viewOf(row: ItemInfoRow): ItemInfoView {
-  const { itemVersion: _i, reservationVersion: _r, lastSeq: _s, updatedAt, ...shown } = row
-  // A deleted item is null here: the gateway would otherwise return the stub without asking the item subgraph.
-  return { ...shown, item: row.deleted ? null : { id: row.itemId }, updatedAt: updatedAt.toISOString() }
+  const { itemVersion: _i, reservationVersion: _r, lastSeq: _s, updatedAt, lat, lng, ...shown } = row
+  return {
+    ...shown,
+    // A deleted item is null here: the gateway would otherwise return the stub without asking the item subgraph.
+    item: row.deleted ? null : { id: row.itemId },
+    location: lat === null || lng === null ? null : { lat, lng },
+    updatedAt: updatedAt.toISOString(),
+  }
 }

@@ -16,7 +16,7 @@ import { createProjectionsDb, type ProjectionsDb } from './store.js'
 import type { ItemInfoView } from './item-info-rules.js'
 
 const FIELDS =
-  'itemId item { id } itemName itemPrice ownerId itemStatus rentalStatus deleted reservationId customerId customerName reservationStatus paymentStatus version updatedAt'
+  'itemId item { id } itemName itemPrice ownerId itemStatus rentalStatus deleted reservationId customerId customerName reservationStatus paymentStatus version updatedAt location { lat lng }'
 const owner = {
   [IDENTITY_HEADER]: encodeCaller({ userId: 'owner-1', name: 'Park', roles: ['owner'] }),
   [INTERNAL_SECRET_HEADER]: DEV_INTERNAL_SECRET,
@@ -108,7 +108,8 @@ describe('ItemInfo projection', () => {
   let paidEvent: EventEnvelope<unknown>
 
   it('shows a registered item and announces it', async () => {
-    itemId = await itemMutation('registerItem', 'input', { name: 'Drill', price: 500 })
+    const location = { lat: 37.5665, lng: 126.978 }
+    itemId = await itemMutation('registerItem', 'input', { name: 'Drill', price: 500, location })
     const info = await until(itemId, () => true)
     expect(info).toMatchObject({
       itemId,
@@ -118,6 +119,7 @@ describe('ItemInfo projection', () => {
       ownerId: 'owner-1',
       itemStatus: 'RENTABLE',
       rentalStatus: 'NOT_RENTING',
+      location,
     })
     expect(info).toMatchObject({ deleted: false, reservationId: null, reservationStatus: null, version: 1 })
     await eventually(async () => notified.find(n => n.itemId === itemId))

@@ -3,9 +3,18 @@ import { conflict, notFound, requireId } from '@gdmarket/platform/errors'
 import { requireRole, type Caller } from '@gdmarket/platform/identity'
 import { newId } from '@gdmarket/platform/ids'
 import type { Cause, Transact } from '@gdmarket/platform/outbox'
-import type { ItemEvents } from '@gdmarket/contracts/item'
+import type { GeoPoint, ItemEvents } from '@gdmarket/contracts/item'
 import { assertDeletable, assertLendable, assertOwner, assertReturnable, validateNewItem } from './rules.js'
-import { findItem, findItemHeldBy, snapshot, updateIfUnchanged, type Item, type ItemDb, type ItemTx } from './store.js'
+import {
+  findItem,
+  findItemHeldBy,
+  locationColumns,
+  snapshot,
+  updateIfUnchanged,
+  type Item,
+  type ItemDb,
+  type ItemTx,
+} from './store.js'
 
 export interface ItemDeps {
   db: ItemDb
@@ -14,18 +23,27 @@ export interface ItemDeps {
   reservationKnown: (reservationId: string) => Promise<boolean>
 }
 
+export interface NewItemInput {
+  name: string
+  price: number
+  location?: GeoPoint | null
+  area?: string | null
+}
+
 const changedMeanwhile = () => conflict('the item changed meanwhile; try again')
 
 export async function registerItem(
   deps: ItemDeps,
   caller: Caller | null,
-  input: { name: string; price: number },
+  input: NewItemInput,
   cause: Cause,
 ): Promise<Item> {
   const owner = requireRole(caller, 'owner')
-  const { name, price } = validateNewItem(input)
+  const { name, price, location, area } = validateNewItem(input)
   return deps.transact(cause, async (tx, events) => {
-    const item = await tx.item.create({ data: { id: newId(), name, price, ownerId: owner.userId } })
+    const item = await tx.item.create({
+      data: { id: newId(), name, price, ownerId: owner.userId, area, ...locationColumns(location) },
+    })
     await events.emit('ItemRegistered', item.id, item.version, { item: snapshot(item) })
     return item
   })

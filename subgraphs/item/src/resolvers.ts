@@ -5,8 +5,9 @@ import type { RequestContext } from '@gdmarket/platform/subgraph'
 import { referenceId, requireId } from '@gdmarket/platform/errors'
 import type { ItemStatus } from '@gdmarket/contracts/item'
 import { readPage, type PageArgs } from '@gdmarket/platform/paging'
-import { deleteItem, lendItem, registerItem, returnItem, type ItemDeps } from './items.js'
-import { findItem, itemsByIds, listItems, type Item } from './store.js'
+import { deleteItem, lendItem, registerItem, returnItem, type ItemDeps, type NewItemInput } from './items.js'
+import { validateNear } from './rules.js'
+import { findItem, itemsByIds, itemsNear, listItems, locationOf, type Item } from './store.js'
 
 export interface ItemContext extends RequestContext {
   deps: ItemDeps
@@ -27,9 +28,11 @@ export const resolvers: GraphQLResolverMap<ItemContext> = {
       const item = await findItem(ctx.deps.db, requireId(args.id, 'item id'))
       return item && !item.deletedAt ? item : null
     },
+    itemsNear: (_: unknown, args: Parameters<typeof validateNear>[0], ctx: ItemContext) =>
+      itemsNear(ctx.deps.db, validateNear(args)),
   },
   Mutation: {
-    registerItem: (_: unknown, args: { input: { name: string; price: number } }, ctx: ItemContext) =>
+    registerItem: (_: unknown, args: { input: NewItemInput }, ctx: ItemContext) =>
       registerItem(ctx.deps, ctx.caller, args.input, cause(ctx)),
     deleteItem: (_: unknown, args: { id: string }, ctx: ItemContext) =>
       deleteItem(ctx.deps, ctx.caller, args.id, cause(ctx)),
@@ -44,5 +47,6 @@ export const resolvers: GraphQLResolverMap<ItemContext> = {
       return id ? ctx.items.load(id) : null
     },
     createdAt: (item: Item) => item.createdAt.toISOString(),
+    location: (item: Item) => locationOf(item),
   },
 }

@@ -6,8 +6,11 @@ import {
   assertOwner,
   assertReturnable,
   holdRefusal,
+  AREA_MAX_LENGTH,
   NAME_MAX_LENGTH,
+  NEAR_MAX_RADIUS_KM,
   PRICE_MAX,
+  validateNear,
   validateNewItem,
   type ItemState,
 } from './rules.js'
@@ -24,7 +27,41 @@ const item = (over: Partial<ItemState> = {}): ItemState => ({
 
 describe('validateNewItem', () => {
   it('trims the name and keeps the price', () => {
-    expect(validateNewItem({ name: '  Camera ', price: 100 })).toEqual({ name: 'Camera', price: 100 })
+    expect(validateNewItem({ name: '  Camera ', price: 100 })).toEqual({
+      name: 'Camera',
+      price: 100,
+      location: null,
+      area: null,
+    })
+  })
+  it('keeps a location and a trimmed area, an empty area is none', () => {
+    const v = validateNewItem({ name: 'a', price: 1, location: { lat: 37.5665, lng: 126.978 }, area: ' 중구 ' })
+    expect(v).toMatchObject({ location: { lat: 37.5665, lng: 126.978 }, area: '중구' })
+    expect(validateNewItem({ name: 'a', price: 1, area: '  ' }).area).toBeNull()
+    expect(validateNewItem({ name: 'a', price: 1, area: '가'.repeat(AREA_MAX_LENGTH) }).area).toHaveLength(100)
+  })
+  it('accepts the poles and the antimeridian', () => {
+    for (const location of [
+      { lat: 90, lng: 180 },
+      { lat: -90, lng: -180 },
+    ])
+      expect(validateNewItem({ name: 'a', price: 1, location }).location).toEqual(location)
+  })
+  it.each([
+    ['lat above 90', { lat: 90.000001, lng: 0 }],
+    ['lat below -90', { lat: -91, lng: 0 }],
+    ['lng above 180', { lat: 0, lng: 180.5 }],
+    ['lng below -180', { lat: 0, lng: -181 }],
+    ['an infinite lat', { lat: Number.POSITIVE_INFINITY, lng: 0 }],
+  ])('refuses a location with %s', (_, location) => {
+    expect(thrownCode(() => validateNewItem({ name: 'a', price: 1, location }))).toBe('BAD_USER_INPUT')
+  })
+  it.each([
+    ['over-long', 'x'.repeat(AREA_MAX_LENGTH + 1)],
+    ['with a NUL', 'Mapo\u0000'],
+    ['with a control character', 'Ma\u0007po'],
+  ])('refuses an area %s', (_, area) => {
+    expect(thrownCode(() => validateNewItem({ name: 'a', price: 1, area }))).toBe('BAD_USER_INPUT')
   })
   it.each([
     ['empty name', { name: '   ', price: 1 }],
@@ -69,5 +106,25 @@ describe('item rules', () => {
     expect(holdRefusal(item({ deletedAt: new Date() }))).toBe('DELETED')
     expect(holdRefusal(item({ status: 'NOT_RENTABLE' }))).toBe('NOT_RENTABLE')
     expect(holdRefusal(item())).toBeNull()
+  })
+})
+
+describe('validateNear', () => {
+  const near = { lat: 37.5665, lng: 126.978 }
+  it('defaults first to 50 and no status filter', () => {
+    expect(validateNear({ near, radiusKm: 2 })).toEqual({ near, radiusKm: 2, status: null, first: 50 })
+  })
+  it('accepts the largest radius', () => {
+    expect(validateNear({ near, radiusKm: NEAR_MAX_RADIUS_KM, first: 200 }).radiusKm).toBe(50)
+  })
+  it.each([
+    ['a zero radius', { near, radiusKm: 0 }],
+    ['a negative radius', { near, radiusKm: -1 }],
+    ['a radius over 50 km', { near, radiusKm: 50.001 }],
+    ['first 0', { near, radiusKm: 2, first: 0 }],
+    ['first over 200', { near, radiusKm: 2, first: 201 }],
+    ['a point off the globe', { near: { lat: 91, lng: 0 }, radiusKm: 2 }],
+  ])('refuses %s', (_, args) => {
+    expect(thrownCode(() => validateNear(args))).toBe('BAD_USER_INPUT')
   })
 })

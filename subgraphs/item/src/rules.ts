@@ -1,9 +1,20 @@
 // The item's rules, as plain functions over plain values: no GraphQL, no database.
 import { badInput, conflict, forbidden } from '@gdmarket/platform/errors'
-import type { HoldRefusal, ItemStatus, RentalStatus } from '@gdmarket/contracts/item'
+import type { GeoPoint, HoldRefusal, ItemStatus, RentalStatus } from '@gdmarket/contracts/item'
 
 export const NAME_MAX_LENGTH = 200
 export const PRICE_MAX = 10_000_000
+/** The contract's bounds for near-me search and an item's area. */
+export const AREA_MAX_LENGTH = 100
+export const NEAR_MAX_RADIUS_KM = 50
+export const NEAR_MAX_FIRST = 200
+
+export interface NewItem {
+  name: string
+  price: number
+  location: GeoPoint | null
+  area: string | null
+}
 
 export interface ItemState {
   ownerId: string
@@ -14,13 +25,61 @@ export interface ItemState {
   deletedAt: Date | null
 }
 
-export function validateNewItem(input: { name: string; price: number }): { name: string; price: number } {
+export function validateNewItem(input: {
+  name: string
+  price: number
+  location?: GeoPoint | null
+  area?: string | null
+}): NewItem {
   const name = input.name.trim()
   if (name.length < 1 || name.length > NAME_MAX_LENGTH)
     throw badInput(`name must be 1 to ${NAME_MAX_LENGTH} characters`)
   if (!Number.isInteger(input.price) || input.price < 0 || input.price > PRICE_MAX)
     throw badInput(`price must be an integer from 0 to ${PRICE_MAX}`)
-  return { name, price: input.price }
+  const location = input.location ? validatePoint(input.location, 'location') : null
+  return { name, price: input.price, location, area: validateArea(input.area) }
+}
+
+/** WGS 84 degrees: lat -90..90, lng -180..180 (finite numbers; GraphQL Float already excludes NaN). */
+export function validatePoint(p: GeoPoint, what: string): GeoPoint {
+  if (!Number.isFinite(p.lat) || p.lat < -90 || p.lat > 90) throw badInput(`${what}.lat must be from -90 to 90`)
+  if (!Number.isFinite(p.lng) || p.lng < -180 || p.lng > 180) throw badInput(`${what}.lng must be from -180 to 180`)
+  return { lat: p.lat, lng: p.lng }
+}
+
+/** C0 controls (NUL included) and DEL: never part of a neighbourhood's name. */
+const hasControl = (s: string) => [...s].some(c => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)
+
+/** 0-100 characters after trimming; empty means none. */
+export function validateArea(area: string | null | undefined): string | null {
+  if (area === null || area === undefined) return null
+  const trimmed = area.trim()
+  if ([...trimmed].length > AREA_MAX_LENGTH) throw badInput(`area must be at most ${AREA_MAX_LENGTH} characters`)
+  if (hasControl(trimmed)) throw badInput('area must not contain control characters')
+  return trimmed === '' ? null : trimmed
+}
+
+export interface NearQuery {
+  near: GeoPoint
+  radiusKm: number
+  status: ItemStatus | null
+  first: number
+}
+
+/** itemsNear's arguments: 0 < radiusKm <= 50, first 1..200. */
+export function validateNear(args: {
+  near: GeoPoint
+  radiusKm: number
+  status?: ItemStatus | null
+  first?: number | null
+}): NearQuery {
+  const near = validatePoint(args.near, 'near')
+  if (!Number.isFinite(args.radiusKm) || args.radiusKm <= 0 || args.radiusKm > NEAR_MAX_RADIUS_KM)
+    throw badInput(`radiusKm must be more than 0 and at most ${NEAR_MAX_RADIUS_KM}`)
+  const first = args.first ?? 50
+  if (!Number.isInteger(first) || first < 1 || first > NEAR_MAX_FIRST)
+    throw badInput(`first must be from 1 to ${NEAR_MAX_FIRST}`)
+  return { near, radiusKm: args.radiusKm, status: args.status ?? null, first }
 }
 
 export function assertOwner(item: ItemState, userId: string): void {

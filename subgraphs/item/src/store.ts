@@ -1,9 +1,9 @@
 // Data access for the item database: the one module that talks to Prisma.
 import { prismaAdapter } from '@gdmarket/platform/database'
 import { prismaOutbox, type Kick } from '@gdmarket/platform/outbox'
-import { itemEvents, type ItemSnapshot, type ItemStatus } from '@gdmarket/contracts/item'
+import { itemEvents, type GeoPoint, type ItemSnapshot, type ItemStatus } from '@gdmarket/contracts/item'
 import type { Page } from '@gdmarket/platform/paging'
-import { PrismaClient, type Item, type Prisma } from '../../../generated/item/client.js'
+import { Prisma, PrismaClient, type Item } from '../../../generated/item/client.js'
 
 export type ItemDb = PrismaClient
 export type ItemTx = Prisma.TransactionClient
@@ -29,7 +29,68 @@ export const snapshot = (item: Item): ItemSnapshot => ({
   status: item.status,
   rentalStatus: item.rentalStatus,
   deleted: item.deletedAt !== null,
+  location: locationOf(item),
+  area: item.area,
 })
+
+/** Both coordinates or none: registration writes them together. */
+export const locationOf = (item: Pick<Item, 'lat' | 'lng'>): GeoPoint | null =>
+  item.lat === null || item.lng === null ? null : { lat: item.lat, lng: item.lng }
+
+/** The geography column is derived from lat/lng by the database (migration 20261201194500_location). */
+export const locationColumns = (location: GeoPoint | null) => ({
+  lat: location?.lat ?? null,
+  lng: location?.lng ?? null,
+})
+
+export interface NearbyRow {
+  item: Item
+  distanceKm: number
+}
+
+// The candidate box is widened by 1 % and the exact re-rank by 2.5 %: distance on PostGIS's sphere
+// (what the index orders by, `<->`) differs from the WGS 84 spheroid's by under 0.6 %.
+const BOX_MARGIN = 1.01
+const RERANK_MARGIN = 1.025
+
+/**
+ * Live items within `radiusKm` of `near`, nearest first by the distance on the WGS 84 spheroid, at
+ * most `first`. One statement in two steps, both on the GiST index: `nearest` walks the index in
+ * sphere-distance order (KNN) and stops after `first` matches, which bounds how far the answer can
+ * reach; the outer query takes every item within that bound (plus the margin), filters on the exact
+ * spheroid radius and sorts by the exact spheroid distance. So the cost follows `first`, not how many
+ * items lie in the radius.
+ */
+export async function itemsNear(
+  db: ItemDb,
+  q: { near: GeoPoint; radiusKm: number; status: ItemStatus | null; first: number },
+): Promise<NearbyRow[]> {
+  const point = Prisma.sql`ST_SetSRID(ST_MakePoint(${q.near.lng}::float8, ${q.near.lat}::float8), 4326)::geography`
+  const status = q.status ? Prisma.sql`i.status = ${q.status}::"ItemStatus"` : Prisma.sql`TRUE`
+  const radiusM = q.radiusKm * 1000
+  const rows = await db.$queryRaw<(Omit<Item, 'location'> & { distanceM: number })[]>`
+    WITH nearest AS (
+      SELECT i.location <-> ${point} AS sphere_m FROM "Item" i
+      WHERE i."deletedAt" IS NULL AND ${status} AND i.location && _ST_Expand(${point}, ${radiusM * BOX_MARGIN}::float8)
+      ORDER BY i.location <-> ${point}
+      LIMIT ${q.first}
+    ), bound AS (
+      SELECT CASE WHEN count(*) < ${q.first} THEN ${radiusM * BOX_MARGIN}::float8
+                  ELSE LEAST(${radiusM * BOX_MARGIN}::float8, max(sphere_m) * ${RERANK_MARGIN}::float8 + 1) END AS m
+      FROM nearest
+    )
+    SELECT i."id", i."name", i."price", i."ownerId", i."status"::text AS "status", i."rentalStatus"::text AS "rentalStatus",
+           i."holdReservationId", i."holdCustomerId", i."holdCustomerName", i."holdPaid", i."deletedAt", i."version",
+           i."createdAt", i."updatedAt", i."lat", i."lng", i."area",
+           ST_Distance(i.location, ${point}, true) AS "distanceM"
+    FROM "Item" i, bound
+    WHERE i."deletedAt" IS NULL AND ${status}
+      AND i.location && _ST_Expand(${point}, bound.m)
+      AND ST_DWithin(i.location, ${point}, ${radiusM}::float8, true)
+    ORDER BY "distanceM", i."id"
+    LIMIT ${q.first}`
+  return rows.map(({ distanceM, ...item }) => ({ item: item as Item, distanceKm: distanceM / 1000 }))
+}
 
 /** A page of items not deleted, newest first (ids sort by creation); index (status, deletedAt, id) or (deletedAt, id). */
 export const listItems = (db: ItemDb, status: ItemStatus | null | undefined, page: Page) =>
