@@ -1,10 +1,12 @@
-// Mints a development token: npm run token -- <userId> <name> <roles> [--expires <span>]
-//   roles comma-separated (owner,renter); span like 2h, 7d or seconds (default 24h).
-// Signed with JWT_SECRET, or the development default when it is unset.
+// Mints a token the router accepts: npm run token -- <userId> <name> <roles> [--expires <span>]
+//   roles comma-separated (owner,renter); span like 2h, 7d or seconds (default 24h, or
+//   JWT_MAX_LIFETIME_S if shorter). Signed with JWT_SECRET (the development default when unset),
+//   with JWT_ISSUER / JWT_AUDIENCE when set: the same environment the router reads.
 import { parseArgs } from 'node:util'
-import { DEV_JWT_SECRET } from '@gdmarket/platform/config'
+import { readConfig } from '@gdmarket/platform/config'
 import { ROLES, type Role } from '@gdmarket/platform/identity'
-import { signToken } from '../router/src/auth.js'
+import { decodeJwt } from 'jose'
+import { readTokenPolicy, signToken } from '../router/src/auth.js'
 
 const usage = 'usage: npm run token -- <userId> <name> <roles, comma-separated: owner,renter> [--expires 24h]'
 
@@ -26,6 +28,13 @@ if (unknown.length) {
   console.error(`unknown role(s) ${unknown.join(', ')}; roles are ${ROLES.join(', ')}\n${usage}`)
   process.exit(2)
 }
-const expiresIn = values.expires && /^\d+$/.test(values.expires) ? Number(values.expires) : (values.expires ?? '24h')
-const secret = process.env.JWT_SECRET || DEV_JWT_SECRET
-console.log(await signToken({ userId, name, roles: roles as Role[] }, secret, { expiresIn }))
+// Minting needs no production secret check: the token is only as good as the secret it is signed with.
+const policy = readConfig(r => readTokenPolicy(r, 'development'))
+const expiresIn = values.expires && /^\d+$/.test(values.expires) ? Number(values.expires) : values.expires
+const token = await signToken({ userId, name, roles: roles as Role[] }, policy, { expiresIn })
+const { exp = 0, iat = 0 } = decodeJwt(token)
+if (exp - iat > policy.maxLifetimeSeconds) {
+  console.error(`--expires ${values.expires} is longer than JWT_MAX_LIFETIME_S (${policy.maxLifetimeSeconds} s) allows`)
+  process.exit(2)
+}
+console.log(token)

@@ -1,9 +1,10 @@
 import { describe, expect, it } from '@jest/globals'
 import { GraphQLError } from 'graphql'
 import { SignJWT } from 'jose'
-import { callerFromAuthorization, signToken, verifyToken } from './auth.js'
+import { callerFromAuthorization, signToken, type TokenPolicy, verifyToken } from './auth.js'
 
 const SECRET = 'a-test-secret-of-some-length'
+const POLICY: TokenPolicy = { secret: SECRET, maxLifetimeSeconds: 24 * 3600, clockToleranceSeconds: 30 }
 const alice = { userId: 'u1', name: 'Alice', roles: ['owner' as const, 'renter' as const] }
 
 async function codeOf(p: Promise<unknown>): Promise<unknown> {
@@ -24,50 +25,94 @@ const rawToken = (claims: Record<string, unknown>) =>
 
 describe('verifyToken', () => {
   it('returns the caller of a valid token', async () => {
-    await expect(verifyToken(await signToken(alice, SECRET), SECRET)).resolves.toEqual(alice)
+    await expect(verifyToken(await signToken(alice, SECRET), POLICY)).resolves.toEqual(alice)
   })
 
   it('refuses an expired token', async () => {
-    const token = await signToken(alice, SECRET, { expiresIn: -10 })
-    expect(await codeOf(verifyToken(token, SECRET))).toBe('UNAUTHENTICATED')
-    await expect(verifyToken(token, SECRET)).rejects.toThrow('expired')
+    const token = await signToken(alice, SECRET, { expiresIn: -120 })
+    expect(await codeOf(verifyToken(token, POLICY))).toBe('UNAUTHENTICATED')
+    await expect(verifyToken(token, POLICY)).rejects.toThrow('expired')
   })
 
   it('refuses a token signed with another secret', async () => {
     const token = await signToken(alice, 'another-secret-of-some-length')
-    expect(await codeOf(verifyToken(token, SECRET))).toBe('UNAUTHENTICATED')
+    expect(await codeOf(verifyToken(token, POLICY))).toBe('UNAUTHENTICATED')
   })
 
   it('refuses unknown roles, a roles claim that is not an array, and a missing name', async () => {
-    expect(await codeOf(verifyToken(await rawToken({ name: 'A', roles: ['admin'] }), SECRET))).toBe('UNAUTHENTICATED')
-    expect(await codeOf(verifyToken(await rawToken({ name: 'A', roles: 'owner' }), SECRET))).toBe('UNAUTHENTICATED')
-    expect(await codeOf(verifyToken(await rawToken({ roles: ['owner'] }), SECRET))).toBe('UNAUTHENTICATED')
+    expect(await codeOf(verifyToken(await rawToken({ name: 'A', roles: ['admin'] }), POLICY))).toBe('UNAUTHENTICATED')
+    expect(await codeOf(verifyToken(await rawToken({ name: 'A', roles: 'owner' }), POLICY))).toBe('UNAUTHENTICATED')
+    expect(await codeOf(verifyToken(await rawToken({ roles: ['owner'] }), POLICY))).toBe('UNAUTHENTICATED')
   })
 
   it('refuses a token with algorithm none or garbage', async () => {
     const unsigned = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from('{"sub":"u1","name":"A","roles":[]}').toString('base64url')}.`
-    expect(await codeOf(verifyToken(unsigned, SECRET))).toBe('UNAUTHENTICATED')
-    expect(await codeOf(verifyToken('not-a-jwt', SECRET))).toBe('UNAUTHENTICATED')
+    expect(await codeOf(verifyToken(unsigned, POLICY))).toBe('UNAUTHENTICATED')
+    expect(await codeOf(verifyToken('not-a-jwt', POLICY))).toBe('UNAUTHENTICATED')
+  })
+})
+
+describe('token policy', () => {
+  const now = () => Math.floor(Date.now() / 1000)
+  const withClaims = (claims: Record<string, unknown>, build: (jwt: SignJWT) => SignJWT = jwt => jwt) =>
+    build(
+      new SignJWT({ name: 'A', roles: ['owner'], ...claims }).setProtectedHeader({ alg: 'HS256' }).setSubject('u1'),
+    ).sign(new TextEncoder().encode(SECRET))
+
+  it('refuses a token without exp', async () => {
+    const token = await withClaims({}, jwt => jwt.setIssuedAt())
+    await expect(verifyToken(token, POLICY)).rejects.toThrow('no expiry')
+  })
+
+  it('refuses a token that lives longer than JWT_MAX_LIFETIME_S, from iat or from now', async () => {
+    const short = { ...POLICY, maxLifetimeSeconds: 3600 }
+    await expect(verifyToken(await signToken(alice, SECRET, { expiresIn: 3000 }), short)).resolves.toEqual(alice)
+    await expect(verifyToken(await signToken(alice, SECRET, { expiresIn: '2h' }), short)).rejects.toThrow(
+      'longer than 3600',
+    )
+    const noIat = await withClaims({ exp: now() + 7200 })
+    expect(await codeOf(verifyToken(noIat, short))).toBe('UNAUTHENTICATED')
+    const oldIat = await withClaims({ exp: now() + 60, iat: now() - 7200 })
+    expect(await codeOf(verifyToken(oldIat, short))).toBe('UNAUTHENTICATED')
+  })
+
+  it('signs no longer than the policy allows by default', async () => {
+    const short = { ...POLICY, maxLifetimeSeconds: 600 }
+    await expect(verifyToken(await signToken(alice, short), short)).resolves.toEqual(alice)
+  })
+
+  it('checks JWT_ISSUER and JWT_AUDIENCE when they are set', async () => {
+    const strict = { ...POLICY, issuer: 'https://id.gdmarket.test', audience: 'gdmarket-api' }
+    await expect(verifyToken(await signToken(alice, strict), strict)).resolves.toEqual(alice)
+    await expect(verifyToken(await signToken(alice, POLICY), strict)).rejects.toThrow('issuer')
+    const wrongAudience = await signToken(alice, { ...strict, audience: 'another-api' })
+    await expect(verifyToken(wrongAudience, strict)).rejects.toThrow('audience')
+  })
+
+  it('allows JWT_CLOCK_TOLERANCE_S of skew on exp', async () => {
+    const justExpired = await withClaims({ exp: now() - 10 })
+    await expect(verifyToken(justExpired, POLICY)).resolves.toMatchObject({ userId: 'u1' })
+    await expect(verifyToken(justExpired, { ...POLICY, clockToleranceSeconds: 0 })).rejects.toThrow('expired')
   })
 })
 
 describe('callerFromAuthorization', () => {
   it('is anonymous without a header', async () => {
-    await expect(callerFromAuthorization(undefined, SECRET)).resolves.toBeNull()
-    await expect(callerFromAuthorization('', SECRET)).resolves.toBeNull()
+    await expect(callerFromAuthorization(undefined, POLICY)).resolves.toBeNull()
+    await expect(callerFromAuthorization('', POLICY)).resolves.toBeNull()
   })
 
   it('reads a Bearer token, any case', async () => {
     const token = await signToken(alice, SECRET)
-    await expect(callerFromAuthorization(`bearer ${token}`, SECRET)).resolves.toEqual(alice)
+    await expect(callerFromAuthorization(`bearer ${token}`, POLICY)).resolves.toEqual(alice)
   })
 
   it('refuses another scheme', async () => {
-    expect(await codeOf(callerFromAuthorization('Basic dTE6cHc=', SECRET))).toBe('UNAUTHENTICATED')
+    expect(await codeOf(callerFromAuthorization('Basic dTE6cHc=', POLICY))).toBe('UNAUTHENTICATED')
   })
 
   it('asks for HTTP 401', async () => {
-    const err = await callerFromAuthorization('Bearer x', SECRET).catch((e: unknown) => e)
+    const err = await callerFromAuthorization('Bearer x', POLICY).catch((e: unknown) => e)
     expect((err as GraphQLError).extensions.http).toMatchObject({ status: 401 })
   })
 })

@@ -1,12 +1,7 @@
 // The router's configuration: what every service reads, plus the JWT secret, where the subgraphs
 // are and the limits that protect the router and the subgraphs behind it.
-import {
-  DEV_JWT_SECRET,
-  readConfig,
-  readServiceConfig,
-  type ConfigReader,
-  type ServiceConfig,
-} from '@gdmarket/platform/config'
+import { readConfig, readServiceConfig, type ConfigReader, type ServiceConfig } from '@gdmarket/platform/config'
+import { type TokenPolicy, readTokenPolicy } from './auth.js'
 import { type OperationLimits, readOperationLimits } from './limits.js'
 import { SUBGRAPH_NAMES, defaultSubgraphUrls, type SubgraphUrls } from './supergraph.js'
 
@@ -39,6 +34,8 @@ export interface SubscriptionLimits {
 
 export interface RouterConfig extends ServiceConfig {
   jwtSecret: string
+  /** How tokens are verified (auth.ts); its secret is jwtSecret. */
+  tokens: TokenPolicy
   subgraphUrls: SubgraphUrls
   limits: RouterLimits
   /** What one operation may ask for (limits.ts). */
@@ -59,9 +56,11 @@ export function readRouterConfigFrom(r: ConfigReader): RouterConfig {
   const subgraphUrls = Object.fromEntries(
     SUBGRAPH_NAMES.map(name => [name, r.url(URL_ENV[name], defaults[name])]),
   ) as SubgraphUrls
+  const tokens = readTokenPolicy(r, base.mode)
   return {
     ...base,
-    jwtSecret: r.secret('JWT_SECRET', DEV_JWT_SECRET, base.mode),
+    jwtSecret: tokens.secret,
+    tokens,
     subgraphUrls,
     operationLimits: readOperationLimits(r),
     limits: {

@@ -50,7 +50,7 @@ export function buildRouter(
     context: async ({ correlationId, logger: requestLogger, headers }) => ({
       correlationId,
       logger: requestLogger,
-      caller: await callerFromAuthorization(headers.authorization, config.jwtSecret),
+      caller: await callerFromAuthorization(headers.authorization, config.tokens),
     }),
   })
   service.health.addReadinessCheck('supergraph', () => {

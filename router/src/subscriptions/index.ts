@@ -87,7 +87,7 @@ export function createSubscriptions({
     httpServer,
     limits: config.subscriptions,
     operationLimits: config.operationLimits,
-    jwtSecret: config.jwtSecret,
+    tokens: config.tokens,
     logger,
     apiSchema,
     documents: new DocumentCache([], undefined, config.operationLimits),

@@ -15,7 +15,7 @@ import {
 import { WebSocketServer, type WebSocket } from 'ws'
 import { useServer } from 'graphql-ws/use/ws'
 import type { Logger } from '@gdmarket/platform/logger'
-import { callerFromAuthorization } from '../auth.js'
+import { type TokenPolicy, callerFromAuthorization } from '../auth.js'
 import type { Caller } from '@gdmarket/platform/identity'
 import type { RouterContext } from '../context.js'
 import type { SubscriptionLimits } from '../config.js'
@@ -29,7 +29,7 @@ export interface WsServerOptions {
   limits: SubscriptionLimits
   /** The same operation limits as HTTP (limits.ts). */
   operationLimits: OperationLimits
-  jwtSecret: string
+  tokens: TokenPolicy
   logger: Logger
   apiSchema: () => GraphQLSchema | undefined
   documents: DocumentCache
@@ -84,7 +84,7 @@ export function attachWsServer(options: WsServerOptions): { close: () => Promise
       onConnect: async ctx => {
         const authorization = authorizationFrom(ctx.connectionParams)
         try {
-          await callerFromAuthorization(authorization, options.jwtSecret)
+          await callerFromAuthorization(authorization, options.tokens)
         } catch {
           return false // graphql-ws closes with 4403 Forbidden
         }
@@ -117,7 +117,7 @@ export function attachWsServer(options: WsServerOptions): { close: () => Promise
         let caller: Caller | null
         try {
           // Checked again per operation: a socket may outlive its token.
-          caller = await callerFromAuthorization(authorization, options.jwtSecret)
+          caller = await callerFromAuthorization(authorization, options.tokens)
         } catch (err) {
           return {
             errors: [
