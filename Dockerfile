@@ -29,7 +29,8 @@ COPY --from=manifests / ./
 RUN --mount=type=cache,target=/root/.npm npm ci --ignore-scripts --no-audit --no-fund
 COPY prisma prisma
 COPY scripts/prisma-generate.mjs scripts/
-RUN npm run generate
+# Only the Prisma clients: the resolver types (generate:graphql) are types, erased at run time.
+RUN npm run generate:prisma
 
 # ---- runtime: production dependencies, sources, generated clients, non-root ---------------------
 FROM ${NODE_IMAGE} AS runtime

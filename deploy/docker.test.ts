@@ -153,7 +153,7 @@ describe('Dockerfile', () => {
 
   test('builds on Node 20 and generates the Prisma clients in the image', () => {
     expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:20[-.]/m)
-    expect(stages.some(s => /^RUN npm run generate$/m.test(s))).toBe(true)
+    expect(stages.some(s => /^RUN npm run generate:prisma$/m.test(s))).toBe(true)
     expect(final).toMatch(/^COPY --from=build \/app\/generated generated$/m)
   })
 

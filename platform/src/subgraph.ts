@@ -6,7 +6,6 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ApolloServer, type BaseContext } from '@apollo/server'
 import { buildSubgraphSchema } from '@apollo/subgraph'
-import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js'
 import { GraphQLError, parse } from 'graphql'
 import { AppError } from './errors.js'
 import { EventBus, type StreamSpec } from './bus.js'
@@ -42,7 +41,8 @@ export interface SubgraphOptions<Db extends PrismaLike, Ctx extends RequestConte
   streams?: StreamSpec[]
   /** Path of the subgraph's .graphql file. */
   schemaFile: string
-  resolvers: GraphQLResolverMap<Ctx>
+  /** The subgraph's generated `Resolvers` map (generated/<db>/resolvers.ts), typed by its schema. */
+  resolvers: object
   /** Wires the service's use cases once: the per-request context and the event consumers. */
   setup: (runtime: { db: Db; kick: Kick; logger: Logger; bus: EventBus }) => {
     context: (request: RequestContext) => Ctx
@@ -76,6 +76,12 @@ function contextError<T>(fn: () => T): T {
     throw e
   }
 }
+
+/** The resolver map buildSubgraphSchema takes (Apollo exports its type only from a dist/ path). */
+export type SubgraphResolvers = Extract<
+  Extract<Parameters<typeof buildSubgraphSchema>[0], unknown[]>[number],
+  { typeDefs: unknown }
+>['resolvers']
 
 export const prismaRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'prisma')
 
@@ -122,7 +128,8 @@ export async function buildSubgraph<Db extends PrismaLike, Ctx extends RequestCo
 
   const schema = buildSubgraphSchema({
     typeDefs: parse(readFileSync(o.schemaFile, 'utf8')),
-    resolvers: o.resolvers as GraphQLResolverMap<unknown>,
+    // The generated map is typed against the schema; Apollo's own resolver type is looser and lives in dist/.
+    resolvers: o.resolvers as SubgraphResolvers,
   })
   const service = createHttpService<Ctx>({
     config,

@@ -1,9 +1,13 @@
 // Thin: read the context, call the store, show rows as the GraphQL type does. Public data: no auth.
 import DataLoader from 'dataloader'
-import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js'
 import type { RequestContext } from '@gdmarket/platform/subgraph'
 import { referenceId, requireId } from '@gdmarket/platform/errors'
-import { readPage, type PageArgs } from '@gdmarket/platform/paging'
+import { readPage } from '@gdmarket/platform/paging'
+import type { Same } from '@gdmarket/platform/types'
+import type { ItemStatus, RentalStatus } from '@gdmarket/contracts/item'
+import type { PaymentStatus } from '@gdmarket/contracts/payment'
+import type { ReservationStatus } from '@gdmarket/contracts/reservation'
+import type * as Schema from '../../generated/projections/resolvers.js'
 import { viewOf, type ItemInfoView } from './item-info-rules.js'
 import { infosByIds, listInfos, type ProjectionsDb } from './store.js'
 
@@ -19,15 +23,26 @@ export function projectionsContext(request: RequestContext, db: ProjectionsDb): 
   return { ...request, db, infos }
 }
 
-export const resolvers: GraphQLResolverMap<ProjectionsContext> = {
+/** Another subgraph's entity, by its key. */
+export interface EntityRef {
+  id: string
+}
+
+/** The schema's enums are the domain's own states: this fails to compile if either changes alone. */
+export const sameEnums: [
+  Same<Schema.ItemStatus, ItemStatus>,
+  Same<Schema.RentalStatus, RentalStatus>,
+  Same<Schema.ReservationStatus, ReservationStatus>,
+  Same<Schema.PaymentStatus, PaymentStatus>,
+] = [true, true, true, true]
+
+export const resolvers: Schema.Resolvers = {
   Query: {
-    itemInfos: async (_: unknown, args: PageArgs & { ownerId?: string | null }, ctx: ProjectionsContext) =>
-      (await listInfos(ctx.db, args.ownerId, readPage(args))).map(viewOf),
-    itemInfo: (_: unknown, args: { itemId: string }, ctx: ProjectionsContext) =>
-      ctx.infos.load(requireId(args.itemId, 'item id')),
+    itemInfos: async (_, args, ctx) => (await listInfos(ctx.db, args.ownerId, readPage(args))).map(viewOf),
+    itemInfo: (_, args, ctx) => ctx.infos.load(requireId(args.itemId, 'item id')),
   },
   ItemInfo: {
-    __resolveReference: (ref: { itemId: string }, ctx: ProjectionsContext) => {
+    __resolveReference: (ref, ctx) => {
       const id = referenceId(ref.itemId)
       return id ? ctx.infos.load(id) : null
     },

@@ -6,7 +6,7 @@ import { ApolloServer } from '@apollo/server'
 import { startStandaloneServer } from '@apollo/server/standalone'
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled'
 import { buildSubgraphSchema } from '@apollo/subgraph'
-import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js'
+import type { SubgraphResolvers } from '@gdmarket/platform/subgraph'
 import { GraphQLError, parse } from 'graphql'
 import { readSubgraphSdl, type SubgraphName } from '../supergraph.js'
 
@@ -42,7 +42,7 @@ const reservation = {
   createdAt: CREATED_AT,
 }
 
-export const STUB_RESOLVERS: Partial<Record<SubgraphName, GraphQLResolverMap<unknown>>> = {
+export const STUB_RESOLVERS: Partial<Record<SubgraphName, SubgraphResolvers>> = {
   item: {
     Query: { items: () => [item], item: (_: unknown, { id }: { id: string }) => (id === ITEM_ID ? item : null) },
     Item: { __resolveReference: ({ id }: { id: string }) => (id === ITEM_ID ? item : null) },

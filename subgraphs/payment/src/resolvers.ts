@@ -1,9 +1,11 @@
 // Thin: read the context, call a use case.
 import DataLoader from 'dataloader'
-import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js'
 import type { RequestContext } from '@gdmarket/platform/subgraph'
 import { referenceId } from '@gdmarket/platform/errors'
-import { readPage, type PageArgs } from '@gdmarket/platform/paging'
+import { readPage } from '@gdmarket/platform/paging'
+import type { Same } from '@gdmarket/platform/types'
+import type { PaymentStatus } from '@gdmarket/contracts/payment'
+import type * as Schema from '../../../generated/payment/resolvers.js'
 import { approvePayment, refundPayment, type PaymentDeps, type PaymentRequest } from './payments.js'
 import { payerOnly } from './rules.js'
 import { listPayments, paymentsByIds, paymentsByReservationIds, type Payment } from './store.js'
@@ -28,39 +30,38 @@ const asked = (ctx: PaymentContext): PaymentRequest => ({
   cause: { correlationId: ctx.correlationId },
 })
 
-interface ReservationRef {
+/** The reservation this subgraph extends with its payment: only its key. */
+export interface ReservationRef {
   id: string
 }
 
-export const resolvers: GraphQLResolverMap<PaymentContext> = {
+/** The schema's enum is the domain's own state: this fails to compile if either changes alone. */
+export const sameEnums: [Same<Schema.PaymentStatus, PaymentStatus>] = [true]
+
+export const resolvers: Schema.Resolvers = {
   Query: {
-    payments: (_: unknown, args: PageArgs, ctx: PaymentContext) => {
+    payments: (_, args, ctx) => {
       const page = readPage(args)
       return ctx.caller ? listPayments(ctx.deps.db, ctx.caller.userId, page) : []
     },
   },
   Mutation: {
-    approvePayment: (
-      _: unknown,
-      args: { reservationId: string; customerId: string; amount: number },
-      ctx: PaymentContext,
-    ) => approvePayment(ctx.deps, asked(ctx), args),
-    refundPayment: (_: unknown, args: { reservationId: string }, ctx: PaymentContext) =>
-      refundPayment(ctx.deps, asked(ctx), args.reservationId),
+    approvePayment: (_, args, ctx) => approvePayment(ctx.deps, asked(ctx), args),
+    refundPayment: (_, args, ctx) => refundPayment(ctx.deps, asked(ctx), args.reservationId),
   },
   // Entity references are checked like payments(): a payment is shown to the customer who paid it
   // and to nobody else, whatever id or reservation id a representation names.
   Payment: {
-    __resolveReference: async (ref: { id: string }, ctx: PaymentContext) => {
+    __resolveReference: async (ref, ctx) => {
       const id = referenceId(ref.id)
       return id ? payerOnly(await ctx.payments.load(id), ctx.caller) : null
     },
-    reservation: (payment: Payment): ReservationRef => ({ id: payment.reservationId }),
-    createdAt: (payment: Payment) => payment.createdAt.toISOString(),
+    reservation: payment => ({ id: payment.reservationId }),
+    createdAt: payment => payment.createdAt.toISOString(),
   },
   Reservation: {
-    __resolveReference: (ref: ReservationRef): ReservationRef => ({ id: ref.id }),
-    payment: async (ref: ReservationRef, _: unknown, ctx: PaymentContext) => {
+    __resolveReference: ref => ({ id: ref.id }),
+    payment: async (ref, _, ctx) => {
       const id = referenceId(ref.id)
       return id ? payerOnly(await ctx.paymentOfReservation.load(id), ctx.caller) : null
     },

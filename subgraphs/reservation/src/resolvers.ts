@@ -1,9 +1,13 @@
 // Thin: read the context, call a use case.
 import DataLoader from 'dataloader'
-import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js'
 import type { RequestContext } from '@gdmarket/platform/subgraph'
 import { referenceId, requireId } from '@gdmarket/platform/errors'
-import { readPage, type PageArgs } from '@gdmarket/platform/paging'
+import { readPage } from '@gdmarket/platform/paging'
+import type { Same } from '@gdmarket/platform/types'
+import type { RentalStatus } from '@gdmarket/contracts/item'
+import type { PaymentStatus } from '@gdmarket/contracts/payment'
+import type { ReservationStatus } from '@gdmarket/contracts/reservation'
+import type * as Schema from '../../../generated/reservation/resolvers.js'
 import { cancelPayment, payReservation } from './paying.js'
 import { cancelReservation, reserveItem, type Asked, type ReservationDeps } from './reservations.js'
 import { canSee } from './rules.js'
@@ -26,33 +30,40 @@ async function visible(ctx: ReservationContext, id: string): Promise<Reservation
   return r && canSee(r, ctx.caller?.userId ?? null) ? r : null
 }
 
-export const resolvers: GraphQLResolverMap<ReservationContext> = {
+/** Another subgraph's entity, by its key. */
+export interface EntityRef {
+  id: string
+}
+
+/** The schema's enums are the domain's own states: this fails to compile if either changes alone. */
+export const sameEnums: [
+  Same<Schema.ReservationStatus, ReservationStatus>,
+  Same<Schema.PaymentStatus, PaymentStatus>,
+  Same<Schema.RentalStatus, RentalStatus>,
+] = [true, true, true]
+
+export const resolvers: Schema.Resolvers = {
   Query: {
-    reservations: (_: unknown, args: PageArgs, ctx: ReservationContext) => {
+    reservations: (_, args, ctx) => {
       const page = readPage(args)
       return ctx.caller ? listReservations(ctx.deps.db, ctx.caller.userId, page) : []
     },
-    reservation: (_: unknown, args: { id: string }, ctx: ReservationContext) =>
-      visible(ctx, requireId(args.id, 'reservation id')),
+    reservation: (_, args, ctx) => visible(ctx, requireId(args.id, 'reservation id')),
   },
   Mutation: {
-    reserveItem: (_: unknown, args: { itemId: string }, ctx: ReservationContext) =>
-      reserveItem(ctx.deps, asked(ctx), args.itemId),
-    cancelReservation: (_: unknown, args: { id: string }, ctx: ReservationContext) =>
-      cancelReservation(ctx.deps, asked(ctx), args.id),
-    payReservation: (_: unknown, args: { id: string }, ctx: ReservationContext) =>
-      payReservation(ctx.deps, asked(ctx), args.id),
-    cancelPayment: (_: unknown, args: { id: string }, ctx: ReservationContext) =>
-      cancelPayment(ctx.deps, asked(ctx), args.id),
+    reserveItem: (_, args, ctx) => reserveItem(ctx.deps, asked(ctx), args.itemId),
+    cancelReservation: (_, args, ctx) => cancelReservation(ctx.deps, asked(ctx), args.id),
+    payReservation: (_, args, ctx) => payReservation(ctx.deps, asked(ctx), args.id),
+    cancelPayment: (_, args, ctx) => cancelPayment(ctx.deps, asked(ctx), args.id),
   },
   Reservation: {
     // References (e.g. Payment.reservation) follow the same rule as reservation(id): the router
     // resolves them for the same caller, so a reference never reveals someone else's reservation.
-    __resolveReference: (ref: { id: string }, ctx: ReservationContext) => {
+    __resolveReference: (ref, ctx) => {
       const id = referenceId(ref.id)
       return id ? visible(ctx, id) : null
     },
-    item: (r: Reservation) => (r.itemDeleted ? null : { id: r.itemId }),
-    createdAt: (r: Reservation) => r.createdAt.toISOString(),
+    item: r => (r.itemDeleted ? null : { id: r.itemId }),
+    createdAt: r => r.createdAt.toISOString(),
   },
 }
