@@ -181,8 +181,14 @@ describe('the consistency checker', () => {
       { op: 'reserveItem', target: 'never', sentAt: 30, answeredAt: 31, outcome: 'unknown' },
       // R2 cancelled with an OK answer, but it is REJECTED.
       { op: 'cancelReservation', target: R2, sentAt: 40, answeredAt: 41, outcome: 'ok' },
+      // A failure that is not the contract's: SERVICE_UNAVAILABLE is.
+      { op: 'reserveItem', target: '', sentAt: 50, answeredAt: 51, outcome: 'INTERNAL_SERVER_ERROR' },
+      { op: 'reserveItem', target: '', sentAt: 50, answeredAt: 51, outcome: 'SERVICE_UNAVAILABLE' },
     ]
-    expect(failing(s, log)).toEqual({ 'accepted mutations lost or not reflected': 3 })
+    expect(failing(s, log)).toEqual({
+      'accepted mutations lost or not reflected': 3,
+      'answered INTERNAL_SERVER_ERROR': 1,
+    })
   })
 
   it('asserts nothing about two accepted mutations that overlapped in time', () => {

@@ -97,6 +97,7 @@ export const CONSUMES: Record<string, (type: string) => boolean> = {
 
 export const ROWS = [
   'accepted mutations lost or not reflected',
+  'answered INTERNAL_SERVER_ERROR',
   'reservations PENDING after settling',
   'double bookings (final state)',
   'double bookings (item history)',
@@ -368,6 +369,8 @@ function checkAccepted(t: Tally, accepted: MutationRecord[], s: Snapshot, events
   const returned = new Set(events.filter(e => e.type === 'ItemReturned').map(e => e.aggregateId))
   const lost = (m: MutationRecord, why: string) =>
     t.add('accepted mutations lost or not reflected', `${m.op} ${m.target}: ${why}`)
+  for (const m of accepted)
+    if (m.outcome === 'INTERNAL_SERVER_ERROR') t.add('answered INTERNAL_SERVER_ERROR', `${m.op} ${m.target}`)
   for (const m of ok) {
     switch (m.op) {
       case 'registerItem':
