@@ -72,6 +72,15 @@ export function readConfig<T>(build: (r: ConfigReader) => T, env: NodeJS.Process
 
 export type RuntimeMode = 'development' | 'production' | 'test'
 
+export const DEFAULT_PAYMENT_MAX_AMOUNT = 1_000_000
+
+/**
+ * The largest amount payment approves, read the same way by payment (it declines above it) and by
+ * item (whose price limit may not exceed it), so an item that can be reserved can also be paid.
+ */
+export const readPaymentMaxAmount = (r: ConfigReader): number =>
+  r.int('PAYMENT_MAX_AMOUNT', DEFAULT_PAYMENT_MAX_AMOUNT, { min: 0 })
+
 export const DEV_INTERNAL_SECRET = 'gdmarket-internal-dev-secret'
 export const DEV_JWT_SECRET = 'gdmarket-dev-secret'
 

@@ -2,7 +2,8 @@
 // header, together with a secret shared only between GDmarket processes; subgraphs trust the
 // identity header only when that secret matches, and enforce roles and ownership themselves.
 import { timingSafeEqual } from 'node:crypto'
-import { forbidden, unauthenticated } from './errors.js'
+import { badInput, forbidden, unauthenticated } from './errors.js'
+import { forbiddenCharacterAt } from './input.js'
 
 export type Role = 'owner' | 'renter'
 export const ROLES: readonly Role[] = ['owner', 'renter']
@@ -11,6 +12,29 @@ export interface Caller {
   userId: string
   name: string
   roles: Role[]
+}
+
+/** Bounds of a token's `sub` (the user id every row stores) and `name` claims. */
+export const USER_ID_MAX_LENGTH = 200
+export const USER_NAME_MAX_LENGTH = 200
+
+/**
+ * Why a user id or name claim cannot be stored, or null: empty (ids only), over its bound, or
+ * carrying a control character or lone surrogate.
+ */
+export function claimProblem(claim: 'sub' | 'name', value: string): string | null {
+  const max = claim === 'sub' ? USER_ID_MAX_LENGTH : USER_NAME_MAX_LENGTH
+  if (claim === 'sub' && value === '') return 'sub must not be empty'
+  if (value.length > max) return `${claim} must be at most ${max} characters`
+  if (forbiddenCharacterAt(value) >= 0) return `${claim} must not contain control characters`
+  return null
+}
+
+/** A user id argument (e.g. itemInfos(ownerId:)): one no token could carry is BAD_USER_INPUT. */
+export function requireUserId(value: string, what = 'user id'): string {
+  if (value === '' || value.length > USER_ID_MAX_LENGTH)
+    throw badInput(`${what} must be 1 to ${USER_ID_MAX_LENGTH} characters`)
+  return value
 }
 
 export const IDENTITY_HEADER = 'x-gdmarket-caller'
@@ -45,6 +69,7 @@ export function callerFromHeaders(headers: Headers, secret: string): Caller | nu
   try {
     const c = JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8')) as Caller
     if (typeof c.userId !== 'string' || typeof c.name !== 'string' || !Array.isArray(c.roles)) throw new Error('shape')
+    if (claimProblem('sub', c.userId) || claimProblem('name', c.name)) throw new Error('claims')
     return { userId: c.userId, name: c.name, roles: c.roles.filter((r): r is Role => ROLES.includes(r)) }
   } catch {
     throw unauthenticated('malformed identity header')

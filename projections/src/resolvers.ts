@@ -8,6 +8,7 @@ import type { ItemStatus, RentalStatus } from '@gdmarket/contracts/item'
 import type { PaymentStatus } from '@gdmarket/contracts/payment'
 import type { ReservationStatus } from '@gdmarket/contracts/reservation'
 import type * as Schema from '../../generated/projections/resolvers.js'
+import { requireUserId } from '@gdmarket/platform/identity'
 import { viewOf, type ItemInfoView } from './item-info-rules.js'
 import { infosByIds, listInfos, type ProjectionsDb } from './store.js'
 
@@ -38,7 +39,10 @@ export const sameEnums: [
 
 export const resolvers: Schema.Resolvers = {
   Query: {
-    itemInfos: async (_, args, ctx) => (await listInfos(ctx.db, args.ownerId, readPage(args))).map(viewOf),
+    itemInfos: async (_, args, ctx) =>
+      (
+        await listInfos(ctx.db, args.ownerId == null ? null : requireUserId(args.ownerId, 'ownerId'), readPage(args))
+      ).map(viewOf),
     itemInfo: (_, args, ctx) => ctx.infos.load(requireId(args.itemId, 'item id')),
   },
   ItemInfo: {

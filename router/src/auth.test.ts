@@ -45,6 +45,20 @@ describe('verifyToken', () => {
     expect(await codeOf(verifyToken(await rawToken({ roles: ['owner'] }), POLICY))).toBe('UNAUTHENTICATED')
   })
 
+  it('refuses a sub or name no row could store: over-long, empty, or with a control character', async () => {
+    for (const caller of [
+      { ...alice, userId: 'u'.repeat(201) },
+      { ...alice, userId: '' },
+      { ...alice, userId: 'u\u0000' },
+      { ...alice, name: 'A'.repeat(201) },
+      { ...alice, name: 'A\u001b[31m' },
+    ])
+      expect(await codeOf(verifyToken(await signToken(caller, SECRET), POLICY))).toBe('UNAUTHENTICATED')
+    await expect(
+      verifyToken(await signToken({ ...alice, userId: 'u'.repeat(200) }, SECRET), POLICY),
+    ).resolves.toMatchObject({ userId: 'u'.repeat(200) })
+  })
+
   it('refuses a token with algorithm none or garbage', async () => {
     const unsigned = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from('{"sub":"u1","name":"A","roles":[]}').toString('base64url')}.`
     expect(await codeOf(verifyToken(unsigned, POLICY))).toBe('UNAUTHENTICATED')

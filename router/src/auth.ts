@@ -8,7 +8,7 @@ import { SignJWT, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose'
 import { GraphQLError } from 'graphql'
 import { HeaderMap } from '@apollo/server'
 import { DEV_JWT_SECRET, type ConfigReader, type RuntimeMode } from '@gdmarket/platform/config'
-import { ROLES, type Caller, type Role } from '@gdmarket/platform/identity'
+import { claimProblem, ROLES, type Caller, type Role } from '@gdmarket/platform/identity'
 
 /** How tokens are checked (and minted by `npm run token`). */
 export interface TokenPolicy {
@@ -83,6 +83,8 @@ export async function verifyToken(token: string, policy: TokenPolicy): Promise<C
     throw unauthenticatedError(`the token is valid for longer than ${policy.maxLifetimeSeconds} s`)
   if (typeof sub !== 'string' || sub === '') throw unauthenticatedError('the token has no subject (sub)')
   if (typeof name !== 'string') throw unauthenticatedError('the token has no name claim')
+  const problem = claimProblem('sub', sub) ?? claimProblem('name', name)
+  if (problem) throw unauthenticatedError(`the token's ${problem}`)
   if (!Array.isArray(roles) || !roles.every(isRole))
     throw unauthenticatedError(`the token's roles must be an array of ${ROLES.join(', ')}`)
   return { userId: sub, name, roles: [...new Set(roles)] }

@@ -1,5 +1,6 @@
 // Apollo Server plugins specific to the router.
-import { GraphQLError } from 'graphql'
+import { type DocumentNode, GraphQLError } from 'graphql'
+import { findForbiddenCharacter } from '@gdmarket/platform/input'
 import type { ApolloServerPlugin } from '@apollo/server'
 import type { RouterContext } from './context.js'
 import { checkOperationCost, type OperationLimits, withHttpStatus } from './limits.js'
@@ -43,4 +44,34 @@ export function refuseCostlyOperations(limits: OperationLimits): ApolloServerPlu
       }
     },
   }
+}
+
+/**
+ * Control characters and lone surrogates in any string a client sends (a literal of the document
+ * or a variable) are BAD_USER_INPUT, here once for every subgraph, before anything is planned.
+ */
+export function refuseForbiddenCharacters(): ApolloServerPlugin<RouterContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ document, request }) {
+          const refused = forbiddenCharacterError(document, request.variables)
+          if (refused) throw refused
+        },
+      }
+    },
+  }
+}
+
+/** The BAD_USER_INPUT error for a forbidden character in the operation, or null; also used for WebSocket subscriptions. */
+export function forbiddenCharacterError(
+  document: DocumentNode,
+  variables: Record<string, unknown> | null | undefined,
+): GraphQLError | null {
+  const found = findForbiddenCharacter(document, variables)
+  return found
+    ? new GraphQLError(`control characters and lone surrogates are not accepted (${found})`, {
+        extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } },
+      })
+    : null
 }

@@ -10,7 +10,7 @@ import type { RouterContext } from './context.js'
 import { createGateway, type RouterGateway } from './gateway.js'
 import { withContractCodes } from './errors.js'
 import { operationShapeRules } from './limits.js'
-import { refuseCostlyOperations, rejectSubscriptionsOverHttp } from './plugins.js'
+import { refuseCostlyOperations, refuseForbiddenCharacters, rejectSubscriptionsOverHttp } from './plugins.js'
 import { createSubscriptions, type Subscriptions } from './subscriptions/index.js'
 
 export interface Router extends RouterGateway {
@@ -35,7 +35,12 @@ export function buildRouter(
       (apollo = new ApolloServer<RouterContext>({
         gateway: routerGateway.gateway,
         logger,
-        plugins: [...plugins, rejectSubscriptionsOverHttp(), refuseCostlyOperations(config.operationLimits)],
+        plugins: [
+          ...plugins,
+          rejectSubscriptionsOverHttp(),
+          refuseForbiddenCharacters(),
+          refuseCostlyOperations(config.operationLimits),
+        ],
         formatError: withContractCodes(formatError(logger, mode)),
         // Sandbox needs introspection; production exposes neither.
         introspection: mode !== 'production',

@@ -20,6 +20,7 @@ import type { Caller } from '@gdmarket/platform/identity'
 import type { RouterContext } from '../context.js'
 import type { SubscriptionLimits } from '../config.js'
 import { checkOperationLimits, type OperationLimits } from '../limits.js'
+import { forbiddenCharacterError } from '../plugins.js'
 import { type DocumentCache, itemIdArgument } from './documents.js'
 import type { SubscriptionHub } from './hub.js'
 import type { SubscriptionPlanner } from './plan.js'
@@ -101,6 +102,8 @@ export function attachWsServer(options: WsServerOptions): { close: () => Promise
         if ('errors' in checked) return checked.errors
         const refused = checkOperationLimits(schema, checked.document, options.operationLimits, payload)
         if (refused.length) return refused
+        const forbidden = forbiddenCharacterError(checked.document, payload.variables)
+        if (forbidden) return [forbidden]
         const args: ExecutionArgs = {
           schema,
           document: checked.document,

@@ -19,6 +19,8 @@ import {
 export interface ItemDeps {
   db: ItemDb
   transact: Transact<ItemTx, ItemEvents>
+  /** PRICE_MAX: the highest price an item may have (at most what payment approves). */
+  priceMax: number
   /** Whether a reservation id was ever seen in the reservation events. */
   reservationKnown: (reservationId: string) => Promise<boolean>
 }
@@ -39,7 +41,7 @@ export async function registerItem(
   cause: Cause,
 ): Promise<Item> {
   const owner = requireRole(caller, 'owner')
-  const { name, price, location, area } = validateNewItem(input)
+  const { name, price, location, area } = validateNewItem(input, deps.priceMax)
   return deps.transact(cause, async (tx, events) => {
     const item = await tx.item.create({
       data: { id: newId(), name, price, ownerId: owner.userId, area, ...locationColumns(location) },

@@ -9,11 +9,12 @@ import {
   AREA_MAX_LENGTH,
   NAME_MAX_LENGTH,
   NEAR_MAX_RADIUS_KM,
-  PRICE_MAX,
   validateNear,
   validateNewItem,
   type ItemState,
 } from './rules.js'
+
+const PRICE_MAX = 1_000_000
 
 const item = (over: Partial<ItemState> = {}): ItemState => ({
   ownerId: 'owner-1',
@@ -27,7 +28,7 @@ const item = (over: Partial<ItemState> = {}): ItemState => ({
 
 describe('validateNewItem', () => {
   it('trims the name and keeps the price', () => {
-    expect(validateNewItem({ name: '  Camera ', price: 100 })).toEqual({
+    expect(validateNewItem({ name: '  Camera ', price: 100 }, PRICE_MAX)).toEqual({
       name: 'Camera',
       price: 100,
       location: null,
@@ -35,17 +36,22 @@ describe('validateNewItem', () => {
     })
   })
   it('keeps a location and a trimmed area, an empty area is none', () => {
-    const v = validateNewItem({ name: 'a', price: 1, location: { lat: 37.5665, lng: 126.978 }, area: ' 중구 ' })
+    const v = validateNewItem(
+      { name: 'a', price: 1, location: { lat: 37.5665, lng: 126.978 }, area: ' 중구 ' },
+      PRICE_MAX,
+    )
     expect(v).toMatchObject({ location: { lat: 37.5665, lng: 126.978 }, area: '중구' })
-    expect(validateNewItem({ name: 'a', price: 1, area: '  ' }).area).toBeNull()
-    expect(validateNewItem({ name: 'a', price: 1, area: '가'.repeat(AREA_MAX_LENGTH) }).area).toHaveLength(100)
+    expect(validateNewItem({ name: 'a', price: 1, area: '  ' }, PRICE_MAX).area).toBeNull()
+    expect(validateNewItem({ name: 'a', price: 1, area: '가'.repeat(AREA_MAX_LENGTH) }, PRICE_MAX).area).toHaveLength(
+      100,
+    )
   })
   it('accepts the poles and the antimeridian', () => {
     for (const location of [
       { lat: 90, lng: 180 },
       { lat: -90, lng: -180 },
     ])
-      expect(validateNewItem({ name: 'a', price: 1, location }).location).toEqual(location)
+      expect(validateNewItem({ name: 'a', price: 1, location }, PRICE_MAX).location).toEqual(location)
   })
   it.each([
     ['lat above 90', { lat: 90.000001, lng: 0 }],
@@ -54,14 +60,14 @@ describe('validateNewItem', () => {
     ['lng below -180', { lat: 0, lng: -181 }],
     ['an infinite lat', { lat: Number.POSITIVE_INFINITY, lng: 0 }],
   ])('refuses a location with %s', (_, location) => {
-    expect(thrownCode(() => validateNewItem({ name: 'a', price: 1, location }))).toBe('BAD_USER_INPUT')
+    expect(thrownCode(() => validateNewItem({ name: 'a', price: 1, location }, PRICE_MAX))).toBe('BAD_USER_INPUT')
   })
   it.each([
     ['over-long', 'x'.repeat(AREA_MAX_LENGTH + 1)],
     ['with a NUL', 'Mapo\u0000'],
     ['with a control character', 'Ma\u0007po'],
   ])('refuses an area %s', (_, area) => {
-    expect(thrownCode(() => validateNewItem({ name: 'a', price: 1, area }))).toBe('BAD_USER_INPUT')
+    expect(thrownCode(() => validateNewItem({ name: 'a', price: 1, area }, PRICE_MAX))).toBe('BAD_USER_INPUT')
   })
   it.each([
     ['empty name', { name: '   ', price: 1 }],
@@ -70,11 +76,11 @@ describe('validateNewItem', () => {
     ['price over the maximum', { name: 'a', price: PRICE_MAX + 1 }],
     ['fractional price', { name: 'a', price: 1.5 }],
   ])('refuses %s', (_, input) => {
-    expect(thrownCode(() => validateNewItem(input))).toBe('BAD_USER_INPUT')
+    expect(thrownCode(() => validateNewItem(input, PRICE_MAX))).toBe('BAD_USER_INPUT')
   })
   it('accepts the bounds', () => {
-    expect(validateNewItem({ name: 'x'.repeat(NAME_MAX_LENGTH), price: PRICE_MAX }).price).toBe(PRICE_MAX)
-    expect(validateNewItem({ name: 'x', price: 0 }).price).toBe(0)
+    expect(validateNewItem({ name: 'x'.repeat(NAME_MAX_LENGTH), price: PRICE_MAX }, PRICE_MAX).price).toBe(PRICE_MAX)
+    expect(validateNewItem({ name: 'x', price: 0 }, PRICE_MAX).price).toBe(0)
   })
 })
 

@@ -3,7 +3,6 @@ import { badInput, conflict, forbidden } from '@gdmarket/platform/errors'
 import type { GeoPoint, HoldRefusal, ItemStatus, RentalStatus } from '@gdmarket/contracts/item'
 
 export const NAME_MAX_LENGTH = 200
-export const PRICE_MAX = 10_000_000
 /** The contract's bounds for near-me search and an item's area. */
 export const AREA_MAX_LENGTH = 100
 export const NEAR_MAX_RADIUS_KM = 50
@@ -25,17 +24,16 @@ export interface ItemState {
   deletedAt: Date | null
 }
 
-export function validateNewItem(input: {
-  name: string
-  price: number
-  location?: GeoPoint | null
-  area?: string | null
-}): NewItem {
+/** `priceMax` is PRICE_MAX from the config: never above what payment approves. */
+export function validateNewItem(
+  input: { name: string; price: number; location?: GeoPoint | null; area?: string | null },
+  priceMax: number,
+): NewItem {
   const name = input.name.trim()
   if (name.length < 1 || name.length > NAME_MAX_LENGTH)
     throw badInput(`name must be 1 to ${NAME_MAX_LENGTH} characters`)
-  if (!Number.isInteger(input.price) || input.price < 0 || input.price > PRICE_MAX)
-    throw badInput(`price must be an integer from 0 to ${PRICE_MAX}`)
+  if (!Number.isInteger(input.price) || input.price < 0 || input.price > priceMax)
+    throw badInput(`price must be an integer from 0 to ${priceMax}`)
   const location = input.location ? validatePoint(input.location, 'location') : null
   return { name, price: input.price, location, area: validateArea(input.area) }
 }

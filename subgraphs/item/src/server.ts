@@ -18,7 +18,12 @@ export function buildItemSubgraph(config: ItemConfig) {
     resolvers,
     setup: ({ db, kick }) => {
       const outbox = itemOutbox(db, config.natsStream, kick)
-      const deps: ItemDeps = { db, transact: outbox.transact, reservationKnown: id => reservationKnown(db, id) }
+      const deps: ItemDeps = {
+        db,
+        transact: outbox.transact,
+        priceMax: config.priceMax,
+        reservationKnown: id => reservationKnown(db, id),
+      }
       return {
         outbox: outbox.store,
         context: request => itemContext(request, deps),

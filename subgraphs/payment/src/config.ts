@@ -1,4 +1,4 @@
-import { readConfig, readEventsConfig, readServiceConfig } from '@gdmarket/platform/config'
+import { readConfig, readEventsConfig, readPaymentMaxAmount, readServiceConfig } from '@gdmarket/platform/config'
 import { readTestLatency } from './latency.js'
 
 export type PaymentConfig = ReturnType<typeof readPaymentConfig>
@@ -10,7 +10,7 @@ export const readPaymentConfig = (env: NodeJS.ProcessEnv = process.env) =>
       ...service,
       ...readEventsConfig(r, 'payment'),
       // The card processor's limit: above it the payment is declined, so PAYMENT_DECLINED can be provoked for real.
-      maxAmount: r.int('PAYMENT_MAX_AMOUNT', 1_000_000, { min: 0 }),
+      maxAmount: readPaymentMaxAmount(r),
       // Stands in for the processor's latency (the original slept 400–620 ms) to exercise the caller's breaker.
       approvalDelayMs: r.int('PAYMENT_APPROVAL_DELAY_MS', 0, { max: 120_000 }),
       testLatency: readTestLatency(r, service.mode),
