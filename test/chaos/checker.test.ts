@@ -309,6 +309,11 @@ describe('the consistency checker', () => {
     expect(failing(s)).toEqual({ 'dead letters': 2 })
   })
 
+  it('counts restarts the run saw exit before they were ready', () => {
+    const rows = check(consistent(), accepted(), { failedStarts: ['item attempt 1', 'item attempt 2'] }).rows
+    expect(rows.find(r => r.name === 'restarts that exited before ready')?.count).toBe(2)
+  })
+
   it('measures reserve → decided from the stream', () => {
     const { decided, undecided } = decisionLatencies(history())
     expect(decided).toEqual([40, 1000])

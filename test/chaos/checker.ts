@@ -114,6 +114,7 @@ export const ROWS = [
   'decided out of stream order',
   'first-come violations',
   'dead letters',
+  'restarts that exited before ready',
 ] as const
 
 export type RowName = (typeof ROWS)[number]
@@ -164,8 +165,15 @@ export function distinctEvents(events: StreamEvent[]): StreamEvent[] {
 const ITEM_HISTORY = new Set(['ItemRegistered', 'ItemHeld', 'ItemReleased', 'ItemLent', 'ItemReturned', 'ItemDeleted'])
 const FINAL = new Set(['CANCELLED', 'REJECTED'])
 
-export function check(s: Snapshot, accepted: MutationRecord[] = []): CheckResult {
+/** What the run itself saw happen to the processes (none for check-consistency). */
+export interface Observed {
+  /** A restarted process that exited before it was ready (e.g. its database was down): each attempt. */
+  failedStarts: string[]
+}
+
+export function check(s: Snapshot, accepted: MutationRecord[] = [], observed?: Observed): CheckResult {
   const t = new Tally()
+  for (const f of observed?.failedStarts ?? []) t.add('restarts that exited before ready', f)
   const events = distinctEvents(s.events)
   const items = by(s.items, i => i.id)
   const reservations = by(s.reservations, r => r.id)
