@@ -46,16 +46,19 @@ function composeCli(): string[] | undefined {
 }
 
 describe('docker-compose.yml', () => {
-  test('runs PostgreSQL 15, NATS with JetStream and the five processes', () => {
+  test('runs PostgreSQL 15, NATS with JetStream, Redis and the five processes', () => {
     expect(Object.keys(services).sort()).toEqual([
       'item',
       'nats',
       'payment',
       'postgres',
       'projections',
+      'redis',
       'reservation',
       'router',
     ])
+    // The router instances share their rate-limit buckets in Redis.
+    expect(services.router.environment?.REDIS_URL).toBe('redis://redis:6379')
     expect(services.postgres.image).toMatch(/^postgis\/postgis:15-3\b/)
     expect(services.nats.command).toEqual(expect.arrayContaining(['-js', '-sd']))
     const storeDir = services.nats.command![services.nats.command!.indexOf('-sd') + 1]

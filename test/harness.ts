@@ -87,6 +87,8 @@ export class Stack {
       PAYMENT_URL: this.url('payment'),
       PROJECTIONS_URL: this.url('projections'),
       OUTBOX_POLL_INTERVAL_MS: '200',
+      // Tests drive load from one address; a test about rate limiting turns it back on.
+      RATE_LIMIT_ENABLED: '0',
       CONSUMER_BACKOFF_MS: '50,100,200',
       ...this.extraEnv.all,
       ...this.extraEnv[name],

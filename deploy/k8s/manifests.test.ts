@@ -105,12 +105,12 @@ describe('deploy/k8s/overlays/dev', () => {
       expect([o.kind, o.metadata.name, o.metadata.namespace]).toEqual([o.kind, o.metadata.name, 'gdmarket'])
   })
 
-  test('the stateless processes are Deployments; payment, NATS and PostgreSQL are StatefulSets', () => {
+  test('the stateless processes (and Redis, which keeps nothing) are Deployments; payment, NATS and PostgreSQL are StatefulSets', () => {
     expect(
       all('Deployment')
         .map(d => d.metadata.name)
         .sort(),
-    ).toEqual(['item', 'projections', 'reservation', 'router'])
+    ).toEqual(['item', 'projections', 'redis', 'reservation', 'router'])
     expect(
       all('StatefulSet')
         .map(d => d.metadata.name)

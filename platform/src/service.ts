@@ -21,6 +21,8 @@ export interface RequestBase {
   correlationId: string
   logger: Logger
   headers: IncomingMessage['headers']
+  /** The peer's address (a proxy's, behind one). */
+  remoteAddress: string | undefined
 }
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void> | void
@@ -45,6 +47,11 @@ export interface HttpServiceOptions<Ctx extends BaseContext> {
    * FORBIDDEN before its body is read. Subgraphs admit only GDmarket's own processes.
    */
   admit?: (headers: IncomingMessage['headers']) => boolean
+  /**
+   * Runs first for /graphql and /: may set response headers (CORS), and answers the request itself
+   * when it returns true (a CORS preflight).
+   */
+  intercept?: (req: IncomingMessage, res: ServerResponse) => boolean
 }
 
 export interface HttpService {
@@ -155,6 +162,7 @@ export function createHttpService<Ctx extends BaseContext>(options: HttpServiceO
     }
     const correlationId = headerValue(req, CORRELATION_HEADER) ?? randomUUID()
     res.setHeader(CORRELATION_HEADER, correlationId)
+    if (options.intercept?.(req, res)) return
     if (options.admit && !options.admit(req.headers)) {
       req.resume() // drain the body unread so the connection can be reused
       res.writeHead(403, { 'content-type': 'application/json' })
@@ -189,7 +197,12 @@ export function createHttpService<Ctx extends BaseContext>(options: HttpServiceO
     const result = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: req.method?.toUpperCase() ?? 'GET', headers, search: url.search, body: parsed },
       context: async () =>
-        options.context({ correlationId, logger: logger.child({ correlationId }), headers: req.headers }),
+        options.context({
+          correlationId,
+          logger: logger.child({ correlationId }),
+          headers: req.headers,
+          remoteAddress: req.socket.remoteAddress,
+        }),
     })
     for (const [k, v] of result.headers) res.setHeader(k, v)
     res.statusCode = result.status ?? 200

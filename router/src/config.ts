@@ -2,6 +2,8 @@
 // are and the limits that protect the router and the subgraphs behind it.
 import { readConfig, readServiceConfig, type ConfigReader, type ServiceConfig } from '@gdmarket/platform/config'
 import { type TokenPolicy, readTokenPolicy } from './auth.js'
+import { type CorsPolicy, readCorsPolicy } from './cors.js'
+import { type RateLimits, readRateLimits } from './rate-limit.js'
 import { type OperationLimits, readOperationLimits } from './limits.js'
 import { SUBGRAPH_NAMES, defaultSubgraphUrls, type SubgraphUrls } from './supergraph.js'
 
@@ -40,6 +42,10 @@ export interface RouterConfig extends ServiceConfig {
   limits: RouterLimits
   /** What one operation may ask for (limits.ts). */
   operationLimits: OperationLimits
+  /** Requests per caller (rate-limit.ts). */
+  rateLimits: RateLimits
+  /** Which other origins browsers may call the router from (cors.ts). */
+  cors: CorsPolicy
   subscriptions: SubscriptionLimits
 }
 
@@ -63,6 +69,8 @@ export function readRouterConfigFrom(r: ConfigReader): RouterConfig {
     tokens,
     subgraphUrls,
     operationLimits: readOperationLimits(r),
+    rateLimits: readRateLimits(r),
+    cors: readCorsPolicy(r, base.mode),
     limits: {
       maxBodyBytes: r.int('MAX_BODY_BYTES', 1024 * 1024, { min: 1024, max: 64 * 1024 * 1024 }),
       subgraphTimeoutMs: r.int('SUBGRAPH_TIMEOUT_MS', 10_000, { min: 10, max: 300_000 }),

@@ -4,11 +4,12 @@ import { ApolloServer } from '@apollo/server'
 import { GraphQLError } from 'graphql'
 import { createHttpService, type HttpService } from '@gdmarket/platform/service'
 import { createLogger, type Logger } from '@gdmarket/platform/logger'
-import { callerFromAuthorization } from './auth.js'
 import type { RouterConfig } from './config.js'
-import type { RouterContext } from './context.js'
+import { type RouterContext, requestContext } from './context.js'
 import { createGateway, type RouterGateway } from './gateway.js'
+import { corsInterceptor } from './cors.js'
 import { withContractCodes } from './errors.js'
+import { createRateLimiter } from './rate-limit.js'
 import { operationShapeRules } from './limits.js'
 import { refuseCostlyOperations, refuseForbiddenCharacters, rejectSubscriptionsOverHttp } from './plugins.js'
 import { createSubscriptions, type Subscriptions } from './subscriptions/index.js'
@@ -25,6 +26,7 @@ export function buildRouter(
   logger: Logger = createLogger(config.service, config.logLevel),
 ): Router {
   const routerGateway = createGateway(config, logger)
+  const rateLimiter = createRateLimiter(config.rateLimits, logger)
   // Kept so queries and mutations sent over WebSocket run exactly like HTTP ones.
   let apollo: ApolloServer<RouterContext> | undefined
   const service = createHttpService<RouterContext>({
@@ -51,13 +53,10 @@ export function buildRouter(
         // The platform owns SIGTERM (grace period, then drain); Apollo's own handler would exit at once.
         stopOnTerminationSignals: false,
       })),
-    // A present but invalid token fails here, before any subgraph is asked.
-    context: async ({ correlationId, logger: requestLogger, headers }) => ({
-      correlationId,
-      logger: requestLogger,
-      caller: await callerFromAuthorization(headers.authorization, config.tokens),
-    }),
+    intercept: corsInterceptor(config.cors),
+    context: requestContext(config, rateLimiter),
   })
+  service.onStop(() => rateLimiter.close())
   service.health.addReadinessCheck('supergraph', () => {
     if (!routerGateway.apiSchema()) throw new Error('supergraph not loaded')
   })
