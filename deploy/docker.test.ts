@@ -73,6 +73,19 @@ describe('docker-compose.yml', () => {
     expect(s.environment?.NATS_URL).toBe('nats://nats:4222')
   })
 
+  test('NATS requires a user and password, and every process logs in with them', () => {
+    const command = services.nats.command!
+    const user = command[command.indexOf('--user') + 1]
+    const pass = command[command.indexOf('--pass') + 1]
+    expect([command.includes('--user'), command.includes('--pass')]).toEqual([true, true])
+    for (const name of apps)
+      expect([name, services[name].environment?.NATS_USER, services[name].environment?.NATS_PASSWORD]).toEqual([
+        name,
+        user,
+        pass,
+      ])
+  })
+
   test('every service has a health check, and every dependency waits for one', () => {
     for (const [name, s] of Object.entries(services)) {
       expect([name, s.healthcheck?.test?.[0]]).toEqual([name, 'CMD'])

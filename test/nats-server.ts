@@ -12,10 +12,14 @@ const BINARY =
 export class OwnNatsServer {
   private child: ChildProcess | undefined
   private readonly storeDir = mkdtempSync(path.join(os.tmpdir(), 'gdmarket-nats-'))
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    private readonly extraArgs: string[],
+  ) {}
 
-  static async start(): Promise<OwnNatsServer> {
-    const server = new OwnNatsServer(await freePort())
+  /** `extraArgs` go to nats-server as given, e.g. `['--user', 'u', '--pass', 'p']` to require credentials. */
+  static async start(extraArgs: string[] = []): Promise<OwnNatsServer> {
+    const server = new OwnNatsServer(await freePort(), extraArgs)
     await server.resume()
     return server
   }
@@ -26,9 +30,13 @@ export class OwnNatsServer {
 
   /** Starts (again) on the same port and store, so JetStream keeps its streams and consumers. */
   async resume(): Promise<void> {
-    this.child = spawn(BINARY, ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir], {
-      stdio: 'ignore',
-    })
+    this.child = spawn(
+      BINARY,
+      ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir, ...this.extraArgs],
+      {
+        stdio: 'ignore',
+      },
+    )
     const deadline = Date.now() + 10_000
     while (Date.now() < deadline) {
       const res = await fetch(`http://127.0.0.1:${this.port}`).catch((e: Error) => e)

@@ -11,6 +11,7 @@ import type { IContainer, IPodSpec, IPodTemplateSpec, IServicePort } from 'kuber
 import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1'
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2'
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1'
+import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1'
 
 interface K8sObject {
   apiVersion: string
@@ -31,6 +32,7 @@ const models: Record<string, new (data: any) => { validate(): void }> = {
   'apps/v1/StatefulSet': StatefulSet,
   'autoscaling/v2/HorizontalPodAutoscaler': HorizontalPodAutoscaler,
   'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
+  'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy,
 }
 
 // The contract's ports (shared/contract/README.md).
@@ -163,7 +165,13 @@ describe('deploy/k8s/overlays/dev', () => {
     )
     expect(Object.keys(cm.data ?? {})).not.toEqual(expect.arrayContaining(['JWT_SECRET']))
     expect(Object.keys(cm.data ?? {})).not.toEqual(expect.arrayContaining(['INTERNAL_SECRET']))
-    expect(Object.keys(secret.data ?? {}).sort()).toEqual(['INTERNAL_SECRET', 'JWT_SECRET', 'POSTGRES_PASSWORD'])
+    expect(Object.keys(secret.data ?? {}).sort()).toEqual([
+      'INTERNAL_SECRET',
+      'JWT_SECRET',
+      'NATS_PASSWORD',
+      'NATS_USER',
+      'POSTGRES_PASSWORD',
+    ])
     for (const w of apps()) {
       const c = mainContainer(w)
       expect(c.envFrom?.map(e => e.configMapRef?.name)).toEqual([cm.metadata.name])
@@ -265,5 +273,86 @@ describe('deploy/k8s/overlays/dev', () => {
       // $(VAR) only expands variables defined earlier in the list.
       expect(names.indexOf('POSTGRES_PASSWORD')).toBeLessThan(names.indexOf('DATABASE_URL'))
     }
+  })
+
+  interface LabelSelector {
+    matchLabels?: Record<string, string>
+    matchExpressions?: { key: string; operator: string; values?: string[] }[]
+  }
+  /** Whether a label selector (matchLabels and matchExpressions) selects pods with `labels`. */
+  const selects = (selector: LabelSelector, labels: Record<string, string> = {}) =>
+    matches(selector.matchLabels ?? {}, labels) &&
+    (selector.matchExpressions ?? []).every(e => {
+      const has = e.key in labels
+      if (e.operator === 'In') return has && (e.values ?? []).includes(labels[e.key]!)
+      if (e.operator === 'NotIn') return !has || !(e.values ?? []).includes(labels[e.key]!)
+      if (e.operator === 'Exists') return has
+      return !has
+    })
+  const podLabels = (w: K8sObject) => template(w).metadata?.labels ?? {}
+
+  /** Which workloads may connect to `target`, on which of its container ports: what its NetworkPolicies allow. */
+  function admitted(target: K8sObject): { from: string[]; ports: number[] } {
+    const policies = all('NetworkPolicy').filter(p => selects(p.spec.podSelector, podLabels(target)))
+    expect([target.metadata.name, policies.length > 0]).toEqual([target.metadata.name, true])
+    const from = new Set<string>()
+    const ports = new Set<number>()
+    for (const p of policies) {
+      expect(p.spec.policyTypes).toContain('Ingress')
+      for (const rule of p.spec.ingress ?? []) {
+        // No rule that lets in everyone, another namespace or an address range.
+        expect(rule.from?.length).toBeGreaterThan(0)
+        for (const peer of rule.from) {
+          expect(Object.keys(peer)).toEqual(['podSelector'])
+          for (const w of workloads()) if (selects(peer.podSelector, podLabels(w))) from.add(w.metadata.name)
+        }
+        expect(rule.ports?.length).toBeGreaterThan(0)
+        for (const port of rule.ports) {
+          const n = containerPort(mainContainer(target), port.port)
+          expect([target.metadata.name, port.port, n]).toEqual([target.metadata.name, port.port, expect.any(Number)])
+          ports.add(n!)
+        }
+      }
+    }
+    return { from: [...from].sort(), ports: [...ports].sort() }
+  }
+
+  test('NetworkPolicy: only the router reaches a subgraph (and reservation reaches payment), on its own port', () => {
+    for (const name of ['item', 'reservation', 'projections'])
+      expect([name, admitted(workloads().find(w => w.metadata.name === name)!)]).toEqual([
+        name,
+        { from: ['router'], ports: [appPorts[name]] },
+      ])
+    expect(admitted(one('StatefulSet', 'payment'))).toEqual({ from: ['reservation', 'router'], ports: [4003] })
+    // The router is the public endpoint: no policy closes it.
+    expect(
+      all('NetworkPolicy').filter(p => selects(p.spec.podSelector, podLabels(one('Deployment', 'router')))),
+    ).toEqual([])
+  })
+
+  test('NetworkPolicy: NATS only from GDmarket’s processes, PostgreSQL only from the subgraphs that use it', () => {
+    expect(admitted(one('StatefulSet', 'nats'))).toEqual({ from: Object.keys(appPorts).sort(), ports: [4222] })
+    expect(admitted(one('StatefulSet', 'postgres'))).toEqual({
+      from: ['item', 'projections', 'reservation'],
+      ports: [5432],
+    })
+  })
+
+  test('NATS requires a user and password from the Secret, and every process logs in with them', () => {
+    const secret = all('Secret')[0]!
+    const fromSecret = (c: IContainer, name: string) =>
+      c.env?.find(e => e.name === name)?.valueFrom?.secretKeyRef?.key === name &&
+      c.env?.find(e => e.name === name)?.valueFrom?.secretKeyRef?.name === secret.metadata.name
+    const nats = mainContainer(one('StatefulSet', 'nats'))
+    const args = nats.args ?? []
+    expect(args[args.indexOf('--user') + 1]).toBe('$(NATS_USER)')
+    expect(args[args.indexOf('--pass') + 1]).toBe('$(NATS_PASSWORD)')
+    expect([fromSecret(nats, 'NATS_USER'), fromSecret(nats, 'NATS_PASSWORD')]).toEqual([true, true])
+    for (const w of apps())
+      expect([
+        w.metadata.name,
+        fromSecret(mainContainer(w), 'NATS_USER'),
+        fromSecret(mainContainer(w), 'NATS_PASSWORD'),
+      ]).toEqual([w.metadata.name, true, true])
   })
 })

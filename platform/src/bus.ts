@@ -10,6 +10,7 @@ import {
   type NatsConnection,
 } from 'nats'
 import { subjectPrefix } from './events.js'
+import type { NatsAuth } from './config.js'
 import type { Logger } from './logger.js'
 
 export interface BusOptions {
@@ -17,6 +18,8 @@ export interface BusOptions {
   stream: string
   name: string
   logger: Logger
+  /** NATS_USER/NATS_PASSWORD or NATS_TOKEN, when the server requires them. */
+  auth?: NatsAuth
   /** Window in which JetStream drops a re-published message id. */
   duplicateWindowMs?: number
   /** Streams of the service's own beside the event stream, created with it. */
@@ -47,6 +50,7 @@ export class EventBus {
     this.connected = connect({
       servers: options.url,
       name: options.name,
+      ...options.auth,
       waitOnFirstConnect: true,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 500,

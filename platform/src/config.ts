@@ -93,6 +93,8 @@ export interface ServiceConfig {
   logLevel: string
   natsUrl: string
   natsStream: string
+  /** Credentials NATS asks for (NATS_USER + NATS_PASSWORD, or NATS_TOKEN); empty when it asks for none. */
+  natsAuth: NatsAuth
   internalSecret: string
   /** After SIGTERM: stay up, not-ready, this long so load balancers stop sending before we close. */
   shutdownGraceMs: number
@@ -120,6 +122,7 @@ export function readServiceConfig(r: ConfigReader, service: string, defaultPort:
     ),
     natsUrl: r.string('NATS_URL', 'nats://127.0.0.1:4222'),
     natsStream: r.string('NATS_STREAM', 'GDMARKET'),
+    natsAuth: readNatsAuth(r),
     internalSecret: r.secret('INTERNAL_SECRET', DEV_INTERNAL_SECRET, mode),
     shutdownGraceMs: r.int('SHUTDOWN_GRACE_MS', mode === 'production' ? 5000 : 0, { max: 600_000 }),
     shutdownTimeoutMs: r.int('SHUTDOWN_TIMEOUT_MS', 15_000, { min: 100, max: 600_000 }),
@@ -127,6 +130,23 @@ export function readServiceConfig(r: ConfigReader, service: string, defaultPort:
     livenessBlockedWindowMs: r.int('LIVENESS_BLOCKED_WINDOW_MS', DEFAULT_LIVENESS_BLOCKED_WINDOW_MS, { max: 600_000 }),
     debugRoutes: readDebugRoutes(r, mode),
   }
+}
+
+/** How a process proves itself to NATS; the names are nats.js's own connection options. */
+export interface NatsAuth {
+  user?: string
+  pass?: string
+  token?: string
+}
+
+/** A user and its password go together; a token stands alone. None: NATS without authorization (development). */
+export function readNatsAuth(r: ConfigReader): NatsAuth {
+  const user = r.string('NATS_USER', '')
+  const pass = r.string('NATS_PASSWORD', '')
+  const token = r.string('NATS_TOKEN', '')
+  if (Boolean(user) !== Boolean(pass)) r.problem('NATS_USER and NATS_PASSWORD must be set together')
+  if (token && user) r.problem('set either NATS_TOKEN or NATS_USER/NATS_PASSWORD, not both')
+  return { ...(user ? { user, pass } : {}), ...(token ? { token } : {}) }
 }
 
 function readDebugRoutes(r: ConfigReader, mode: RuntimeMode): boolean {

@@ -95,6 +95,7 @@ export async function buildSubgraph<Db extends PrismaLike, Ctx extends RequestCo
   const db = o.createDb(config.databaseUrl, config.dbPoolSize)
   const bus = new EventBus({
     url: config.natsUrl,
+    auth: config.natsAuth,
     stream: config.natsStream,
     name: config.service,
     logger,

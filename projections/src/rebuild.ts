@@ -11,6 +11,7 @@
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { connect } from 'nats'
+import type { NatsAuth } from '@gdmarket/platform/config'
 import { parseEnvelope, subjectPrefix } from '@gdmarket/platform/events'
 import { createLogger, type Logger } from '@gdmarket/platform/logger'
 import { migrateDatabase } from '@gdmarket/platform/migrate'
@@ -23,6 +24,8 @@ import { createProjectionsDb, resetProjection, type ProjectionsDb } from './stor
 export interface RebuildOptions {
   db: ProjectionsDb
   natsUrl: string
+  /** NATS_USER/NATS_PASSWORD or NATS_TOKEN, when the server requires them. */
+  natsAuth?: NatsAuth
   stream: string
   logger: Logger
   /** How long an empty fetch waits before the replay counts the stream as read to its end (NATS needs ≥ 1000). */
@@ -39,7 +42,7 @@ export interface RebuildResult {
 }
 
 export async function rebuildItemInfo(o: RebuildOptions): Promise<RebuildResult> {
-  const nc = await connect({ servers: o.natsUrl, name: 'projections-rebuild' })
+  const nc = await connect({ servers: o.natsUrl, name: 'projections-rebuild', ...o.natsAuth })
   const result: RebuildResult = { events: 0, changes: 0, lastSeq: 0 }
   try {
     // Opened first: a missing stream fails the rebuild before the read model is emptied.
@@ -81,7 +84,13 @@ if (runAsScript) {
     await migrateDatabase({ url: config.databaseUrl, dir: path.join(prismaRoot, 'projections') })
     const db = createProjectionsDb(config.databaseUrl, 2)
     try {
-      await rebuildItemInfo({ db, natsUrl: config.natsUrl, stream: config.natsStream, logger })
+      await rebuildItemInfo({
+        db,
+        natsUrl: config.natsUrl,
+        natsAuth: config.natsAuth,
+        stream: config.natsStream,
+        logger,
+      })
     } finally {
       await db.$disconnect()
     }

@@ -76,6 +76,7 @@ export function createSubscriptions({
 
   const bus = new EventBus({
     url: config.natsUrl,
+    auth: config.natsAuth,
     stream: config.natsStream,
     name: `${config.service}-subscriptions`,
     logger,
