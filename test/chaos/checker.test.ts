@@ -214,6 +214,16 @@ describe('the consistency checker', () => {
     expect(failing(t)).toEqual({ 'charge without PAID': 1, 'money on a CANCELLED/REJECTED reservation': 1 })
   })
 
+  it('counts a reservation lent by its own events even without an ItemLent', () => {
+    const s = consistent()
+    s.events = s.events.filter(e => e.type !== 'ItemLent')
+    s.outbox = s.events.map(e => ({ db: 'x', id: e.id, published: true }))
+    const renting = s.events.find(e => e.type === 'ReservationRentalChanged')!
+    renting.data = res(R1, { status: 'CONFIRMED', paymentStatus: 'PAID', rentalStatus: 'RENTING' })
+    s.payments[0].status = 'CANCELLED'
+    expect(failing(s, [])).toMatchObject({ 'lent without a charge or with a refund': 1 })
+  })
+
   it('counts a reservation cancelled although its item was lent', () => {
     const s = consistent()
     s.reservations[0] = { ...s.reservations[0], status: 'CANCELLED', paymentStatus: 'CANCELLED' }

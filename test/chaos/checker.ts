@@ -156,6 +156,17 @@ const reservationIdOf = (e: StreamEvent): string | undefined =>
   (e.data.reservationId as string | undefined) ??
   (e.data.reservation as { reservationId?: string } | undefined)?.reservationId
 
+/** Reservations that were ever lent: by the item's ItemLent or by a reservation event saying RENTING. */
+function lentReservations(events: StreamEvent[]): Set<string> {
+  const lent = new Set<string>()
+  for (const e of events) {
+    if (e.type === 'ItemLent') lent.add(e.data.reservationId as string)
+    const r = e.data.reservation as { reservationId?: string; rentalStatus?: string } | undefined
+    if (e.type.startsWith('Reservation') && r?.rentalStatus === 'RENTING' && r.reservationId) lent.add(r.reservationId)
+  }
+  return lent
+}
+
 /** The stream with re-published copies (same event id) folded into their first occurrence. */
 export function distinctEvents(events: StreamEvent[]): StreamEvent[] {
   const seen = new Set<string>()
@@ -181,7 +192,7 @@ export function check(s: Snapshot, accepted: MutationRecord[] = [], observed?: O
   const infos = by(s.itemInfos, i => i.itemId)
   const requestSeq = new Map<string, number>()
   for (const e of events) if (e.type === 'ReservationRequested') requestSeq.set(e.aggregateId, e.seq)
-  const lent = new Set(events.filter(e => e.type === 'ItemLent').map(e => e.data.reservationId as string))
+  const lent = lentReservations(events)
 
   checkAccepted(t, accepted, s, events)
 
@@ -373,7 +384,7 @@ function checkAccepted(t: Tally, accepted: MutationRecord[], s: Snapshot, events
   const items = by(s.items, i => i.id)
   const reservations = by(s.reservations, r => r.id)
   const payments = by(s.payments, p => p.reservationId)
-  const lent = new Set(events.filter(e => e.type === 'ItemLent').map(e => e.data.reservationId as string))
+  const lent = lentReservations(events)
   const returned = new Set(events.filter(e => e.type === 'ItemReturned').map(e => e.aggregateId))
   const lost = (m: MutationRecord, why: string) =>
     t.add('accepted mutations lost or not reflected', `${m.op} ${m.target}: ${why}`)
@@ -394,7 +405,7 @@ function checkAccepted(t: Tally, accepted: MutationRecord[], s: Snapshot, events
         if (!payments.has(m.target)) lost(m, 'no charge was ever made')
         break
       case 'lendItem':
-        if (!lent.has(m.target)) lost(m, 'no ItemLent')
+        if (!lent.has(m.target)) lost(m, 'never lent')
         break
       case 'returnItem':
         if (!returned.has(m.target)) lost(m, 'no ItemReturned')
