@@ -5,6 +5,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http'
 import { randomUUID } from 'node:crypto'
 import { type ApolloServer, HeaderMap, type ApolloServerPlugin, type BaseContext } from '@apollo/server'
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer'
+import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled'
 import {
   ApolloServerPluginLandingPageLocalDefault,
   ApolloServerPluginLandingPageProductionDefault,
@@ -30,13 +31,8 @@ export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => Promis
 export interface HttpServiceOptions<Ctx extends BaseContext> {
   config: ServiceConfig
   logger: Logger
-  /** Builds the Apollo Server; the platform adds drain, landing page and error formatting plugins. */
-  apollo: (platform: {
-    plugins: ApolloServerPlugin<Ctx>[]
-    formatError: typeof formatError
-    mode: ServiceConfig['mode']
-    logger: Logger
-  }) => ApolloServer<Ctx>
+  /** Builds the Apollo Server from the options every GDmarket server shares (spread them, then add its own). */
+  apollo: (shared: SharedApolloOptions<Ctx>) => ApolloServer<Ctx>
   context: (base: RequestBase) => Promise<Ctx> | Ctx
   /** Extra routes by "METHOD /path". */
   routes?: Record<string, RouteHandler>
@@ -94,6 +90,19 @@ function debugRoutes(): Record<string, RouteHandler> {
 }
 
 /** Maps errors to the contract: AppError keeps its code; anything unexpected is logged and hidden. */
+/** The Apollo Server options every GDmarket server (subgraphs and router) sets the same way, in one place. */
+export interface SharedApolloOptions<Ctx extends BaseContext> {
+  /** Drain on stop, the landing page (Sandbox outside production), no inline traces (nobody reads them). */
+  plugins: ApolloServerPlugin<Ctx>[]
+  formatError: ReturnType<typeof formatError>
+  logger: Logger
+  /** Sandbox needs introspection; production exposes neither. */
+  introspection: boolean
+  includeStacktraceInErrorResponses: boolean
+  /** The platform owns SIGTERM (grace period, then drain); Apollo's own handler would exit at once. */
+  stopOnTerminationSignals: false
+}
+
 export function formatError(logger: Logger, mode: ServiceConfig['mode']) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = unwrapResolverError(error)
@@ -215,14 +224,19 @@ export function createHttpService<Ctx extends BaseContext>(options: HttpServiceO
   }
 
   apollo = options.apollo({
-    mode: config.mode,
     logger,
-    formatError,
+    formatError: formatError(logger, config.mode),
+    introspection: config.mode !== 'production',
+    includeStacktraceInErrorResponses: config.mode === 'development',
+    stopOnTerminationSignals: false,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: config.shutdownTimeoutMs }),
       config.mode === 'production'
         ? ApolloServerPluginLandingPageProductionDefault({ footer: false })
         : ApolloServerPluginLandingPageLocalDefault({ footer: false, embed: true }),
+      // Federated traces are for Apollo's hosted reporting, which GDmarket does not use; also quiets
+      // the "Enabling inline tracing" line every subgraph would log at start.
+      ApolloServerPluginInlineTraceDisabled(),
     ],
   })
 

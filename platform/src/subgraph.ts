@@ -138,16 +138,7 @@ export async function buildSubgraph<Db extends PrismaLike, Ctx extends RequestCo
     // Closed: only the router and the other subgraphs (they carry the internal secret) are answered,
     // so reaching a subgraph directly gives nothing, not even an anonymous catalogue query.
     admit: headers => isInternalRequest(headers, config.internalSecret),
-    apollo: ({ plugins, formatError, mode }) =>
-      new ApolloServer<Ctx>({
-        schema,
-        plugins,
-        introspection: mode !== 'production',
-        includeStacktraceInErrorResponses: mode === 'development',
-        formatError: formatError(logger, mode),
-        // The platform owns SIGTERM (grace period, then drain); Apollo's own handler would exit at once.
-        stopOnTerminationSignals: false,
-      }),
+    apollo: shared => new ApolloServer<Ctx>({ ...shared, schema }),
     context: (base: RequestBase) =>
       wired.context({
         correlationId: base.correlationId,

@@ -33,25 +33,20 @@ export function buildRouter(
     config,
     logger,
     maxBodyBytes: config.limits.maxBodyBytes,
-    apollo: ({ plugins, formatError, mode }) =>
+    apollo: shared =>
       (apollo = new ApolloServer<RouterContext>({
+        ...shared,
         gateway: routerGateway.gateway,
-        logger,
         plugins: [
-          ...plugins,
+          ...shared.plugins,
           rejectSubscriptionsOverHttp(),
           refuseForbiddenCharacters(),
           refuseCostlyOperations(config.operationLimits),
         ],
-        formatError: withContractCodes(formatError(logger, mode)),
-        // Sandbox needs introspection; production exposes neither.
-        introspection: mode !== 'production',
-        includeStacktraceInErrorResponses: mode === 'development',
+        formatError: withContractCodes(shared.formatError),
         // Operation limits (limits.ts): tokens while parsing, the shape with validation, the cost once resolved.
         parseOptions: { maxTokens: config.operationLimits.maxTokens },
         validationRules: operationShapeRules(config.operationLimits),
-        // The platform owns SIGTERM (grace period, then drain); Apollo's own handler would exit at once.
-        stopOnTerminationSignals: false,
       })),
     intercept: corsInterceptor(config.cors),
     context: requestContext(config, rateLimiter),
