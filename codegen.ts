@@ -2,63 +2,40 @@
 // into generated/<db>/resolvers.ts beside its Prisma client (`npm run generate`; generated/ is not
 // checked in, postinstall writes it). Each subgraph's entry says which row type stands behind
 // each GraphQL type (mappers) and what its resolvers get as context.
+import path from 'node:path'
 import type { CodegenConfig } from '@graphql-codegen/cli'
+import { SUBGRAPH_NAMES, SUBGRAPHS, type SubgraphName } from '@gdmarket/contracts/services'
 
-interface Subgraph {
-  /** The subgraph's source folder. */
-  dir: string
-  /** Its .graphql file, in dir. */
-  schema: string
-  /** Its folder under generated/ (the Prisma client's). */
-  out: string
-  /** The context interface its resolvers.ts exports. */
-  context: string
-  /** GraphQL type → `module#Type` its resolvers work on, modules relative to dir. */
-  mappers: Record<string, string>
-}
-
-const subgraphs: Subgraph[] = [
-  {
-    dir: 'subgraphs/item/src',
-    schema: 'item.graphql',
-    out: 'item',
-    context: 'ItemContext',
-    mappers: { Item: './store.js#Item' },
-  },
-  {
-    dir: 'subgraphs/reservation/src',
-    schema: 'reservation.graphql',
-    out: 'reservation',
+/** What each subgraph's resolvers work on; the schema file and the output folder come from the service catalogue. */
+const resolverTypes: Record<SubgraphName, { context: string; mappers: Record<string, string> }> = {
+  // GraphQL type → `module#Type`, modules relative to the subgraph's SDL file.
+  item: { context: 'ItemContext', mappers: { Item: './store.js#Item' } },
+  reservation: {
     context: 'ReservationContext',
     mappers: { Reservation: './store.js#Reservation', Item: './resolvers.js#EntityRef' },
   },
-  {
-    dir: 'subgraphs/payment/src',
-    schema: 'payment.graphql',
-    out: 'payment',
+  payment: {
     context: 'PaymentContext',
     mappers: { Payment: './store.js#Payment', Reservation: './resolvers.js#ReservationRef' },
   },
-  {
-    dir: 'projections/src',
-    schema: 'projections.graphql',
-    out: 'projections',
+  projections: {
     context: 'ProjectionsContext',
     mappers: { ItemInfo: './item-info-rules.js#ItemInfoView', Item: './resolvers.js#EntityRef' },
   },
-]
+}
 
-/** From generated/<out>/ back to the subgraph's folder. */
-const fromOut = (s: Subgraph, module: string) => `../../${s.dir}/${module.replace(/^\.\//, '')}`
+/** From generated/<database>/ to a module beside the subgraph's SDL file. */
+const fromOut = (name: SubgraphName, module: string) =>
+  `../../${path.posix.dirname(SUBGRAPHS[name].sdl)}/${module.replace(/^\.\//, '')}`
 
 const config: CodegenConfig = {
   overwrite: true,
   silent: true,
   generates: Object.fromEntries(
-    subgraphs.map(s => [
-      `generated/${s.out}/resolvers.ts`,
+    SUBGRAPH_NAMES.map(name => [
+      `generated/${SUBGRAPHS[name].database}/resolvers.ts`,
       {
-        schema: `${s.dir}/${s.schema}`,
+        schema: SUBGRAPHS[name].sdl,
         plugins: ['typescript', 'typescript-resolvers'],
         config: {
           federation: true,
@@ -66,8 +43,10 @@ const config: CodegenConfig = {
           // Enums as string unions, so they compare with the domain's own (contracts/) types.
           enumsAsTypes: true,
           scalars: { DateTime: 'string', ID: 'string' },
-          contextType: fromOut(s, `resolvers.js#${s.context}`),
-          mappers: Object.fromEntries(Object.entries(s.mappers).map(([type, m]) => [type, fromOut(s, m)])),
+          contextType: fromOut(name, `resolvers.js#${resolverTypes[name].context}`),
+          mappers: Object.fromEntries(
+            Object.entries(resolverTypes[name].mappers).map(([type, m]) => [type, fromOut(name, m)]),
+          ),
           mapperTypeSuffix: 'Row',
           useTypeImports: true,
           emitLegacyCommonJSImports: false,

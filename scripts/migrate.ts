@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { migrateDatabase, openSchemaEngine, migrationsList, migrationFilters } from '@gdmarket/platform/migrate'
-import { defaultDatabaseUrl } from '@gdmarket/platform/config'
+import { defaultDatabaseUrl } from '@gdmarket/contracts/services'
 
 const prismaDir = path.resolve(import.meta.dirname, '..', 'prisma')
 const [cmd = 'deploy', ...args] = process.argv.slice(2)

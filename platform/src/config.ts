@@ -155,11 +155,6 @@ function readDebugRoutes(r: ConfigReader, mode: RuntimeMode): boolean {
   return on && mode === 'test'
 }
 
-/** Default database url per database folder under prisma/. */
-export function defaultDatabaseUrl(db: string): string {
-  return db === 'payment' ? 'file:./data/payment.db' : `postgresql://postgres@127.0.0.1:5432/gdmarket_${db}`
-}
-
 /** Outbox relay, event consumers and database pool: the same knobs in every service that has them. */
 export interface EventsConfig {
   databaseUrl: string
@@ -173,7 +168,8 @@ export interface EventsConfig {
   consumerStallMs: number
 }
 
-export function readEventsConfig(r: ConfigReader, db: string): EventsConfig {
+/** `defaultDatabaseUrl`: the service's own database unless DATABASE_URL says otherwise (the service catalogue's). */
+export function readEventsConfig(r: ConfigReader, defaultDatabaseUrl: string): EventsConfig {
   const backoff = r.string('CONSUMER_BACKOFF_MS', '100,500,2000,5000')
   const consumerBackoffMs = backoff.split(',').map(Number)
   if (consumerBackoffMs.some(n => !Number.isInteger(n) || n < 0))
@@ -183,7 +179,7 @@ export function readEventsConfig(r: ConfigReader, db: string): EventsConfig {
   if (Math.max(...consumerBackoffMs) >= consumerAckWaitMs)
     r.problem('every CONSUMER_BACKOFF_MS delay must be shorter than CONSUMER_ACK_WAIT_MS')
   return {
-    databaseUrl: r.string('DATABASE_URL', defaultDatabaseUrl(db)),
+    databaseUrl: r.string('DATABASE_URL', defaultDatabaseUrl),
     dbPoolSize: r.int('DB_POOL_SIZE', 10, { min: 1, max: 200 }),
     outboxPollIntervalMs: r.int('OUTBOX_POLL_INTERVAL_MS', 1000, { min: 10 }),
     outboxBatchSize: r.int('OUTBOX_BATCH_SIZE', 100, { min: 1, max: 10_000 }),

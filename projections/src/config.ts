@@ -1,13 +1,14 @@
 import { readConfig, readEventsConfig, readServiceConfig } from '@gdmarket/platform/config'
+import { SUBGRAPHS } from '@gdmarket/contracts/services'
 
 export type ProjectionsConfig = ReturnType<typeof readProjectionsConfig>
 
-/** The projections process and its rebuild read the same settings (port 4004, database gdmarket_projections). */
+/** The projections process and its rebuild read the same settings (port and database: the service catalogue's). */
 export const readProjectionsConfig = (env: NodeJS.ProcessEnv = process.env) =>
   readConfig(
     r => ({
-      ...readServiceConfig(r, 'projections', 4004),
-      ...readEventsConfig(r, 'projections'),
+      ...readServiceConfig(r, 'projections', SUBGRAPHS.projections.port),
+      ...readEventsConfig(r, SUBGRAPHS.projections.defaultDatabaseUrl),
       // How long the ItemInfo change feed keeps a change: a router that lost NATS for less resumes without a gap.
       itemInfoFeedMaxAgeMs: r.int('ITEMINFO_FEED_MAX_AGE_MS', 3_600_000, { min: 1000 }),
     }),

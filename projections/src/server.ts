@@ -1,7 +1,7 @@
 // Builds the projections subgraph (never listens; main.ts does): the ItemInfo read model fed by a
 // durable consumer of every event, queried over GraphQL, each change published to the change feed
 // stream (through an outbox) that the router's itemInfoChanged subscriptions read.
-import path from 'node:path'
+import { repoPath, SUBGRAPHS } from '@gdmarket/contracts/services'
 import { consumer } from '@gdmarket/platform/consumer'
 import { eitherCatalogue } from '@gdmarket/platform/events'
 import { buildSubgraph } from '@gdmarket/platform/subgraph'
@@ -16,9 +16,9 @@ import { changeFeedStore, createProjectionsDb } from './store.js'
 export function buildProjectionsSubgraph(config: ProjectionsConfig) {
   return buildSubgraph({
     config,
-    database: 'projections',
+    database: SUBGRAPHS.projections.database,
     createDb: createProjectionsDb,
-    schemaFile: path.join(import.meta.dirname, 'projections.graphql'),
+    schemaFile: repoPath(SUBGRAPHS.projections.sdl),
     resolvers,
     streams: [
       {

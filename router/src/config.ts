@@ -5,6 +5,7 @@ import { type TokenPolicy, readTokenPolicy } from './auth.js'
 import { type CorsPolicy, readCorsPolicy } from './cors.js'
 import { type RateLimits, readRateLimits } from './rate-limit.js'
 import { type OperationLimits, readOperationLimits } from './limits.js'
+import { ROUTER, SUBGRAPHS } from '@gdmarket/contracts/services'
 import { SUBGRAPH_NAMES, defaultSubgraphUrls, type SubgraphUrls } from './supergraph.js'
 
 export interface RouterLimits {
@@ -49,18 +50,11 @@ export interface RouterConfig extends ServiceConfig {
   subscriptions: SubscriptionLimits
 }
 
-const URL_ENV: Record<keyof SubgraphUrls, string> = {
-  item: 'ITEM_URL',
-  reservation: 'RESERVATION_URL',
-  payment: 'PAYMENT_URL',
-  projections: 'PROJECTIONS_URL',
-}
-
 export function readRouterConfigFrom(r: ConfigReader): RouterConfig {
-  const base = readServiceConfig(r, 'router', 4000)
+  const base = readServiceConfig(r, 'router', ROUTER.port)
   const defaults = defaultSubgraphUrls()
   const subgraphUrls = Object.fromEntries(
-    SUBGRAPH_NAMES.map(name => [name, r.url(URL_ENV[name], defaults[name])]),
+    SUBGRAPH_NAMES.map(name => [name, r.url(SUBGRAPHS[name].urlEnv, defaults[name])]),
   ) as SubgraphUrls
   const tokens = readTokenPolicy(r, base.mode)
   return {

@@ -1,33 +1,18 @@
 // The supergraph is composed from the subgraphs' own SDL files (the same files the subgraphs serve),
 // so the router can never drift from them. Composition runs offline in well under a second.
 import { readFileSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import { composeServices } from '@apollo/composition'
 import { parse } from 'graphql'
 
-export const SUBGRAPH_NAMES = ['item', 'reservation', 'payment', 'projections'] as const
-export type SubgraphName = (typeof SUBGRAPH_NAMES)[number]
+import { defaultUrl, repoPath, SUBGRAPH_NAMES, SUBGRAPHS, type SubgraphName } from '@gdmarket/contracts/services'
+
+export { repoPath, SUBGRAPH_NAMES, type SubgraphName }
 export type SubgraphUrls = Record<SubgraphName, string>
 
-const repoRoot = new URL('../../', import.meta.url)
-
-/** Where each subgraph's SDL lives, relative to the repository root. */
-export const SUBGRAPH_SDL_PATHS: Record<SubgraphName, string> = {
-  item: 'subgraphs/item/src/item.graphql',
-  reservation: 'subgraphs/reservation/src/reservation.graphql',
-  payment: 'subgraphs/payment/src/payment.graphql',
-  projections: 'projections/src/projections.graphql',
-}
-
-const DEFAULT_PORTS: Record<SubgraphName, number> = { item: 4001, reservation: 4002, payment: 4003, projections: 4004 }
-
 export const defaultSubgraphUrls = (): SubgraphUrls =>
-  Object.fromEntries(SUBGRAPH_NAMES.map(n => [n, `http://127.0.0.1:${DEFAULT_PORTS[n]}/graphql`])) as SubgraphUrls
+  Object.fromEntries(SUBGRAPH_NAMES.map(n => [n, defaultUrl(n)])) as SubgraphUrls
 
-/** Absolute path of a file given relative to the repository root. */
-export const repoPath = (relative: string): string => fileURLToPath(new URL(relative, repoRoot))
-
-export const readSubgraphSdl = (name: SubgraphName): string => readFileSync(repoPath(SUBGRAPH_SDL_PATHS[name]), 'utf8')
+export const readSubgraphSdl = (name: SubgraphName): string => readFileSync(repoPath(SUBGRAPHS[name].sdl), 'utf8')
 
 /** The supergraph SDL for these routing urls; throws with every composition error if they do not compose. */
 export function composeSupergraph(urls: SubgraphUrls = defaultSubgraphUrls()): string {

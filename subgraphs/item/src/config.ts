@@ -1,4 +1,5 @@
 import { readConfig, readEventsConfig, readPaymentMaxAmount, readServiceConfig } from '@gdmarket/platform/config'
+import { SUBGRAPHS } from '@gdmarket/contracts/services'
 
 export type ItemConfig = ReturnType<typeof readItemConfig>
 
@@ -7,8 +8,8 @@ export const readItemConfig = (env: NodeJS.ProcessEnv = process.env) =>
     // An item priced above what payment approves could be reserved and confirmed, then never paid.
     const paymentMaxAmount = readPaymentMaxAmount(r)
     return {
-      ...readServiceConfig(r, 'item', 4001),
-      ...readEventsConfig(r, 'item'),
+      ...readServiceConfig(r, 'item', SUBGRAPHS.item.port),
+      ...readEventsConfig(r, SUBGRAPHS.item.defaultDatabaseUrl),
       priceMax: r.int('PRICE_MAX', paymentMaxAmount, { min: 0, max: paymentMaxAmount }),
     }
   }, env)

@@ -1,5 +1,5 @@
 // Builds the item subgraph (never listens; main.ts does).
-import path from 'node:path'
+import { repoPath, SUBGRAPHS } from '@gdmarket/contracts/services'
 import { consumer } from '@gdmarket/platform/consumer'
 import { buildSubgraph } from '@gdmarket/platform/subgraph'
 import { reservationEvents } from '@gdmarket/contracts/reservation'
@@ -12,9 +12,9 @@ import { createItemDb, itemOutbox, reservationKnown } from './store.js'
 export function buildItemSubgraph(config: ItemConfig) {
   return buildSubgraph({
     config,
-    database: 'item',
+    database: SUBGRAPHS.item.database,
     createDb: createItemDb,
-    schemaFile: path.join(import.meta.dirname, 'item.graphql'),
+    schemaFile: repoPath(SUBGRAPHS.item.sdl),
     resolvers,
     setup: ({ db, kick }) => {
       const outbox = itemOutbox(db, config.natsStream, kick)

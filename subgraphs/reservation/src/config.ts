@@ -1,4 +1,5 @@
 import { readConfig, readEventsConfig, readServiceConfig, type ConfigReader } from '@gdmarket/platform/config'
+import { defaultUrl, SUBGRAPHS } from '@gdmarket/contracts/services'
 
 export type ReservationConfig = ReturnType<typeof readReservationConfig>
 export type PaymentCallConfig = ReturnType<typeof readPaymentCallConfig>
@@ -7,7 +8,7 @@ export type PaymentCallConfig = ReturnType<typeof readPaymentCallConfig>
 function readPaymentCallConfig(r: ConfigReader) {
   const rollingMs = r.int('PAYMENT_BREAKER_ROLLING_MS', 10_000, { min: 100, max: 600_000 })
   return {
-    paymentUrl: r.url('PAYMENT_URL', 'http://127.0.0.1:4003/graphql'),
+    paymentUrl: r.url(SUBGRAPHS.payment.urlEnv, defaultUrl('payment')),
     // The original's Hystrix timeout; the payment processor normally answers within 400–620 ms.
     paymentTimeoutMs: r.int('PAYMENT_TIMEOUT_MS', 610, { min: 10, max: 60_000 }),
     /** Failure percentage within the rolling window that opens the circuit. */
@@ -23,8 +24,8 @@ function readPaymentCallConfig(r: ConfigReader) {
 export const readReservationConfig = (env: NodeJS.ProcessEnv = process.env) =>
   readConfig(
     r => ({
-      ...readServiceConfig(r, 'reservation', 4002),
-      ...readEventsConfig(r, 'reservation'),
+      ...readServiceConfig(r, 'reservation', SUBGRAPHS.reservation.port),
+      ...readEventsConfig(r, SUBGRAPHS.reservation.defaultDatabaseUrl),
       ...readPaymentCallConfig(r),
     }),
     env,

@@ -1,5 +1,5 @@
 // Builds the reservation subgraph (never listens; main.ts does).
-import path from 'node:path'
+import { repoPath, SUBGRAPHS } from '@gdmarket/contracts/services'
 import { consumer } from '@gdmarket/platform/consumer'
 import { buildSubgraph } from '@gdmarket/platform/subgraph'
 import { itemEvents } from '@gdmarket/contracts/item'
@@ -13,9 +13,9 @@ import { createReservationDb, reservationOutbox } from './store.js'
 export function buildReservationSubgraph(config: ReservationConfig) {
   return buildSubgraph({
     config,
-    database: 'reservation',
+    database: SUBGRAPHS.reservation.database,
     createDb: createReservationDb,
-    schemaFile: path.join(import.meta.dirname, 'reservation.graphql'),
+    schemaFile: repoPath(SUBGRAPHS.reservation.sdl),
     resolvers,
     setup: ({ db, kick, logger }) => {
       const outbox = reservationOutbox(db, config.natsStream, kick)
