@@ -1,5 +1,7 @@
-// Test tiers by file suffix: *.test.ts are unit tests (no I/O); *.int.test.ts start real services
-// against real PostgreSQL, SQLite and NATS.
+// Test tiers (one npm script each, all run by npm test): *.test.ts are unit tests (no I/O);
+// *.int.test.ts start real services against real PostgreSQL, SQLite and NATS: integration for
+// one part, e2e (test/e2e/) for the whole supergraph through the router, operations
+// (test/operations/) for how it is run (rolling restarts behind a load balancer).
 const transform = {
   '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'es6' } }],
 }
@@ -21,8 +23,10 @@ export default {
       ...common,
       displayName: 'integration',
       testMatch: ['<rootDir>/**/*.int.test.ts'],
-      testPathIgnorePatterns: ['/node_modules/'],
+      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/e2e/', '<rootDir>/test/operations/'],
     },
+    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.int.test.ts'] },
+    { ...common, displayName: 'operations', testMatch: ['<rootDir>/test/operations/**/*.int.test.ts'] },
   ],
   testTimeout: 60_000,
 }

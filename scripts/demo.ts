@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto'
 import { DEV_JWT_SECRET } from '@gdmarket/platform/config'
 import { signToken } from '../router/src/auth.js'
+import { eventually as waitFor } from '@gdmarket/platform/wait'
 
 const ROUTER_URL = process.env.ROUTER_URL ?? 'http://localhost:4000/graphql'
 const TIMEOUT_MS = Number(process.env.DEMO_TIMEOUT_MS ?? 15_000)
@@ -90,20 +91,15 @@ async function eventually<T>(
   ok: (v: T) => boolean,
 ): Promise<{ value: T; ms: number }> {
   const started = Date.now()
-  let last: unknown
-  for (;;) {
-    try {
-      const value = await fn()
-      if (ok(value)) return { value, ms: Date.now() - started }
-      last = value
-    } catch (e) {
-      if (e instanceof DemoError) throw e
-      last = e instanceof Error ? e.message : e
-    }
-    if (Date.now() - started > TIMEOUT_MS)
-      throw new DemoError(`${what}: not reached within ${TIMEOUT_MS} ms; last seen: ${JSON.stringify(last)}`)
-    await new Promise(r => setTimeout(r, POLL_MS))
-  }
+  const value = await waitFor(fn, ok, {
+    what,
+    timeoutMs: TIMEOUT_MS,
+    intervalMs: POLL_MS,
+    fatal: e => e instanceof DemoError,
+  }).catch(e => {
+    throw e instanceof DemoError ? e : new DemoError(e instanceof Error ? e.message : String(e))
+  })
+  return { value, ms: Date.now() - started }
 }
 
 const SNAPSHOT = `query($item: ID!, $reservation: ID!, $withReservation: Boolean!) {

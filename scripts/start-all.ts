@@ -1,110 +1,96 @@
-// `npm start`: the whole supergraph on the default ports, for local development.
-// Checks that PostgreSQL and NATS answer, starts the subgraphs and projections, waits until they
-// are ready, then starts the router. Every output line is prefixed with its process name.
-// Ctrl-C / SIGTERM is passed on to every child; if one of them dies on its own, the others are
-// stopped and this exits 1.
-import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync } from 'node:fs'
-import net from 'node:net'
+// `npm start`: the whole supergraph on the default ports (the service catalogue's), for a person
+// at a terminal. `npm start` runs scripts/infra.sh first (PostgreSQL, NATS, Redis up). This starts
+// the subgraphs and projections (each migrates its database first), says when each is ready,
+// then starts the router and prints one banner with every URL. On a terminal the services' JSON
+// log lines are shown coloured and readable (pino-pretty); otherwise as they are, prefixed with
+// the process name. Ctrl-C / SIGTERM is passed on to every child; if one dies on its own, the
+// others are stopped and this exits 1.
+import type { ChildProcess } from 'node:child_process'
 import path from 'node:path'
 import readline from 'node:readline'
-
-interface Proc {
-  name: string
-  entry: string
-  port: number
-}
+import { prettyFactory } from 'pino-pretty'
+import { spawnNode, waitReady, type Child } from '@gdmarket/platform/spawn'
+import { ROUTER, SERVICES, SUBGRAPH_NAMES, type ServiceName } from '@gdmarket/contracts/services'
 
 const root = path.resolve(import.meta.dirname, '..')
-const backends: Proc[] = [
-  { name: 'item', entry: 'subgraphs/item/src/main.ts', port: 4001 },
-  { name: 'reservation', entry: 'subgraphs/reservation/src/main.ts', port: 4002 },
-  { name: 'payment', entry: 'subgraphs/payment/src/main.ts', port: 4003 },
-  { name: 'projections', entry: 'projections/src/main.ts', port: 4004 },
-]
-const router: Proc = { name: 'router', entry: 'router/src/main.ts', port: 4000 }
 const READY_TIMEOUT_MS = 60_000
 const STOP_TIMEOUT_MS = 40_000 // longer than a child's own shutdown deadline (30 s)
+const NAME_WIDTH = 11
 
-const children = new Map<string, ChildProcess>()
+const children = new Map<ServiceName, ChildProcess>()
 let stopping = false
 let exitCode = 0
 
+const tty = process.stdout.isTTY === true
+const pretty = tty
+  ? prettyFactory({ colorize: true, ignore: 'pid,hostname,service', translateTime: 'SYS:HH:MM:ss' })
+  : null
+
 function log(message: string): void {
-  console.log(`${'start-all'.padEnd(11)} | ${message}`)
+  console.log(`${'start-all'.padEnd(NAME_WIDTH)} | ${message}`)
 }
 
-function reachable(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
-  return new Promise(resolve => {
-    const socket = net.connect({ host, port, timeout: timeoutMs })
-    const done = (ok: boolean) => {
-      socket.destroy()
-      resolve(ok)
+/** One child output line: readable on a terminal when it is a JSON log record, as it is otherwise. */
+function show(name: string, line: string): void {
+  let text = line
+  if (pretty && line.startsWith('{')) {
+    try {
+      text = pretty(JSON.parse(line)).trimEnd()
+    } catch {
+      // not JSON after all: shown as it is
     }
-    socket.once('connect', () => done(true))
-    socket.once('timeout', () => done(false))
-    socket.once('error', () => done(false))
-  })
-}
-
-async function checkInfrastructure(): Promise<boolean> {
-  const nats = new URL(process.env.NATS_URL ?? 'nats://127.0.0.1:4222')
-  const natsPort = Number(nats.port || 4222)
-  const needs = [
-    {
-      what: 'PostgreSQL',
-      host: '127.0.0.1',
-      port: 5432,
-      how: [
-        'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start   # Debian, installed',
-        'apt-get install -y postgresql                                             # Debian, not installed',
-        'docker compose up -d postgres                                             # with Docker',
-      ],
-    },
-    {
-      what: 'NATS with JetStream',
-      host: nats.hostname,
-      port: natsPort,
-      how: [
-        `nats-server -js -a 127.0.0.1 -p ${natsPort} -sd ./data/nats &                   # installed (apt-get install -y nats-server)`,
-        'docker compose up -d nats                                                 # with Docker',
-      ],
-    },
-  ]
-  let ok = true
-  for (const need of needs) {
-    if (await reachable(need.host, need.port)) continue
-    ok = false
-    log(`${need.what} is not reachable at ${need.host}:${need.port}. Start it with one of:`)
-    for (const line of need.how) log(`    ${line}`)
   }
-  return ok
+  process.stdout.write(`${name.padEnd(NAME_WIDTH)} | ${text}\n`)
 }
 
-function start(proc: Proc): void {
-  const child = spawn(process.execPath, ['--import', 'tsx', proc.entry], {
+function start(name: ServiceName): Child {
+  // Each child gets its own port explicitly, so a PORT in our environment cannot clash them.
+  const proc = spawnNode(['--import', 'tsx', SERVICES[name].entry], {
     cwd: root,
-    // Each child gets its own port explicitly, so a PORT in our environment cannot clash them.
-    env: { ...process.env, PORT: String(proc.port) },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, PORT: String(SERVICES[name].port) },
   })
-  children.set(proc.name, child)
-  const prefix = `${proc.name.padEnd(11)} | `
+  const { child } = proc
+  children.set(name, child)
   for (const stream of [child.stdout, child.stderr]) {
-    readline.createInterface({ input: stream! }).on('line', line => process.stdout.write(`${prefix}${line}\n`))
+    if (stream) readline.createInterface({ input: stream }).on('line', line => show(name, line))
   }
   child.on('exit', (code, signal) => {
-    children.delete(proc.name)
+    children.delete(name)
     if (!stopping) {
-      log(`${proc.name} exited unexpectedly (${signal ?? `code ${code}`}); stopping the others`)
+      log(`${name} exited unexpectedly (${signal ?? `code ${code}`}); stopping the others`)
       exitCode = 1
       stopAll()
     } else if (code !== 0) {
-      log(`${proc.name} stopped with ${signal ?? `code ${code}`}`)
+      log(`${name} stopped with ${signal ?? `code ${code}`}`)
       exitCode = 1
     }
     if (children.size === 0) process.exit(exitCode)
   })
+  return proc
+}
+
+/** Starts the services and says, per service, when it is ready; false when one is not in time. */
+async function startReady(names: readonly ServiceName[]): Promise<boolean> {
+  const started = Date.now()
+  const results = await Promise.all(
+    names.map(async name => {
+      const proc = start(name)
+      try {
+        const ready = await waitReady(proc, `http://127.0.0.1:${SERVICES[name].port}/health/ready`, {
+          name,
+          timeoutMs: READY_TIMEOUT_MS,
+          intervalMs: 300,
+          cancelled: () => stopping,
+        })
+        if (ready) log(`${name} ready (${((Date.now() - started) / 1000).toFixed(1)} s)`)
+        return ready
+      } catch (err) {
+        log(err instanceof Error ? (err.message.split('\n')[0] ?? err.message) : String(err))
+        return false
+      }
+    }),
+  )
+  return results.every(Boolean)
 }
 
 function stopAll(): void {
@@ -119,48 +105,30 @@ function stopAll(): void {
   }, STOP_TIMEOUT_MS).unref()
 }
 
-async function isReady(port: number): Promise<boolean> {
-  try {
-    const res = await fetch(`http://127.0.0.1:${port}/health/ready`, { signal: AbortSignal.timeout(1000) })
-    return res.ok
-  } catch {
-    return false
-  }
+function banner(): string {
+  const url = (port: number, p = '/graphql') => `http://localhost:${port}${p}`
+  return [
+    '',
+    '  GDmarket is up.',
+    '',
+    `  GraphQL (router)   ${url(ROUTER.port)}`,
+    `  Sandbox            ${url(ROUTER.port)}   (open it in a browser)`,
+    ...SUBGRAPH_NAMES.map(n => `  ${`${n} health`.padEnd(18)} ${url(SERVICES[n].port, '/health/ready')}`),
+    '',
+    '  Queries of the catalogue need no token; mutations do. Get one with',
+    '    npm run token -- owner-1 Olivia owner',
+    '    npm run token -- renter-1 YoungEun renter',
+    '  and send it as `Authorization: Bearer <token>` (in Sandbox: the Headers tab).',
+    '  Ctrl-C stops everything.',
+    '',
+  ].join('\n')
 }
-
-async function waitUntilReady(procs: Proc[]): Promise<boolean> {
-  const deadline = Date.now() + READY_TIMEOUT_MS
-  let waiting = procs
-  while (waiting.length && !stopping) {
-    if (Date.now() > deadline) {
-      log(`not ready after ${READY_TIMEOUT_MS / 1000} s: ${waiting.map(p => p.name).join(', ')}`)
-      return false
-    }
-    await new Promise(r => setTimeout(r, 300))
-    const ready = await Promise.all(waiting.map(p => isReady(p.port)))
-    waiting = waiting.filter((_, i) => !ready[i])
-  }
-  return !stopping
-}
-
-const missing = [...backends, router].filter(p => !existsSync(path.join(root, p.entry)))
-if (missing.length) {
-  log(`missing entry points: ${missing.map(p => p.entry).join(', ')}`)
-  process.exit(1)
-}
-if (!(await checkInfrastructure())) process.exit(1)
 
 process.on('SIGINT', stopAll)
 process.on('SIGTERM', stopAll)
-backends.forEach(start)
-if (await waitUntilReady(backends)) {
-  start(router)
-  if (await waitUntilReady([router])) log(`supergraph ready: http://127.0.0.1:${router.port}/graphql`)
-  else {
-    exitCode = 1
-    stopAll()
-  }
-} else if (!stopping) {
+log(`starting ${SUBGRAPH_NAMES.join(', ')} (each migrates its database first)`)
+if ((await startReady(SUBGRAPH_NAMES)) && (await startReady(['router']))) console.log(banner())
+else if (!stopping) {
   exitCode = 1
   stopAll()
 }

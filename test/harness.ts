@@ -1,27 +1,26 @@
 // Integration-test harness: starts the real processes (each service as its own `tsx` child, as in
 // production) on free ports, against fresh PostgreSQL databases, a fresh SQLite file and a fresh
 // JetStream stream, so test files never collide; and talks to them over real HTTP.
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
-import { SignJWT } from 'jose'
 import { DEV_JWT_SECRET } from '@gdmarket/platform/config'
+import { deadLetterStream } from '@gdmarket/platform/bus'
+import { spawnNode, waitReady } from '@gdmarket/platform/spawn'
+import { SERVICE_NAMES, SERVICES, type ServiceName } from '@gdmarket/contracts/services'
+import { itemInfoFeedStream } from '@gdmarket/contracts/item-info'
+import type { Role } from '@gdmarket/platform/identity'
+import { signToken } from '../router/src/auth.js'
+
+export { eventually, sleep } from '@gdmarket/platform/wait'
+export type { ServiceName }
 
 export const ROOT = path.resolve(import.meta.dirname, '..')
 const PG_ADMIN = process.env.TEST_PG_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres'
-
-export type ServiceName = 'item' | 'reservation' | 'payment' | 'projections' | 'router'
-const ENTRY: Record<ServiceName, string> = {
-  item: 'subgraphs/item/src/main.ts',
-  reservation: 'subgraphs/reservation/src/main.ts',
-  payment: 'subgraphs/payment/src/main.ts',
-  projections: 'projections/src/main.ts',
-  router: 'router/src/main.ts',
-}
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -69,7 +68,7 @@ export class Stack {
   }
 
   async allocatePorts(): Promise<void> {
-    for (const name of Object.keys(ENTRY) as ServiceName[]) this.ports[name] ??= await freePort()
+    for (const name of SERVICE_NAMES) this.ports[name] ??= await freePort()
   }
 
   env(name: ServiceName): NodeJS.ProcessEnv {
@@ -107,7 +106,7 @@ export class Stack {
    * and `logs` take the instance name.
    */
   async startInstance(instance: string, service: ServiceName, env: NodeJS.ProcessEnv = {}): Promise<RunningService> {
-    if ((Object.keys(ENTRY) as string[]).includes(instance))
+    if ((SERVICE_NAMES as readonly string[]).includes(instance))
       throw new Error(`instance name ${instance} is a service's own name`)
     await this.allocatePorts()
     const port = this.instances.get(instance)?.port ?? (await freePort())
@@ -126,23 +125,14 @@ export class Stack {
     instance: string = name,
     port = this.ports[name],
   ): Promise<RunningService> {
-    // One process per service (tsx as a loader, not its CLI wrapper), so signals reach the service itself.
-    const child = spawn(process.execPath, ['--import', 'tsx', ENTRY[name]], {
+    const proc = spawnNode(['--import', 'tsx', SERVICES[name].entry], {
       cwd: ROOT,
       env: { ...this.env(name), PORT: String(port), ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
     })
-    const output: string[] = []
-    const keep = (d: Buffer) => {
-      output.push(d.toString())
-      if (output.length > 200) output.shift()
-    }
-    child.stdout!.on('data', keep)
-    child.stderr!.on('data', keep)
-    const exited = new Promise<number | null>(resolve => child.once('exit', code => resolve(code)))
+    const { child, output, exited } = proc
     const svc: RunningService = { name, instance, port, url: `http://127.0.0.1:${port}/graphql`, child, output, exited }
     this.running.set(instance, svc)
-    await waitReady(svc)
+    await waitReady(proc, `http://127.0.0.1:${port}/health/ready`, { name: instance })
     return svc
   }
 
@@ -188,53 +178,9 @@ async function deleteStreams(natsUrl: string, stream: string): Promise<void> {
   const nc = await connect({ servers: natsUrl, timeout: 2000 }).catch(() => undefined)
   if (!nc) return
   const jsm = await nc.jetstreamManager()
-  for (const s of [stream, `${stream}_DEADLETTER`, `${stream}_ITEMINFO`])
+  for (const s of [stream, deadLetterStream(stream), itemInfoFeedStream(stream)])
     await jsm.streams.delete(s).catch(() => undefined)
   await nc.close()
-}
-
-async function waitReady(svc: RunningService, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  let exitCode: number | null | undefined
-  void svc.exited.then(c => (exitCode = c))
-  while (Date.now() < deadline) {
-    if (exitCode !== undefined)
-      throw new Error(`${svc.name} exited with ${exitCode} before it was ready:\n${svc.output.join('')}`)
-    try {
-      const res = await fetch(`http://127.0.0.1:${svc.port}/health/ready`)
-      if (res.ok) return
-    } catch {
-      // not listening yet
-    }
-    await sleep(100)
-  }
-  throw new Error(`${svc.name} not ready after ${timeoutMs} ms:\n${svc.output.join('')}`)
-}
-
-export const sleep = (ms: number) => new Promise(r => setTimeout(r, ms))
-
-/** Polls until `fn` returns a value `ok` accepts, or throws the last value/error after the deadline. */
-export async function eventually<T>(
-  fn: () => Promise<T>,
-  ok: (v: T) => boolean = Boolean,
-  { timeoutMs = 15_000, intervalMs = 50 } = {},
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  let last: unknown
-  for (;;) {
-    try {
-      const v = await fn()
-      if (ok(v)) return v
-      last = v
-    } catch (e) {
-      last = e
-    }
-    if (Date.now() > deadline)
-      throw new Error(
-        `condition not met within ${timeoutMs} ms; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`,
-      )
-    await sleep(intervalMs)
-  }
 }
 
 export interface GqlResult<T = Record<string, unknown>> {
@@ -263,11 +209,6 @@ export async function gql<T = Record<string, any>>(
 /** The first error code, for asserting on the contract's codes. */
 export const errorCode = (r: GqlResult<unknown>) => r.errors?.[0]?.extensions?.code
 
-export async function token(userId: string, name: string, roles: string[], secret = DEV_JWT_SECRET): Promise<string> {
-  return new SignJWT({ name, roles })
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject(userId)
-    .setIssuedAt()
-    .setExpirationTime('1h')
-    .sign(new TextEncoder().encode(secret))
-}
+/** A token for the router, signed as `npm run token` signs one (one hour). */
+export const token = (userId: string, name: string, roles: Role[], secret = DEV_JWT_SECRET): Promise<string> =>
+  signToken({ userId, name, roles }, secret, { expiresIn: '1h' })

@@ -1,8 +1,8 @@
 // What a process costs, read from Linux /proc: CPU time (user + system, the process and every
 // descendant, so a gateway that forks workers is charged for them) and resident memory.
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
-import { sleep } from '../../test/harness.js'
+import { spawnNode as spawnChild, waitReady } from '@gdmarket/platform/spawn'
 
 // /proc/<pid>/stat counts in clock ticks; USER_HZ is 100 on every Linux this runs on.
 const TICKS_PER_S = 100
@@ -60,53 +60,32 @@ export interface Spawned {
   stop(): Promise<void>
 }
 
-/** Starts `node <args>` and waits until `readyUrl` answers 2xx (any answer for a GraphQL GET counts). */
+/** Starts `node <args>` and waits until `readyUrl` answers (any answer below 500: a GraphQL GET counts). */
 export async function spawnNode(
   args: string[],
   env: NodeJS.ProcessEnv,
   readyUrl: string,
   timeoutMs = 60_000,
 ): Promise<Spawned> {
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-  const output: string[] = []
-  const keep = (d: Buffer) => {
-    output.push(d.toString())
-    if (output.length > 200) output.shift()
-  }
-  child.stdout?.on('data', keep)
-  child.stderr?.on('data', keep)
-  let exited: number | null | undefined
-  const exit = new Promise<void>(resolve =>
-    child.once('exit', code => {
-      exited = code
-      resolve()
-    }),
-  )
+  const proc = spawnChild(args, { env: { ...process.env, ...env } })
+  const { child, output } = proc
+  // The whole tree: a gateway may fork workers.
   const stop = async () => {
-    if (exited === undefined) {
-      for (const p of processTree(child.pid ?? 0).reverse()) {
-        try {
-          process.kill(p, 'SIGKILL')
-        } catch {
-          // gone
-        }
+    if (proc.exitCode() !== undefined) return
+    for (const p of processTree(child.pid ?? 0).reverse()) {
+      try {
+        process.kill(p, 'SIGKILL')
+      } catch {
+        // gone
       }
-      await exit
     }
+    await proc.exited
   }
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    if (exited !== undefined) throw new Error(`node ${args.join(' ')} exited with ${exited}:\n${output.join('')}`)
-    const ok = await fetch(readyUrl).then(
-      r => r.status < 500,
-      () => false,
-    )
-    if (ok) break
-    if (Date.now() > deadline) {
-      await stop()
-      throw new Error(`node ${args.join(' ')} not ready after ${timeoutMs} ms:\n${output.join('')}`)
-    }
-    await sleep(100)
+  try {
+    await waitReady(proc, readyUrl, { name: `node ${args.join(' ')}`, timeoutMs, accept: r => r.status < 500 })
+  } catch (err) {
+    await stop()
+    throw err
   }
   return { child, pid: child.pid ?? 0, output, stop }
 }
