@@ -3,7 +3,7 @@
 // default url or <DB>_DATABASE_URL, NATS_URL, NATS_STREAM). Read-only. Run it once the system is
 // quiet (nothing in flight); exits 1 unless every row is 0. Without a load log it cannot tell
 // "accepted but lost", so that row counts only what the databases and stream disagree on.
-import { defaultDatabaseUrl } from '@gdmarket/platform/config'
+import { defaultDatabaseUrl } from '@gdmarket/contracts/services'
 import { check, decisionLatencies, formatTable, percentile } from '../test/chaos/checker.js'
 import { readSnapshot } from '../test/chaos/snapshot.js'
 
