@@ -14,10 +14,17 @@ export interface OutboxRow {
   envelope: unknown
 }
 
+/** A row JetStream stored, with the stream sequence it got (the original one for a dropped re-publish). */
+export interface PublishedRow {
+  row: OutboxRow
+  seq: number
+}
+
 /** The two things the relay needs from a service's outbox table. */
 export interface OutboxStore {
   pending(limit: number): Promise<OutboxRow[]>
-  markPublished(ids: string[]): Promise<void>
+  /** `published` says where each row landed, for a store that records it (the ItemInfo change feed). */
+  markPublished(ids: string[], published: PublishedRow[]): Promise<void>
 }
 
 /** The row to insert for an event (SQLite keeps the envelope as text, PostgreSQL as jsonb). */
@@ -48,7 +55,7 @@ export class OutboxRelay {
   private again = false
   private stopped = false
   private readonly inFlight = new Set<Promise<void>>()
-  private toMark: string[] = []
+  private toMark: PublishedRow[] = []
   private markTimer: NodeJS.Timeout | undefined
 
   constructor(private readonly o: RelayOptions) {}
@@ -107,7 +114,7 @@ export class OutboxRelay {
   }
 
   /** Publishes rows in order (one connection keeps it; pipelined: one round trip per batch), then marks them. */
-  private async publish(rows: OutboxRow[], mark: (ids: string[]) => Promise<void> | void): Promise<void> {
+  private async publish(rows: OutboxRow[], mark: (published: PublishedRow[]) => Promise<void> | void): Promise<void> {
     const js = this.o.bus.client()
     if (!js) throw new Error('not connected to NATS')
     const results = await Promise.allSettled(
@@ -117,27 +124,33 @@ export class OutboxRelay {
         }),
       ),
     )
-    const published = rows.filter((_, i) => results[i].status === 'fulfilled').map(r => r.id)
+    const published = rows.flatMap((row, i) => {
+      const r = results[i]
+      return r.status === 'fulfilled' ? [{ row, seq: r.value.seq }] : []
+    })
     if (published.length) await mark(published)
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
     if (failed) throw failed.reason
   }
 
   /** Coalesces the marking of rows published right after their commit into one update. */
-  private markSoon(ids: string[]): void {
-    this.toMark.push(...ids)
+  private markSoon(published: PublishedRow[]): void {
+    this.toMark.push(...published)
     this.markTimer ??= setTimeout(() => this.track(this.flushMarks()), MARK_DELAY_MS)
   }
 
   private async flushMarks(): Promise<void> {
     clearTimeout(this.markTimer)
     this.markTimer = undefined
-    const ids = this.toMark
+    const published = this.toMark
     this.toMark = []
-    if (!ids.length) return
+    if (!published.length) return
     // If this fails the rows are published again by the poll, and dropped by JetStream as duplicates.
     await this.o.store
-      .markPublished(ids)
+      .markPublished(
+        published.map(p => p.row.id),
+        published,
+      )
       .catch(err => this.o.logger.warn({ err }, 'could not mark published outbox rows'))
   }
 
@@ -147,7 +160,12 @@ export class OutboxRelay {
       await this.o.bus.ready()
       const rows = await this.o.store.pending(this.o.batchSize)
       if (!rows.length) return
-      await this.publish(rows, ids => this.o.store.markPublished(ids))
+      await this.publish(rows, published =>
+        this.o.store.markPublished(
+          published.map(p => p.row.id),
+          published,
+        ),
+      )
       if (rows.length < this.o.batchSize) return
     }
   }

@@ -27,6 +27,8 @@ export interface ItemInfoRow {
   reservationVersion: number | null
   lastSeq: bigint
   updatedAt: Date
+  /** This state's position in the ItemInfo change feed (see store.ts: set again once published). */
+  cursor: bigint
 }
 
 /** What to write: `changed` is false when only bookkeeping moved (no version bump, no notification). */
@@ -86,6 +88,7 @@ function blank(item: ItemSnapshot): ItemInfoRow {
     reservationVersion: null,
     lastSeq: 0n,
     updatedAt: new Date(0),
+    cursor: 0n,
   }
 }
 
@@ -200,20 +203,23 @@ export function decide(current: ItemInfoRow | null, event: EventEnvelope, seq: n
 /** ItemInfo as the GraphQL type shows it: the query result and the change notification alike. */
 export type ItemInfoView = Omit<
   ItemInfoRow,
-  'itemVersion' | 'reservationVersion' | 'lastSeq' | 'updatedAt' | 'lat' | 'lng'
+  'itemVersion' | 'reservationVersion' | 'lastSeq' | 'updatedAt' | 'lat' | 'lng' | 'cursor'
 > & {
   item: { id: string } | null
   location: GeoPoint | null
   updatedAt: string
+  /** A decimal string: feed positions outgrow a GraphQL Int, and clients compare them as given. */
+  cursor: string
 }
 
 export function viewOf(row: ItemInfoRow): ItemInfoView {
-  const { itemVersion: _i, reservationVersion: _r, lastSeq: _s, updatedAt, lat, lng, ...shown } = row
+  const { itemVersion: _i, reservationVersion: _r, lastSeq: _s, updatedAt, lat, lng, cursor, ...shown } = row
   return {
     ...shown,
     // A deleted item is null here: the gateway would otherwise return the stub without asking the item subgraph.
     item: row.deleted ? null : { id: row.itemId },
     location: lat === null || lng === null ? null : { lat, lng },
     updatedAt: updatedAt.toISOString(),
+    cursor: cursor.toString(),
   }
 }

@@ -15,7 +15,7 @@ import {
   type ItemInfoView,
   type ProjectedEvents,
 } from './item-info-rules.js'
-import { findInfo, recordChange, writeInfo, type ProjectionsDb } from './store.js'
+import { findInfo, maxCursor, recordChange, writeInfo, type ProjectionsDb } from './store.js'
 
 /** The durable consumer's name, and the name its ProcessedEvent rows are kept under. */
 export const PROJECTIONS_CONSUMER = 'projections'
@@ -23,7 +23,36 @@ export const PROJECTIONS_CONSUMER = 'projections'
 export interface ProjectionDeps {
   db: ProjectionsDb
   /** Where changes are announced; a rebuild announces nothing (it recreates rows as they were). */
-  changeFeed?: { stream: string; kick: Kick }
+  changeFeed?: { stream: string; kick: Kick; position: FeedPosition }
+}
+
+/**
+ * The last change feed sequence this process knows of. A change's own sequence exists only once
+ * it is published, after its commit; until the relay writes it, the row carries this one, which
+ * is below it, so a client resuming from it gets that change again rather than missing it.
+ */
+export class FeedPosition {
+  private known = 0n
+  private loaded: Promise<void> | undefined
+
+  constructor(private readonly db: ProjectionsDb) {}
+
+  async current(): Promise<bigint> {
+    this.loaded ??= maxCursor(this.db).then(
+      max => this.advance(max),
+      err => {
+        this.loaded = undefined
+        throw err
+      },
+    )
+    await this.loaded
+    return this.known
+  }
+
+  advance(seq: bigint | number): void {
+    const s = BigInt(seq)
+    if (s > this.known) this.known = s
+  }
 }
 
 /**
@@ -39,11 +68,15 @@ export async function applyEvent(
   const itemId = itemIdOf(event)
   if (!itemId || !canChange(event.type)) return null
   let recorded: OutboxRow | undefined
+  const position = deps.changeFeed ? await deps.changeFeed.position.current() : 0n
   const changed = await deps.db.$transaction(async tx => {
     if (!(await markApplied(tx, PROJECTIONS_CONSUMER, event.id))) return null
     const current = await findInfo(tx, itemId)
-    const outcome = decide(current, event, seq)
-    if (!outcome) return null
+    const decided = decide(current, event, seq)
+    if (!decided) return null
+    const outcome = decided.changed
+      ? { ...decided, row: { ...decided.row, cursor: maxOf(decided.row.cursor, position) } }
+      : decided
     await writeInfo(tx, current, outcome.row)
     // Bookkeeping-only writes (a newer source version that shows nothing new) stay silent.
     if (!outcome.changed) return null
@@ -54,6 +87,8 @@ export async function applyEvent(
   if (recorded) deps.changeFeed?.kick([recorded])
   return changed
 }
+
+const maxOf = (a: bigint, b: bigint): bigint => (a > b ? a : b)
 
 /** The consumer's ordering key: one item's events, item and reservation alike, apply in stream order. */
 export const orderingKey = (event: EventEnvelope): string => itemIdOf(event) ?? event.aggregateId

@@ -1,4 +1,5 @@
-// Thin: read the context, call the store, show rows as the GraphQL type does. Public data: no auth.
+// Thin: read the context, call the store, show rows as the GraphQL type does. Public data, but for
+// the reservation behind an item, which only its owner and that reservation's customer see.
 import DataLoader from 'dataloader'
 import type { RequestContext } from '@gdmarket/platform/subgraph'
 import { referenceId, requireId } from '@gdmarket/platform/errors'
@@ -9,6 +10,7 @@ import type { PaymentStatus } from '@gdmarket/contracts/payment'
 import type { ReservationStatus } from '@gdmarket/contracts/reservation'
 import type * as Schema from '../../generated/projections/resolvers.js'
 import { requireUserId } from '@gdmarket/platform/identity'
+import { maySeePrivate } from '@gdmarket/platform/privacy'
 import { viewOf, type ItemInfoView } from './item-info-rules.js'
 import { infosByIds, listInfos, type ProjectionsDb } from './store.js'
 
@@ -37,6 +39,9 @@ export const sameEnums: [
   Same<Schema.PaymentStatus, PaymentStatus>,
 ] = [true, true, true, true]
 
+/** Whether the caller is one of the two parties who see the reservation behind an item. */
+const seesPrivate = (info: ItemInfoView, ctx: ProjectionsContext) => maySeePrivate(info, ctx.caller?.userId)
+
 export const resolvers: Schema.Resolvers = {
   Query: {
     itemInfos: async (_, args, ctx) =>
@@ -46,6 +51,10 @@ export const resolvers: Schema.Resolvers = {
     itemInfo: (_, args, ctx) => ctx.infos.load(requireId(args.itemId, 'item id')),
   },
   ItemInfo: {
+    reservationId: (info, _, ctx) => (seesPrivate(info, ctx) ? info.reservationId : null),
+    customerId: (info, _, ctx) => (seesPrivate(info, ctx) ? info.customerId : null),
+    customerName: (info, _, ctx) => (seesPrivate(info, ctx) ? info.customerName : null),
+    paymentStatus: (info, _, ctx) => (seesPrivate(info, ctx) ? info.paymentStatus : null),
     __resolveReference: (ref, ctx) => {
       const id = referenceId(ref.itemId)
       return id ? ctx.infos.load(id) : null

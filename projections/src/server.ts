@@ -9,7 +9,13 @@ import { itemEvents } from '@gdmarket/contracts/item'
 import { itemInfoChangedSubject, itemInfoFeedStream } from '@gdmarket/contracts/item-info'
 import { reservationEvents } from '@gdmarket/contracts/reservation'
 import type { ProjectionsConfig } from './config.js'
-import { orderingKey, PROJECTIONS_CONSUMER, projectionHandlers, type ProjectionDeps } from './item-info.js'
+import {
+  FeedPosition,
+  orderingKey,
+  PROJECTIONS_CONSUMER,
+  projectionHandlers,
+  type ProjectionDeps,
+} from './item-info.js'
 import { projectionsContext, resolvers } from './resolvers.js'
 import { changeFeedStore, createProjectionsDb } from './store.js'
 
@@ -28,9 +34,12 @@ export function buildProjectionsSubgraph(config: ProjectionsConfig) {
       },
     ],
     setup: ({ db, kick }) => {
-      const deps: ProjectionDeps = { db, changeFeed: { stream: config.natsStream, kick } }
+      const position = new FeedPosition(db)
+      const deps: ProjectionDeps = { db, changeFeed: { stream: config.natsStream, kick, position } }
       return {
-        outbox: changeFeedStore(db),
+        outbox: changeFeedStore(db, changes => {
+          for (const c of changes) position.advance(c.seq)
+        }),
         context: request => projectionsContext(request, db),
         consumers: [
           consumer({

@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto'
 import { prismaAdapter } from '@gdmarket/platform/database'
 import { itemInfoChangedSubject } from '@gdmarket/contracts/item-info'
-import { prismaOutboxStore, type OutboxRow, type OutboxStore } from '@gdmarket/platform/outbox'
+import { prismaOutboxStore, type OutboxRow, type OutboxStore, type PublishedRow } from '@gdmarket/platform/outbox'
 import { PrismaClient, type Prisma } from '../../generated/projections/client.js'
 import type { Page } from '@gdmarket/platform/paging'
 import type { ItemInfoRow, ItemInfoView } from './item-info-rules.js'
@@ -48,8 +48,51 @@ export async function recordChange(tx: ProjectionsTx, stream: string, view: Item
   return row
 }
 
-/** The change feed's outbox, as the relay reads it. */
-export const changeFeedStore = (db: ProjectionsDb): OutboxStore => prismaOutboxStore(db)
+/** One published change: which state of which item landed at which feed sequence. */
+export interface PublishedChange {
+  itemId: string
+  version: number
+  seq: number
+}
+
+/**
+ * The change feed's outbox, as the relay reads it. Marking rows published also gives each ItemInfo
+ * the feed sequence of the change that made its current state (its cursor), unless a newer state
+ * has been written since; `published` hears of every sequence, so fresh commits start from it.
+ */
+export function changeFeedStore(db: ProjectionsDb, published: (changes: PublishedChange[]) => void): OutboxStore {
+  const outbox = prismaOutboxStore(db)
+  return {
+    pending: outbox.pending,
+    async markPublished(ids: string[], rows: PublishedRow[]) {
+      await outbox.markPublished(ids, rows)
+      const changes = rows.flatMap(({ row, seq }) => {
+        const view = row.envelope as Partial<ItemInfoView> | null
+        return typeof view?.itemId === 'string' && typeof view.version === 'number'
+          ? [{ itemId: view.itemId, version: view.version, seq }]
+          : []
+      })
+      if (!changes.length) return
+      published(changes)
+      await setCursors(db, changes)
+    },
+  }
+}
+
+/** Sets each changed ItemInfo's cursor to its change's feed sequence, if that state is still the row's. */
+async function setCursors(db: ProjectionsDb, changes: PublishedChange[]): Promise<void> {
+  await db.$executeRaw`
+    UPDATE "ItemInfo" AS i SET "cursor" = c.seq
+    FROM unnest(${changes.map(c => c.itemId)}::uuid[], ${changes.map(c => c.version)}::int[],
+                ${changes.map(c => BigInt(c.seq))}::bigint[]) AS c(item_id, version, seq)
+    WHERE i."itemId" = c.item_id AND i.version = c.version AND i."cursor" < c.seq`
+}
+
+/** The largest cursor any ItemInfo has: where a fresh process starts counting the feed from. */
+export async function maxCursor(db: ProjectionsDb): Promise<bigint> {
+  const { _max } = await db.itemInfo.aggregate({ _max: { cursor: true } })
+  return _max.cursor ?? 0n
+}
 
 /** A page of every ItemInfo, or of one owner's, newest item first (item ids sort by creation); index (ownerId, itemId). */
 export const listInfos = (db: ProjectionsDb, ownerId: string | null | undefined, page: Page): Promise<ItemInfoRow[]> =>

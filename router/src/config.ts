@@ -23,8 +23,18 @@ export interface RouterLimits {
   subgraphDedupeQueries: boolean
 }
 
-/** WebSocket subscriptions (graphql-transport-ws on /graphql). */
+/** Subscriptions on /graphql (graphql-transport-ws, GraphQL over SSE, multipart HTTP). */
 export interface SubscriptionLimits {
+  /** Open subscription connections (sockets, SSE streams, multipart responses) on this router. */
+  maxConnections: number
+  /** Open subscription connections of one caller (its user id, else its address). */
+  maxPerCaller: number
+  /** Distinct subscription documents being served at once. */
+  maxDocuments: number
+  /** Parsed-and-validated subscription documents kept, in bytes of their text. */
+  documentCacheBytes: number
+  /** A multipart subscription response sends an empty part this often, so proxies keep it open. */
+  heartbeatMs: number
   /** Events waiting for one subscriber before it counts as too slow and is cut off. */
   bufferSize: number
   /** Concurrent operations per socket. */
@@ -77,6 +87,14 @@ export function readRouterConfigFrom(r: ConfigReader): RouterConfig {
       subgraphDedupeQueries: r.oneOf('SUBGRAPH_DEDUPE_QUERIES', ['0', '1'] as const, '1') === '1',
     },
     subscriptions: {
+      maxConnections: r.int('SUBSCRIPTION_MAX_CONNECTIONS', 10_000, { min: 1, max: 1_000_000 }),
+      maxPerCaller: r.int('SUBSCRIPTION_MAX_CONNECTIONS_PER_CALLER', 32, { min: 1, max: 1_000_000 }),
+      maxDocuments: r.int('SUBSCRIPTION_MAX_DOCUMENTS', 1_000, { min: 1, max: 1_000_000 }),
+      documentCacheBytes: r.int('SUBSCRIPTION_DOCUMENT_CACHE_BYTES', 4 * 1024 * 1024, {
+        min: 1024,
+        max: 1024 * 1024 * 1024,
+      }),
+      heartbeatMs: r.int('SUBSCRIPTION_HEARTBEAT_MS', 5_000, { min: 100, max: 600_000 }),
       bufferSize: r.int('SUBSCRIPTION_BUFFER_SIZE', 100, { min: 1, max: 100_000 }),
       maxPerSocket: r.int('SUBSCRIPTION_MAX_PER_SOCKET', 100, { min: 1, max: 10_000 }),
       initTimeoutMs: r.int('SUBSCRIPTION_INIT_TIMEOUT_MS', 5_000, { min: 100, max: 600_000 }),

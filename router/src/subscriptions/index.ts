@@ -15,7 +15,9 @@ import { DocumentCache } from './documents.js'
 import { ItemInfoFeed } from './feed.js'
 import { SubscriptionHub } from './hub.js'
 import { SubscriptionPlanner } from './plan.js'
-import { attachWsServer, type WsServerOptions } from './ws-server.js'
+import { ConnectionLimits } from './connections.js'
+import { type ExecuteOperation, SubscriptionService } from './serve.js'
+import { attachWsServer } from './ws-server.js'
 
 export interface SubscriptionsOptions {
   config: RouterConfig
@@ -23,11 +25,16 @@ export interface SubscriptionsOptions {
   httpServer: http.Server
   gateway: ApolloGateway
   apiSchema: () => GraphQLSchema | undefined
-  executeOperation: WsServerOptions['executeOperation']
+  executeOperation: ExecuteOperation
 }
 
 export interface Subscriptions {
   hub: SubscriptionHub
+  feed: ItemInfoFeed
+  /** What every transport calls to start one subscription. */
+  service: SubscriptionService
+  connections: ConnectionLimits
+  documents: DocumentCache
   /** At the start of shutdown: close every socket (1001) so HTTP can drain. */
   closeSockets(): Promise<void>
   /** After the drain: stop listening to NATS and close pooled subgraph connections. */
@@ -72,7 +79,8 @@ export function createSubscriptions({
           }),
         }
       : result
-  const hub = new SubscriptionHub(config.subscriptions.bufferSize, logger, finish)
+  const limits = config.subscriptions
+  const hub = new SubscriptionHub(limits, logger, finish)
 
   const bus = new EventBus({
     url: config.natsUrl,
@@ -83,22 +91,29 @@ export function createSubscriptions({
   })
   const feed = new ItemInfoFeed(bus, event => hub.deliver(event), logger)
   feed.start()
+  const service = new SubscriptionService(hub, feed, planner, executeOperation, logger)
+  const connections = new ConnectionLimits(limits)
+  const documents = new DocumentCache([], limits.documentCacheBytes, config.operationLimits)
 
   const ws = attachWsServer({
     httpServer,
-    limits: config.subscriptions,
+    limits,
     operationLimits: config.operationLimits,
     tokens: config.tokens,
     logger,
     apiSchema,
-    documents: new DocumentCache([], undefined, config.operationLimits),
-    planner,
-    hub,
+    documents,
+    service,
+    connections,
     executeOperation,
   })
 
   return {
     hub,
+    feed,
+    service,
+    connections,
+    documents,
     closeSockets: () => ws.close(),
     async close() {
       feed.close()

@@ -23,14 +23,40 @@ const DONE: IteratorReturnResult<undefined> = { value: undefined, done: true }
 export class SubscriberQueue<T> implements AsyncIterableIterator<T, undefined> {
   private readonly buffered: Promise<T>[] = []
   private readonly waiting: ((result: Promise<IteratorResult<T, undefined>>) => void)[] = []
-  private state: 'open' | 'overflowed' | 'ended' = 'open'
+  private state: 'open' | 'overflowed' | 'failed' | 'ended' = 'open'
+  private failure: Error | undefined
   private detached = false
+  /** A replay waiting for room, so it never overflows the buffer it fills itself. */
+  private roomWaiter: (() => void) | undefined
 
   constructor(private readonly options: QueueOptions) {}
 
   /** Number of results not yet pulled. */
   get length(): number {
     return this.buffered.length
+  }
+
+  /** False once the subscriber is gone (or cut off): a replay stops reading for it. */
+  get open(): boolean {
+    return this.state === 'open'
+  }
+
+  /** Resolves once fewer than half the buffer's results wait (at once if so already). */
+  room(): Promise<void> {
+    if (this.state !== 'open' || this.buffered.length < this.options.capacity / 2) return Promise.resolve()
+    return new Promise(resolve => {
+      this.roomWaiter = resolve
+    })
+  }
+
+  /** Ends the subscription with an error once what is buffered has been pulled (CURSOR_EXPIRED…). */
+  fail(error: Error): void {
+    if (this.state !== 'open') return
+    this.state = 'failed'
+    this.failure = error
+    this.detach()
+    this.wakeRoom()
+    for (const waiter of this.waiting.splice(0)) waiter(Promise.reject(error))
   }
 
   /** Adds a result; it may still be computing (shared executions), order is kept regardless. */
@@ -50,7 +76,12 @@ export class SubscriberQueue<T> implements AsyncIterableIterator<T, undefined> {
 
   next(): Promise<IteratorResult<T, undefined>> {
     const head = this.buffered.shift()
+    if (this.roomWaiter && this.buffered.length < this.options.capacity / 2) this.wakeRoom()
     if (head) return head.then(value => ({ value, done: false }))
+    if (this.state === 'failed') {
+      this.state = 'ended'
+      return Promise.reject(this.failure)
+    }
     if (this.state === 'overflowed') {
       // Reported once, as a GraphQL error on this subscription (if the socket still takes it).
       this.state = 'ended'
@@ -80,13 +111,21 @@ export class SubscriberQueue<T> implements AsyncIterableIterator<T, undefined> {
   end(): void {
     this.state = 'ended'
     this.buffered.length = 0
+    this.wakeRoom()
     for (const waiter of this.waiting.splice(0)) waiter(Promise.resolve(DONE))
     this.detach()
+  }
+
+  private wakeRoom(): void {
+    const waiter = this.roomWaiter
+    this.roomWaiter = undefined
+    waiter?.()
   }
 
   private overflow(): void {
     this.state = 'overflowed'
     this.buffered.length = 0
+    this.wakeRoom()
     this.detach()
     this.options.onOverflow()
   }

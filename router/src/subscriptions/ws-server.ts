@@ -4,38 +4,31 @@
 // through Apollo Server exactly like HTTP ones (same identity rules, limits and error format).
 import { randomUUID } from 'node:crypto'
 import type http from 'node:http'
-import {
-  GraphQLError,
-  getOperationAST,
-  getVariableValues,
-  type ExecutionArgs,
-  type ExecutionResult,
-  type GraphQLSchema,
-} from 'graphql'
+import { GraphQLError, type ExecutionArgs, type ExecutionResult, type GraphQLSchema } from 'graphql'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { useServer } from 'graphql-ws/use/ws'
+import type { Caller } from '@gdmarket/platform/identity'
 import type { Logger } from '@gdmarket/platform/logger'
 import { type TokenPolicy, callerFromAuthorization } from '../auth.js'
-import type { Caller } from '@gdmarket/platform/identity'
 import type { RouterContext } from '../context.js'
 import type { SubscriptionLimits } from '../config.js'
 import { checkOperationLimits, type OperationLimits } from '../limits.js'
 import { forbiddenCharacterError } from '../plugins.js'
-import { type DocumentCache, itemIdArgument } from './documents.js'
-import type { SubscriptionHub } from './hub.js'
-import type { SubscriptionPlanner } from './plan.js'
+import { type ConnectionLimits, refusalMessage } from './connections.js'
+import type { DocumentCache } from './documents.js'
+import type { SubscriptionService } from './serve.js'
 
 export interface WsServerOptions {
   httpServer: http.Server
-  limits: SubscriptionLimits
+  limits: SubscriptionLimits & { maxConnections: number; maxPerCaller: number }
   /** The same operation limits as HTTP (limits.ts). */
   operationLimits: OperationLimits
   tokens: TokenPolicy
   logger: Logger
   apiSchema: () => GraphQLSchema | undefined
   documents: DocumentCache
-  planner: SubscriptionPlanner
-  hub: SubscriptionHub
+  service: SubscriptionService
+  connections: ConnectionLimits
   /** Runs a query or mutation like an HTTP request would. */
   executeOperation: (
     request: { query: string; operationName?: string; variables?: Record<string, unknown> },
@@ -67,8 +60,19 @@ const badRequest = (message: string) => new GraphQLError(message, { extensions: 
 
 /** Attaches graphql-ws; close() ends every socket with 1001 so clients reconnect to another instance. */
 export function attachWsServer(options: WsServerOptions): { close: () => Promise<void> } {
-  const { limits, logger, hub } = options
+  const { limits, logger, connections } = options
   const wss = new WebSocketServer({ server: options.httpServer, path: '/graphql', maxPayload: 1024 * 1024 })
+
+  // Before graphql-ws sees it: a socket over the router's cap is told to try again later (1013).
+  wss.on('connection', socket => {
+    const place = connections.admit()
+    if ('refused' in place) {
+      socket.close(1013, refusalMessage(place.refused, limits).message.slice(0, 120))
+      setTimeout(() => socket.terminate(), 1000).unref()
+      return
+    }
+    socket.once('close', place.release)
+  })
 
   // The socket is cut off after an overflow; a client that is not reading never completes the
   // close handshake, so it is terminated shortly after.
@@ -84,11 +88,19 @@ export function attachWsServer(options: WsServerOptions): { close: () => Promise
       connectionInitWaitTimeout: limits.initTimeoutMs,
       onConnect: async ctx => {
         const authorization = authorizationFrom(ctx.connectionParams)
+        let caller: Caller | null
         try {
-          await callerFromAuthorization(authorization, options.tokens)
+          caller = await callerFromAuthorization(authorization, options.tokens)
         } catch {
           return false // graphql-ws closes with 4403 Forbidden
         }
+        const place = connections.admitCaller(caller?.userId ?? `address:${ctx.extra.request.socket.remoteAddress}`)
+        if ('refused' in place) {
+          // 4429: graphql-ws clients do not retry it.
+          ctx.extra.socket.close(4429, refusalMessage(place.refused, limits).message.slice(0, 120))
+          return false
+        }
+        ctx.extra.socket.once('close', place.release)
         ctx.extra.authorization = authorization
         return true
       },
@@ -136,30 +148,25 @@ export function attachWsServer(options: WsServerOptions): { close: () => Promise
           { caller, correlationId, logger: logger.child({ correlationId }) },
         )
       },
-      subscribe: args => {
+      subscribe: async args => {
         if (!(args.contextValue instanceof WsOperation)) throw new Error('operation without its socket context')
-        const { query, socket } = args.contextValue
-        const operation = getOperationAST(args.document, args.operationName)
-        const coerced = getVariableValues(args.schema, operation?.variableDefinitions ?? [], args.variableValues ?? {})
-        if (coerced.errors) return { errors: coerced.errors }
-        const operationName = args.operationName ?? undefined
+        const { query, socket, authorization } = args.contextValue
+        let caller: Caller | null
         try {
-          return hub.join({
-            key: JSON.stringify([query, operationName ?? null, coerced.coerced]),
-            itemId: itemIdArgument(args.schema, args.document, operationName, coerced.coerced),
-            variables: coerced.coerced,
-            prepare: () => options.planner.prepare(args.document, operationName),
-            onOverflow: () => cutOff(socket),
-          })
+          // Checked again per operation: a socket may outlive its token.
+          caller = await callerFromAuthorization(authorization, options.tokens)
         } catch (err) {
-          return {
-            errors: [
-              err instanceof GraphQLError
-                ? err
-                : new GraphQLError('cannot serve this subscription', { extensions: { code: 'INTERNAL_SERVER_ERROR' } }),
-            ],
-          }
+          return { errors: [err instanceof GraphQLError ? err : new GraphQLError('the token is not valid')] }
         }
+        return options.service.subscribe({
+          schema: args.schema,
+          document: args.document,
+          query,
+          operationName: args.operationName ?? undefined,
+          variables: args.variableValues as Record<string, unknown> | undefined,
+          caller,
+          onOverflow: () => cutOff(socket),
+        })
       },
     },
     wss,
