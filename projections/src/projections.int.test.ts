@@ -16,7 +16,7 @@ import { createProjectionsDb, type ProjectionsDb } from './store.js'
 import type { ItemInfoView } from './item-info-rules.js'
 
 const FIELDS =
-  'itemId item { id } itemName itemPrice ownerId itemStatus rentalStatus deleted reservationId customerId customerName reservationStatus paymentStatus version updatedAt location { lat lng }'
+  'itemId item { id } itemName itemPrice ownerId itemStatus rentalStatus deleted reservationId customerId customerName reservationStatus paymentStatus version updatedAt cursor location { lat lng }'
 const owner = {
   [IDENTITY_HEADER]: encodeCaller({ userId: 'owner-1', name: 'Park', roles: ['owner'] }),
   [INTERNAL_SECRET_HEADER]: DEV_INTERNAL_SECRET,
@@ -41,7 +41,8 @@ beforeAll(async () => {
   // The change feed, read from its first message as a router would from where it joined.
   feed = await (await js.consumers.get(itemInfoFeedStream(stack.stream))).consume()
   void (async () => {
-    for await (const m of feed) notified.push(m.json<ItemInfoView>())
+    // The router sets each change's cursor to its feed sequence, as here.
+    for await (const m of feed) notified.push({ ...m.json<ItemInfoView>(), cursor: String(m.seq) })
   })()
 }, 90_000)
 
@@ -52,14 +53,15 @@ afterAll(async () => {
   await stack.dispose()
 })
 
-const itemInfo = async (itemId: string) =>
+/** As the items' owner, who sees the private fields; `as` another caller. */
+const itemInfo = async (itemId: string, as: Record<string, string> = owner) =>
   (
     await gql<{ itemInfo: ItemInfoView | null }>(
       stack.url('projections'),
       `query($id: ID!) { itemInfo(itemId: $id) { ${FIELDS} } }`,
       { id: itemId },
       undefined,
-      anonymous,
+      as,
     )
   ).data?.itemInfo ?? null
 const until = (itemId: string, ok: (i: ItemInfoView) => boolean) =>
@@ -123,7 +125,10 @@ describe('ItemInfo projection', () => {
     })
     expect(info).toMatchObject({ deleted: false, reservationId: null, reservationStatus: null, version: 1 })
     await eventually(async () => notified.find(n => n.itemId === itemId))
-    expect(notified.find(n => n.itemId === itemId)).toEqual(info)
+    const announced = notified.find(n => n.itemId === itemId)
+    expect({ ...announced, cursor: undefined }).toEqual({ ...info, cursor: undefined })
+    // Once published, the row carries its change's feed position: queries and the feed agree.
+    expect(await until(itemId, i => i.cursor === announced?.cursor)).toEqual(announced)
   })
 
   it('answers the contract: malformed id, unknown id, list by owner, entity references', async () => {
@@ -178,6 +183,25 @@ describe('ItemInfo projection', () => {
     paidEvent = reservationEvent('ReservationPaid', 3, { ...reservation, paymentStatus: 'PAID' })
     await consumed(await publish('reservation', paidEvent))
     expect(await itemInfo(itemId)).toMatchObject({ paymentStatus: 'PAID', version: 3 })
+    // Private fields: the owner and the customer see them; anyone else gets null.
+    const customer = {
+      ...anonymous,
+      [IDENTITY_HEADER]: encodeCaller({ userId: 'cust-1', name: 'Kim', roles: ['renter'] }),
+    }
+    const other = {
+      ...anonymous,
+      [IDENTITY_HEADER]: encodeCaller({ userId: 'cust-2', name: 'Lee', roles: ['renter'] }),
+    }
+    expect(await itemInfo(itemId, customer)).toMatchObject({ customerName: 'Kim', paymentStatus: 'PAID' })
+    for (const as of [other, anonymous])
+      expect(await itemInfo(itemId, as)).toMatchObject({
+        reservationId: null,
+        customerId: null,
+        customerName: null,
+        paymentStatus: null,
+        reservationStatus: 'CONFIRMED',
+        version: 3,
+      })
   })
 
   it('ignores a redelivered event and older events published late', async () => {
@@ -243,7 +267,12 @@ describe('ItemInfo projection', () => {
     })
     expect(result).toMatchObject({ events: state.messages, lastSeq: state.last_seq })
     // updatedAt is the event's time, so even it is reproduced.
-    expect(await db.itemInfo.findMany({ orderBy: { itemId: 'asc' } })).toEqual(incremental)
+    const rebuilt = await db.itemInfo.findMany({ orderBy: { itemId: 'asc' } })
+    const withoutCursor = (rows: typeof rebuilt) => rows.map(r => ({ ...r, cursor: undefined }))
+    expect(withoutCursor(rebuilt)).toEqual(withoutCursor(incremental))
+    // The feed's end: every change a resuming client could need is after it or already in the row.
+    const feedEnd = (await jsm.streams.info(itemInfoFeedStream(stack.stream))).state.last_seq
+    expect(rebuilt.every(r => r.cursor === BigInt(feedEnd))).toBe(true)
     expect(await db.processedEvent.count({ where: { consumer: PROJECTIONS_CONSUMER } })).toBe(applied)
 
     await stack.restart('projections')

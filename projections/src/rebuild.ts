@@ -7,7 +7,8 @@
 // STOP THE PROJECTIONS SERVICE FIRST. A service applying events while the table is emptied could
 // create rows from a late event before the replay reaches the early ones. Afterwards the service's
 // durable consumer resumes where it was; what it re-sees was recorded by the replay and is skipped.
-// Replays announce nothing (ItemInfoChanged): the rows come back with the versions they had.
+// Replays announce nothing (ItemInfoChanged): the rows come back with the versions they had, and
+// with the change feed's last position as their cursor (a client resuming from it misses nothing).
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { connect } from 'nats'
@@ -19,7 +20,8 @@ import { main } from '@gdmarket/platform/service'
 import { prismaRoot } from '@gdmarket/platform/subgraph'
 import { readProjectionsConfig } from './config.js'
 import { applyEvent, PROJECTIONS_CONSUMER } from './item-info.js'
-import { createProjectionsDb, resetProjection, type ProjectionsDb } from './store.js'
+import { itemInfoFeedStream } from '@gdmarket/contracts/item-info'
+import { createProjectionsDb, resetProjection, setEveryCursor, type ProjectionsDb } from './store.js'
 
 export interface RebuildOptions {
   db: ProjectionsDb
@@ -68,6 +70,8 @@ export async function rebuildItemInfo(o: RebuildOptions): Promise<RebuildResult>
       if (got === 0) done = true
       if (result.events && result.events % 10_000 < got) o.logger.info({ ...result }, 'rebuilding')
     }
+    const feed = await (await nc.jetstreamManager()).streams.info(itemInfoFeedStream(o.stream)).catch(() => null)
+    if (feed) await setEveryCursor(o.db, feed.state.last_seq)
   } finally {
     await nc.close()
   }

@@ -88,6 +88,11 @@ async function setCursors(db: ProjectionsDb, changes: PublishedChange[]): Promis
     WHERE i."itemId" = c.item_id AND i.version = c.version AND i."cursor" < c.seq`
 }
 
+/** A rebuilt read model is as new as everything the change feed holds: every row gets its end. */
+export async function setEveryCursor(db: ProjectionsDb, seq: number): Promise<void> {
+  await db.itemInfo.updateMany({ data: { cursor: BigInt(seq) } })
+}
+
 /** The largest cursor any ItemInfo has: where a fresh process starts counting the feed from. */
 export async function maxCursor(db: ProjectionsDb): Promise<bigint> {
   const { _max } = await db.itemInfo.aggregate({ _max: { cursor: true } })

@@ -13,8 +13,9 @@ const api = (query: string, variables: Record<string, unknown> = {}, as?: string
 const ITEM_INFO = `itemId itemName itemPrice ownerId itemStatus rentalStatus deleted reservationId customerId customerName reservationStatus paymentStatus version item { id name price }`
 const RESERVATION = `id itemId status paymentStatus rentalStatus customerName item { id name status } payment { id amount status }`
 
-const itemInfo = async (itemId: string) =>
-  (await api(`query($id: ID!) { itemInfo(itemId: $id) { ${ITEM_INFO} } }`, { id: itemId })).data?.itemInfo
+// As the owner: the reservation behind an item (customer, payment) is private to the owner and the customer.
+const itemInfo = async (itemId: string, as = owner) =>
+  (await api(`query($id: ID!) { itemInfo(itemId: $id) { ${ITEM_INFO} } }`, { id: itemId }, as)).data?.itemInfo
 const reservation = async (id: string, as = renter) =>
   (await api(`query($id: ID!) { reservation(id: $id) { ${RESERVATION} } }`, { id }, as)).data?.reservation
 
