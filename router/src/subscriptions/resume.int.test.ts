@@ -87,7 +87,13 @@ beforeAll(async () => {
   stranger = await token('renter-2', 'Minho', ['renter'])
   nc = await connect({ servers: stack.natsUrl })
   truth = watch(client(owner), '')
-  await sleep(300)
+  // The truth must see everything from here on: wait until it hears a change (a busy machine may
+  // take a while to register the subscription).
+  await eventually(async () => {
+    await register('Probe')
+    await sleep(500)
+    return truth.received.length > 0
+  })
 }, 120_000)
 afterAll(async () => {
   await Promise.all(clients.map(c => c.dispose()))
@@ -101,7 +107,7 @@ describe('ItemInfo.cursor and itemInfoChanged(after)', () => {
     await eventually(async () => truth.received.find(i => i.itemId === id))
     const queried = await eventually(
       () => infoOf(id),
-      i => i?.cursor === truth.received.at(-1)?.cursor,
+      i => i?.cursor === truth.received.find(t => t.itemId === id)?.cursor,
     )
     expect(queried).toMatchObject({ itemId: id, version: 1 })
     const cursors = truth.received.map(i => BigInt(i.cursor))
@@ -177,12 +183,15 @@ describe('private fields of ItemInfo', () => {
   it('shows the reservation to the owner and the customer only, in queries and subscriptions', async () => {
     const id = await register('Camera')
     await eventually(async () => truth.received.some(i => i.itemId === id))
-    const asOwner = watch(client(owner), '(itemId: $id)', { id }, PRIVATE_SELECTION)
-    const asCustomer = watch(client(renter), '(itemId: $id)', { id }, PRIVATE_SELECTION)
-    const asStranger = watch(client(stranger), '(itemId: $id)', { id }, PRIVATE_SELECTION)
-    const anonymousPublic = watch(client(), '(itemId: $id)', { id })
-    const anonymousPrivate = watch(client(), '(itemId: $id)', { id }, PRIVATE_SELECTION)
-    await sleep(300)
+    // current: true, so no subscriber can miss the reservation however late it registers.
+    const args = '(itemId: $id, current: $current)'
+    const vars = { id, current: true }
+    const asOwner = watch(client(owner), args, vars, PRIVATE_SELECTION)
+    const asCustomer = watch(client(renter), args, vars, PRIVATE_SELECTION)
+    const asStranger = watch(client(stranger), args, vars, PRIVATE_SELECTION)
+    const anonymousPublic = watch(client(), args, vars)
+    const anonymousPrivate = watch(client(), args, vars, PRIVATE_SELECTION)
+    await eventually(async () => [asOwner, asCustomer, asStranger, anonymousPublic].every(w => w.received.length > 0))
     await api(`mutation($id: ID!) { reserveItem(itemId: $id) { id } }`, { id }, renter)
     const confirmed = (w: Watch) => w.received.some(i => i.reservationStatus === 'CONFIRMED')
     await eventually(async () => [asOwner, asCustomer, asStranger, anonymousPublic].every(confirmed))
