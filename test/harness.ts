@@ -58,6 +58,11 @@ export class Stack {
 
   constructor(private readonly extraEnv: Partial<Record<ServiceName | 'all', NodeJS.ProcessEnv>> = {}) {}
 
+  /** More environment for a service from its next start on (e.g. a DATABASE_URL through a test's TcpProxy). */
+  setEnv(name: ServiceName | 'all', env: NodeJS.ProcessEnv): void {
+    this.extraEnv[name] = { ...this.extraEnv[name], ...env }
+  }
+
   databaseUrl(name: ServiceName): string {
     if (name === 'payment') return `file:${path.join(this.tmp, 'payment.db')}`
     return `postgresql://postgres@127.0.0.1:5432/gdm_${this.id}_${name}`

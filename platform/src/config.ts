@@ -159,12 +159,22 @@ function readDebugRoutes(r: ConfigReader, mode: RuntimeMode): boolean {
 export interface EventsConfig {
   databaseUrl: string
   dbPoolSize: number
+  /** A connection attempt to the database fails after this long (a database that does not answer). */
+  dbConnectTimeoutMs: number
+  /** A query that gets no answer this long fails (client side: a connection that went silent). */
+  dbQueryTimeoutMs: number
+  /** Longest wait between two tries while the database is unreachable at start (migrations wait too). */
+  dbStartupBackoffMaxMs: number
   outboxPollIntervalMs: number
   outboxBatchSize: number
   consumerConcurrency: number
+  consumerMaxAckPending: number
   consumerMaxAttempts: number
   consumerBackoffMs: number[]
+  consumerOutageBackoffMaxMs: number
   consumerAckWaitMs: number
+  consumerHeartbeatMs: number
+  consumerOrderPollMaxMs: number
   consumerStallMs: number
 }
 
@@ -174,19 +184,32 @@ export function readEventsConfig(r: ConfigReader, defaultDatabaseUrl: string): E
   const consumerBackoffMs = backoff.split(',').map(Number)
   if (consumerBackoffMs.some(n => !Number.isInteger(n) || n < 0))
     r.problem(`CONSUMER_BACKOFF_MS must be comma-separated milliseconds, got "${backoff}"`)
-  const consumerAckWaitMs = r.int('CONSUMER_ACK_WAIT_MS', 30_000, { min: 100 })
-  // A retry waits in place holding the event; JetStream must not redeliver it meanwhile.
-  if (Math.max(...consumerBackoffMs) >= consumerAckWaitMs)
-    r.problem('every CONSUMER_BACKOFF_MS delay must be shorter than CONSUMER_ACK_WAIT_MS')
+  // Short: a killed instance's events come back to another one this soon; the heartbeat keeps
+  // events that take longer (retries, a database outage) from being redelivered meanwhile.
+  const consumerAckWaitMs = r.int('CONSUMER_ACK_WAIT_MS', 5_000, { min: 500, max: 600_000 })
+  const consumerHeartbeatMs = r.int('CONSUMER_HEARTBEAT_MS', Math.floor(consumerAckWaitMs / 3), { min: 50 })
+  if (consumerHeartbeatMs * 2 > consumerAckWaitMs)
+    r.problem('CONSUMER_HEARTBEAT_MS must be at most half of CONSUMER_ACK_WAIT_MS, or events in hand get redelivered')
+  const consumerConcurrency = r.int('CONSUMER_CONCURRENCY', 16, { min: 1, max: 1000 })
+  const consumerMaxAckPending = r.int('CONSUMER_MAX_ACK_PENDING', consumerConcurrency * 4, { min: 1, max: 100_000 })
+  if (consumerMaxAckPending < consumerConcurrency)
+    r.problem('CONSUMER_MAX_ACK_PENDING must be at least CONSUMER_CONCURRENCY')
   return {
     databaseUrl: r.string('DATABASE_URL', defaultDatabaseUrl),
     dbPoolSize: r.int('DB_POOL_SIZE', 10, { min: 1, max: 200 }),
+    dbConnectTimeoutMs: r.int('DB_CONNECT_TIMEOUT_MS', 5_000, { min: 100, max: 600_000 }),
+    dbQueryTimeoutMs: r.int('DB_QUERY_TIMEOUT_MS', 30_000, { min: 100, max: 3_600_000 }),
+    dbStartupBackoffMaxMs: r.int('DB_STARTUP_BACKOFF_MAX_MS', 5_000, { min: 10, max: 600_000 }),
     outboxPollIntervalMs: r.int('OUTBOX_POLL_INTERVAL_MS', 1000, { min: 10 }),
     outboxBatchSize: r.int('OUTBOX_BATCH_SIZE', 100, { min: 1, max: 10_000 }),
-    consumerConcurrency: r.int('CONSUMER_CONCURRENCY', 16, { min: 1, max: 1000 }),
+    consumerConcurrency,
+    consumerMaxAckPending,
     consumerMaxAttempts: r.int('CONSUMER_MAX_ATTEMPTS', 10, { min: 1 }),
     consumerBackoffMs,
+    consumerOutageBackoffMaxMs: r.int('CONSUMER_OUTAGE_BACKOFF_MAX_MS', 5_000, { min: 10, max: 600_000 }),
     consumerAckWaitMs,
+    consumerHeartbeatMs,
+    consumerOrderPollMaxMs: r.int('CONSUMER_ORDER_POLL_MAX_MS', 500, { min: 10, max: 60_000 }),
     consumerStallMs: r.int('CONSUMER_STALL_MS', 60_000, { min: 100 }),
   }
 }

@@ -1,10 +1,18 @@
-// A durable JetStream consumer: explicit ack, bounded concurrency with events of one key (an
-// aggregate) handled one after another in stream order, retried with backoff on failure, a dead-letter
-// subject after the last attempt, and drain on stop. Handlers must be idempotent (see markApplied).
+// A durable JetStream consumer: explicit ack, bounded concurrency, events of one key (an aggregate)
+// applied in stream order (across replicas too, with a ledger: stream-order.ts), a heartbeat
+// (`working()`) on every event in hand so the ack wait can be short, and two kinds of failure:
+// - an outage (database or a needed service down, connection dropped: outage.ts): the event stays
+//   in hand and is retried with capped backoff for as long as it takes; nothing is dropped;
+// - a failure no retry can fix (unreadable payload, a handler that keeps rejecting the event):
+//   after CONSUMER_MAX_ATTEMPTS the event goes to the dead letters and is terminated for good.
+// On stop it takes nothing new, hands back what it has not started, and finishes what it holds.
+// Handlers must be idempotent (see markApplied).
 import { AckPolicy, DeliverPolicy, headers as natsHeaders, nanos, type ConsumerMessages, type JsMsg } from 'nats'
 import { deadLetterSubject, type EventBus } from './bus.js'
 import { parseEnvelope, subjectPrefix, type EventCatalogue, type EventEnvelope, type EventOf } from './events.js'
 import type { Logger } from './logger.js'
+import { isOutage } from './outage.js'
+import { StreamOrder, type ConsumerLedger } from './stream-order.js'
 
 /** Where the event sits in the stream; read models record it (`seq` = stream sequence). */
 export interface EventPosition {
@@ -64,7 +72,29 @@ export function consumer<C>(spec: ConsumerSpec<C>): DeclaredConsumer {
   }
 }
 
-export interface ConsumerOptions {
+/** The consumer's limits, all from the service's config (CONSUMER_*). */
+export interface ConsumerLimits {
+  /** Events handled at once. */
+  concurrency: number
+  /** Events delivered and not yet acknowledged, across every instance sharing the durable consumer. */
+  maxAckPending: number
+  /** Attempts before an event that keeps failing (not an outage) goes to the dead letters. */
+  maxAttempts: number
+  /** Delay before each retry (the last one repeats). */
+  backoffMs: number[]
+  /** Longest delay between two attempts while a database or service is down. */
+  outageBackoffMaxMs: number
+  /** Time JetStream waits for an ack (or a heartbeat) before redelivering. */
+  ackWaitMs: number
+  /** How often every event in hand is reported as still being worked on; well under ackWaitMs. */
+  heartbeatMs: number
+  /** Longest pause between two looks while an earlier event of the same key is not settled. */
+  orderPollMaxMs: number
+  /** Liveness fails when one attempt has been running this long. */
+  stallAfterMs: number
+}
+
+export interface ConsumerOptions extends ConsumerLimits {
   bus: EventBus
   /** Durable consumer name; also the name idempotency records are kept under. */
   durable: string
@@ -74,26 +104,37 @@ export interface ConsumerOptions {
   /** Events with the same key are applied in order; default: the aggregate id. */
   keyOf?: (event: EventEnvelope) => string
   logger: Logger
-  /** Events handled at once. */
-  concurrency: number
-  /** Attempts before an event goes to the dead-letter subject. */
-  maxAttempts: number
-  /** Delay before each retry (the last one repeats); each must be shorter than ackWaitMs. */
-  backoffMs: number[]
-  /** Time JetStream waits for an ack before redelivering. */
-  ackWaitMs: number
-  /** Liveness fails when an event has been in hand this long without finishing. */
-  stallAfterMs: number
+  /** Keeps order across instances sharing the durable consumer; without it, order holds within one instance. */
+  ledger?: ConsumerLedger
 }
+
+/** One delivered message while this instance holds it. */
+interface InHand {
+  msg: JsMsg
+  seq: number
+  event: EventEnvelope
+  key: string
+  done: Promise<void>
+  finish: () => void
+  /** When the running attempt started; undefined between attempts. */
+  attemptStarted?: number
+}
+
+class Stopped extends Error {}
 
 export class EventConsumer {
   private messages: ConsumerMessages | undefined
   private loop: Promise<void> | undefined
-  private readonly chains = new Map<string, Promise<void>>()
-  private inFlight = 0
-  private slotFree: (() => void) | undefined
-  private oldestStart = new Map<JsMsg, number>()
+  private readonly inHand = new Map<number, InHand>()
+  private readonly tasks = new Set<Promise<void>>()
+  private running = 0
+  private readonly slotWaiters: (() => void)[] = []
+  private heartbeat: NodeJS.Timeout | undefined
+  private order: StreamOrder | undefined
   private stopped = false
+  private readonly wakeOnStop = new Set<() => void>()
+  /** Since when an outage keeps events from applying (for the log and readiness), undefined while fine. */
+  private outageSince: number | undefined
 
   constructor(private readonly o: ConsumerOptions) {}
 
@@ -101,71 +142,118 @@ export class EventConsumer {
     return this.o.durable
   }
 
+  /** True while events wait for a database or service to come back. */
+  get paused(): boolean {
+    return this.outageSince !== undefined
+  }
+
   /** Creates the durable consumer if needed and starts handling; returns at once, retrying in the background. */
   start(): void {
+    this.heartbeat = setInterval(() => this.beat(), this.o.heartbeatMs)
+    this.heartbeat.unref()
     this.loop = this.run()
+  }
+
+  private filter(): string {
+    return `${subjectPrefix(this.o.bus.stream)}.${this.o.events}`
   }
 
   private async run(): Promise<void> {
     while (!this.stopped) {
       try {
-        const { js, jsm } = await this.o.bus.ready()
-        const prefix = subjectPrefix(this.o.bus.stream)
-        await jsm.consumers.add(this.o.bus.stream, {
-          durable_name: this.o.durable,
-          ack_policy: AckPolicy.Explicit,
-          deliver_policy: DeliverPolicy.All,
-          filter_subject: `${prefix}.${this.o.events}`,
-          ack_wait: nanos(this.o.ackWaitMs),
-          max_ack_pending: this.o.concurrency * 4,
-        })
+        const { js } = await this.o.bus.ready()
+        await this.ensureDurable()
+        if (this.o.ledger)
+          this.order ??= new StreamOrder({
+            jsm: async () => (await this.o.bus.ready()).jsm,
+            stream: this.o.bus.stream,
+            durable: this.o.durable,
+            filter: this.filter(),
+            keyOf: e => this.keyOf(e),
+            floorMaxAgeMs: this.o.orderPollMaxMs,
+          })
         const consumer = await js.consumers.get(this.o.bus.stream, this.o.durable)
-        this.messages = await consumer.consume({ max_messages: this.o.concurrency * 2 })
+        this.messages = await consumer.consume({ max_messages: Math.max(this.o.concurrency * 2, 8) })
         for await (const msg of this.messages) {
           if (this.stopped) {
             // Pulled but not started: hand it back now rather than after the ack wait.
             msg.nak()
             continue
           }
-          await this.acquireSlot()
-          this.dispatch(msg)
+          this.receive(msg)
         }
       } catch (err) {
         if (this.stopped) break
         this.o.logger.warn({ err, consumer: this.o.durable }, 'consumer interrupted; retrying')
-        await new Promise(r => setTimeout(r, 1000))
+        await this.sleep(1000).catch(() => undefined)
       }
     }
   }
 
-  private async acquireSlot(): Promise<void> {
-    while (this.inFlight >= this.o.concurrency) await new Promise<void>(r => (this.slotFree = r))
-    this.inFlight++
+  /** Creates the durable consumer, or brings an existing one to the configured ack wait and limits. */
+  private async ensureDurable(): Promise<void> {
+    const { jsm } = await this.o.bus.ready()
+    const wanted = {
+      ack_wait: nanos(this.o.ackWaitMs),
+      max_ack_pending: this.o.maxAckPending,
+    }
+    const existing = await jsm.consumers.info(this.o.bus.stream, this.o.durable).catch(() => undefined)
+    if (!existing) {
+      await jsm.consumers
+        .add(this.o.bus.stream, {
+          durable_name: this.o.durable,
+          ack_policy: AckPolicy.Explicit,
+          deliver_policy: DeliverPolicy.All,
+          filter_subject: this.filter(),
+          ...wanted,
+        })
+        .catch(async e => {
+          // created at the same moment by another instance
+          if (!(await jsm.consumers.info(this.o.bus.stream, this.o.durable).catch(() => undefined))) throw e
+        })
+      return
+    }
+    if (existing.config.ack_wait !== wanted.ack_wait || existing.config.max_ack_pending !== wanted.max_ack_pending)
+      await jsm.consumers.update(this.o.bus.stream, this.o.durable, wanted)
   }
 
-  private releaseSlot(): void {
-    this.inFlight--
-    const free = this.slotFree
-    this.slotFree = undefined
-    free?.()
-  }
-
-  private dispatch(msg: JsMsg): void {
+  private receive(msg: JsMsg): void {
+    const seq = msg.seq
+    const held = this.inHand.get(seq)
+    if (held) {
+      // Redelivered while still in hand (a heartbeat came late): keep one, answer on the newest delivery.
+      held.msg = msg
+      return
+    }
     let event: EventEnvelope
     try {
       event = parseEnvelope(msg.data)
     } catch (err) {
-      this.o.logger.error({ err, subject: msg.subject }, 'unreadable event sent to dead letters')
-      void this.deadLetter(msg, err).finally(() => this.releaseSlot())
+      this.o.logger.error({ err, subject: msg.subject, seq }, 'unreadable event sent to dead letters')
+      this.track(this.deadLetter(msg, undefined, err).catch(() => undefined))
       return
     }
-    const key = this.keyOf(event)
-    const previous = this.chains.get(key) ?? Promise.resolve()
-    const current = previous.then(() => this.process(msg, event)).finally(() => this.releaseSlot())
-    this.chains.set(key, current)
-    void current.finally(() => {
-      if (this.chains.get(key) === current) this.chains.delete(key)
-    })
+    let finish!: () => void
+    const done = new Promise<void>(r => (finish = r))
+    const entry: InHand = { msg, seq, event, key: this.keyOf(event), done, finish }
+    this.inHand.set(seq, entry)
+    this.order?.note(seq, event.id, entry.key)
+    this.track(
+      this.process(entry)
+        .catch(err => {
+          if (!(err instanceof Stopped)) this.o.logger.error({ err, seq }, 'event handling failed unexpectedly')
+          entry.msg.nak()
+        })
+        .finally(() => {
+          this.inHand.delete(seq)
+          finish()
+        }),
+    )
+  }
+
+  private track(p: Promise<void>): void {
+    this.tasks.add(p)
+    void p.finally(() => this.tasks.delete(p))
   }
 
   /** A malformed payload must not stop the consumer: it fails in the handler and dead-letters like any other. */
@@ -177,77 +265,190 @@ export class EventConsumer {
     }
   }
 
-  /**
-   * Applies one event, retrying in place with backoff: the event's key stays blocked meanwhile, so a
-   * later event of the same aggregate never overtakes one that failed for a passing reason. Events
-   * of other keys go on. After the last attempt the event goes to the dead letters and the key moves on.
-   */
-  private async process(msg: JsMsg, event: EventEnvelope): Promise<void> {
-    const log = this.o.logger.child({ eventId: event.id, type: event.type, correlationId: event.correlationId })
-    // Redeliveries (after a crash, or handed back on stop) count as attempts already made.
-    for (let attempt = msg.info.deliveryCount; ; attempt++) {
-      this.oldestStart.set(msg, Date.now())
+  private beat(): void {
+    for (const entry of this.inHand.values()) {
       try {
-        await this.o.handle(event, { seq: msg.seq })
-        msg.ack()
-        return
-      } catch (err) {
-        if (attempt >= this.o.maxAttempts) {
-          log.error({ err, attempt }, 'event failed on its last attempt; sent to dead letters')
-          await this.deadLetter(msg, err)
-          return
-        }
-        const delay = this.o.backoffMs[Math.min(attempt - 1, this.o.backoffMs.length - 1)] ?? 1000
-        if (this.stopped) {
-          msg.nak(delay)
-          return
-        }
-        log.warn({ err, attempt, retryInMs: delay }, 'event failed; retrying')
-        msg.working() // restarts JetStream's ack timer: still ours
-        await new Promise(r => setTimeout(r, delay))
-      } finally {
-        this.oldestStart.delete(msg)
+        entry.msg.working()
+      } catch {
+        // disconnected: JetStream redelivers after the ack wait, and the copy is kept as one (receive)
       }
     }
   }
 
-  private async deadLetter(msg: JsMsg, err: unknown): Promise<void> {
-    try {
-      const { js } = await this.o.bus.ready()
-      await js.publish(deadLetterSubject(this.o.bus.stream, this.o.durable), msg.data, {
-        headers: deadLetterHeaders(msg, err),
-      })
-      msg.term(String(err))
-    } catch (e) {
-      this.o.logger.error({ err: e }, 'could not dead-letter an event; it will be redelivered')
-      msg.nak(1000)
+  /** Waits for the event's turn, applies it (retrying), then acks it; or dead-letters it. */
+  private async process(entry: InHand): Promise<void> {
+    const log = this.o.logger.child({ eventId: entry.event.id, type: entry.event.type, seq: entry.seq })
+    await this.awaitTurn(entry)
+    let failures = 0
+    for (let attempt = 1; ; attempt++) {
+      if (this.stopped) throw new Stopped()
+      let error: unknown
+      await this.acquireSlot()
+      entry.attemptStarted = Date.now()
+      try {
+        await this.o.handle(entry.event, { seq: entry.seq })
+        // Recorded even when the handler had nothing to do, so a later event of the key stops waiting.
+        await this.o.ledger?.record(this.o.durable, entry.event.id, 'applied')
+      } catch (err) {
+        error = err ?? new Error('handler failed')
+      } finally {
+        entry.attemptStarted = undefined
+        this.releaseSlot()
+      }
+      if (error === undefined) {
+        this.resumed(log)
+        this.order?.settle(entry.seq)
+        entry.msg.ack()
+        return
+      }
+      if (isOutage(error)) {
+        this.pausedBy(log, error)
+        await this.sleep(this.outageDelay(attempt))
+        continue
+      }
+      failures++
+      if (failures >= this.o.maxAttempts) {
+        log.error({ err: error, attempt: failures }, 'event failed on its last attempt; sent to dead letters')
+        await this.deadLetter(entry.msg, entry, error)
+        return
+      }
+      const delay = this.o.backoffMs[Math.min(failures - 1, this.o.backoffMs.length - 1)] ?? 1000
+      log.warn({ err: error, attempt: failures, retryInMs: delay }, 'event failed; retrying')
+      await this.sleep(delay)
     }
   }
 
-  /** Liveness: a reason while an event has been in hand too long, null otherwise. */
+  /** Capped exponential backoff with jitter while something is down. */
+  private outageDelay(attempt: number): number {
+    const base = this.o.backoffMs[0] || 100
+    const capped = Math.min(this.o.outageBackoffMaxMs, base * 2 ** Math.min(attempt - 1, 20))
+    return Math.round(capped * (0.75 + Math.random() * 0.25))
+  }
+
+  private pausedBy(log: Logger, err: unknown): void {
+    if (this.outageSince !== undefined) return
+    this.outageSince = Date.now()
+    log.warn({ err, consumer: this.o.durable }, 'consumer paused: a database or service it needs is unavailable')
+  }
+
+  private resumed(log: Logger): void {
+    if (this.outageSince === undefined) return
+    log.info({ consumer: this.o.durable, pausedMs: Date.now() - this.outageSince }, 'consumer resumed')
+    this.outageSince = undefined
+  }
+
+  /**
+   * Waits until no earlier event of the same key is unsettled: first those this instance holds
+   * (their completion), then, with a ledger, those other instances hold (polling the ledger, with
+   * the ack floor read again each time).
+   */
+  private async awaitTurn(entry: InHand): Promise<void> {
+    let pause = 10
+    let attempt = 0
+    for (;;) {
+      const local = [...this.inHand.values()].filter(e => e.key === entry.key && e.seq < entry.seq)
+      if (local.length) {
+        await Promise.all(local.map(e => e.done))
+        continue
+      }
+      if (!this.order || !this.o.ledger) return
+      try {
+        const earlier = await this.order.earlier(entry.key, entry.seq)
+        if (!earlier.length) return
+        const settled = await this.o.ledger.settled(this.o.durable, earlier)
+        if (earlier.every(id => settled.has(id))) return
+      } catch (err) {
+        if (!isOutage(err) && !String(err).includes('TIMEOUT')) throw err
+        this.pausedBy(this.o.logger, err)
+        await this.sleep(this.outageDelay(++attempt))
+        continue
+      }
+      await this.sleep(pause)
+      pause = Math.min(pause * 2, this.o.orderPollMaxMs)
+      await this.order.refreshFloor(true).catch(() => undefined)
+    }
+  }
+
+  private async acquireSlot(): Promise<void> {
+    while (this.running >= this.o.concurrency) await new Promise<void>(r => this.slotWaiters.push(r))
+    this.running++
+  }
+
+  private releaseSlot(): void {
+    this.running--
+    this.slotWaiters.shift()?.()
+  }
+
+  /** Sleeps, or throws Stopped at once when the consumer stops. */
+  private sleep(ms: number): Promise<void> {
+    if (this.stopped) return Promise.reject(new Stopped())
+    return new Promise((resolve, reject) => {
+      const wake = () => {
+        clearTimeout(timer)
+        reject(new Stopped())
+      }
+      const timer = setTimeout(() => {
+        this.wakeOnStop.delete(wake)
+        resolve()
+      }, ms)
+      this.wakeOnStop.add(wake)
+    })
+  }
+
+  /**
+   * Publishes the event to the dead-letter subject, records it as dead (so later events of its key
+   * go on), then terminates it. A bare `term()`: nats-server 2.9 ignores `term(reason)` and would
+   * deliver the event again after the ack wait.
+   */
+  private async deadLetter(msg: JsMsg, entry: InHand | undefined, err: unknown): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const { js } = await this.o.bus.ready()
+        await js.publish(deadLetterSubject(this.o.bus.stream, this.o.durable), msg.data, {
+          headers: deadLetterHeaders(msg, this.o.durable, err),
+          msgID: `${this.o.durable}:${msg.seq}`,
+        })
+        if (entry) await this.o.ledger?.record(this.o.durable, entry.event.id, 'dead')
+        if (entry) this.order?.settle(entry.seq)
+        msg.term()
+        return
+      } catch (e) {
+        this.o.logger.error({ err: e }, 'could not dead-letter an event yet; retrying')
+        await this.sleep(this.outageDelay(attempt))
+      }
+    }
+  }
+
+  /** Liveness: a reason while one attempt has been running too long, null otherwise. */
   stalled(): string | null {
     const now = Date.now()
-    for (const started of this.oldestStart.values()) {
-      if (now - started > this.o.stallAfterMs) return `an event has been in hand for ${now - started} ms`
+    for (const e of this.inHand.values()) {
+      if (e.attemptStarted !== undefined && now - e.attemptStarted > this.o.stallAfterMs)
+        return `an event has been in the handler for ${now - e.attemptStarted} ms`
     }
     return null
   }
 
-  /** Stops taking events, finishes those in hand (acking them), then returns. */
+  /** Stops taking events, hands back those waiting, finishes those in the handler (acking them), then returns. */
   async stop(): Promise<void> {
     this.stopped = true
     await this.messages?.close().catch(() => undefined)
-    this.slotFree?.()
-    await Promise.allSettled([...this.chains.values()])
+    for (const wake of this.wakeOnStop) wake()
+    this.wakeOnStop.clear()
+    for (const w of this.slotWaiters.splice(0)) w()
+    await Promise.allSettled([...this.tasks])
+    clearInterval(this.heartbeat)
     await this.loop?.catch(() => undefined)
   }
 }
 
-function deadLetterHeaders(msg: JsMsg, err: unknown) {
+function deadLetterHeaders(msg: JsMsg, consumer: string, err: unknown) {
   const h = natsHeaders()
   h.set('Gdmarket-Original-Subject', msg.subject)
+  h.set('Gdmarket-Original-Seq', String(msg.seq))
+  h.set('Gdmarket-Consumer', consumer)
   h.set('Gdmarket-Error', String(err instanceof Error ? err.message : err).slice(0, 500))
-  h.set('Gdmarket-Attempts', String(msg.info.deliveryCount))
+  h.set('Gdmarket-Deliveries', String(msg.info.deliveryCount))
   return h
 }
 

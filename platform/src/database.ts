@@ -22,8 +22,22 @@ export function pgConfig(url: string, extra: pg.PoolConfig = {}): pg.PoolConfig 
 /** `file:./data/payment.db` → absolute path (relative to the working directory). */
 export const sqliteFile = (url: string): string => path.resolve(url.replace(/^file:/, ''))
 
+/** Pool limits: how many connections, and how long to wait for one that does not answer. */
+export interface PoolOptions {
+  connectTimeoutMs?: number
+  queryTimeoutMs?: number
+}
+
 /** The driver adapter a generated Prisma client needs for this url. */
-export function prismaAdapter(url: string, poolSize = 10) {
-  if (isPostgresUrl(url)) return new PrismaPg(pgConfig(url, { max: poolSize }))
+export function prismaAdapter(url: string, poolSize = 10, pool: PoolOptions = {}) {
+  if (isPostgresUrl(url))
+    return new PrismaPg(
+      pgConfig(url, {
+        max: poolSize,
+        // Without these a database behind a dropped link hangs a request forever instead of failing it.
+        connectionTimeoutMillis: pool.connectTimeoutMs ?? 5_000,
+        query_timeout: pool.queryTimeoutMs ?? 30_000,
+      }),
+    )
   return new PrismaLibSql({ url: `file:${sqliteFile(url)}` })
 }

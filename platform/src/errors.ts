@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'CONFLICT'
   | 'PAYMENT_DECLINED'
   | 'PAYMENT_UNAVAILABLE'
+  | 'SERVICE_UNAVAILABLE'
 
 export class AppError extends Error {
   constructor(
@@ -27,6 +28,9 @@ export const conflict = (m: string) => new AppError('CONFLICT', m)
 export const paymentDeclined = (m: string) => new AppError('PAYMENT_DECLINED', m)
 export const paymentUnavailable = (m = 'payment is unavailable, try again later') =>
   new AppError('PAYMENT_UNAVAILABLE', m)
+
+export const serviceUnavailable = (m = 'a service this needs is unavailable, try again later') =>
+  new AppError('SERVICE_UNAVAILABLE', m)
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i
 

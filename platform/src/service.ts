@@ -14,6 +14,7 @@ import { unwrapResolverError } from '@apollo/server/errors'
 import type { GraphQLFormattedError } from 'graphql'
 import type { ServiceConfig } from './config.js'
 import { AppError } from './errors.js'
+import { isOutage } from './outage.js'
 import { Health } from './health.js'
 import { CORRELATION_HEADER } from './identity.js'
 import type { Logger } from './logger.js'
@@ -89,7 +90,6 @@ function debugRoutes(): Record<string, RouteHandler> {
   }
 }
 
-/** Maps errors to the contract: AppError keeps its code; anything unexpected is logged and hidden. */
 /** The Apollo Server options every GDmarket server (subgraphs and router) sets the same way, in one place. */
 export interface SharedApolloOptions<Ctx extends BaseContext> {
   /** Drain on stop, the landing page (Sandbox outside production), no inline traces (nobody reads them). */
@@ -103,6 +103,10 @@ export interface SharedApolloOptions<Ctx extends BaseContext> {
   stopOnTerminationSignals: false
 }
 
+/**
+ * Maps errors to the contract: AppError keeps its code; a database or service that is down for now
+ * is SERVICE_UNAVAILABLE ("try again later"); anything else unexpected is logged and hidden.
+ */
 export function formatError(logger: Logger, mode: ServiceConfig['mode']) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = unwrapResolverError(error)
@@ -112,6 +116,15 @@ export function formatError(logger: Logger, mode: ServiceConfig['mode']) {
         locations: formatted.locations,
         path: formatted.path,
         extensions: { code: original.code },
+      }
+    }
+    if (isOutage(original)) {
+      logger.warn({ err: original }, 'a dependency is unavailable')
+      return {
+        message: 'a service this needs is unavailable, try again later',
+        locations: formatted.locations,
+        path: formatted.path,
+        extensions: { code: 'SERVICE_UNAVAILABLE' },
       }
     }
     const code = formatted.extensions?.code

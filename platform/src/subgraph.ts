@@ -1,19 +1,23 @@
-// Builds a GDmarket subgraph process the same way for every service: config → migrations →
-// Prisma client → NATS bus → outbox relay → event consumers → Apollo subgraph over the platform's
-// HTTP service, with readiness on the database and NATS and a stop that unwinds it all in order.
+// Builds a GDmarket subgraph process the same way for every service: config → Prisma client → NATS
+// bus → outbox relay → event consumers → Apollo subgraph over the platform's HTTP service, with
+// readiness on the database and NATS and a stop that unwinds it all in order. On start it listens at
+// once (live, not ready, answering SERVICE_UNAVAILABLE) and applies migrations with backoff until the
+// database answers: a service started while its database is down waits instead of exiting.
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ApolloServer, type BaseContext } from '@apollo/server'
 import { buildSubgraphSchema } from '@apollo/subgraph'
 import { GraphQLError, parse } from 'graphql'
-import { AppError } from './errors.js'
+import { AppError, serviceUnavailable } from './errors.js'
 import { EventBus, type StreamSpec } from './bus.js'
 import type { EventsConfig, ServiceConfig } from './config.js'
 import { EventConsumer, type DeclaredConsumer } from './consumer.js'
 import { callerFromHeaders, isInternalRequest, type Caller } from './identity.js'
 import { createLogger, type Logger } from './logger.js'
 import { migrateDatabase } from './migrate.js'
+import type { PoolOptions } from './database.js'
+import { processedEventLedger, type ProcessedEventTable } from './stream-order.js'
 import { OutboxRelay, type Kick, type OutboxStore } from './outbox.js'
 import { createHttpService, type HttpService, type RequestBase } from './service.js'
 
@@ -36,7 +40,7 @@ export interface SubgraphOptions<Db extends PrismaLike, Ctx extends RequestConte
   config: ServiceConfig & EventsConfig
   /** The database folder under prisma/ (schema.prisma + migrations/). */
   database: string
-  createDb: (url: string, poolSize: number) => Db
+  createDb: (url: string, poolSize: number, pool: PoolOptions) => Db
   /** JetStream streams of the service's own, beside the event stream. */
   streams?: StreamSpec[]
   /** Path of the subgraph's .graphql file. */
@@ -71,7 +75,7 @@ function contextError<T>(fn: () => T): T {
   } catch (e) {
     if (e instanceof AppError)
       throw new GraphQLError(e.message, {
-        extensions: { code: e.code, http: { status: e.code === 'UNAUTHENTICATED' ? 401 : 400 } },
+        extensions: { code: e.code, http: { status: CONTEXT_STATUS[e.code] ?? 400 } },
       })
     throw e
   }
@@ -83,6 +87,8 @@ export type SubgraphResolvers = Extract<
   { typeDefs: unknown }
 >['resolvers']
 
+const CONTEXT_STATUS: Partial<Record<AppError['code'], number>> = { UNAUTHENTICATED: 401, SERVICE_UNAVAILABLE: 503 }
+
 export const prismaRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'prisma')
 
 export async function buildSubgraph<Db extends PrismaLike, Ctx extends RequestContext>(
@@ -90,9 +96,13 @@ export async function buildSubgraph<Db extends PrismaLike, Ctx extends RequestCo
 ): Promise<Subgraph<Db>> {
   const { config } = o
   const logger = createLogger(config.service, config.logLevel)
-  const applied = await migrateDatabase({ url: config.databaseUrl, dir: path.join(prismaRoot, o.database) })
-  if (applied.length) logger.info({ applied }, 'migrations applied')
-  const db = o.createDb(config.databaseUrl, config.dbPoolSize)
+  const db = o.createDb(config.databaseUrl, config.dbPoolSize, {
+    connectTimeoutMs: config.dbConnectTimeoutMs,
+    queryTimeoutMs: config.dbQueryTimeoutMs,
+  })
+  // Every consumer database has a ProcessedEvent table: it is also the ledger that keeps order across replicas.
+  const processed = (db as unknown as { processedEvent?: ProcessedEventTable }).processedEvent
+  const ledger = processed ? processedEventLedger(processed) : undefined
   const bus = new EventBus({
     url: config.natsUrl,
     auth: config.natsAuth,
@@ -102,6 +112,9 @@ export async function buildSubgraph<Db extends PrismaLike, Ctx extends RequestCo
     extraStreams: o.streams,
   })
 
+  /** Set once the migrations are applied: until then the service is not ready and answers SERVICE_UNAVAILABLE. */
+  let migrated = false
+  let lastStartupError = 'not tried yet'
   let relay: OutboxRelay | undefined
   // kick is called only after a commit, by which time the relay below exists.
   const wired = o.setup({ db, kick: rows => relay?.kick(rows), logger, bus })
@@ -119,10 +132,15 @@ export async function buildSubgraph<Db extends PrismaLike, Ctx extends RequestCo
         ...spec,
         bus,
         logger,
+        ledger,
         concurrency: config.consumerConcurrency,
+        maxAckPending: config.consumerMaxAckPending,
         maxAttempts: config.consumerMaxAttempts,
         backoffMs: config.consumerBackoffMs,
+        outageBackoffMaxMs: config.consumerOutageBackoffMaxMs,
         ackWaitMs: config.consumerAckWaitMs,
+        heartbeatMs: config.consumerHeartbeatMs,
+        orderPollMaxMs: config.consumerOrderPollMaxMs,
         stallAfterMs: config.consumerStallMs,
       }),
   )
@@ -139,15 +157,21 @@ export async function buildSubgraph<Db extends PrismaLike, Ctx extends RequestCo
     // so reaching a subgraph directly gives nothing, not even an anonymous catalogue query.
     admit: headers => isInternalRequest(headers, config.internalSecret),
     apollo: shared => new ApolloServer<Ctx>({ ...shared, schema }),
-    context: (base: RequestBase) =>
-      wired.context({
+    context: (base: RequestBase) => {
+      if (!migrated)
+        contextError(() => {
+          throw serviceUnavailable(`${config.service} is starting: waiting for its database`)
+        })
+      return wired.context({
         correlationId: base.correlationId,
         logger: base.logger,
         caller: contextError(() => callerFromHeaders(base.headers, config.internalSecret)),
         internal: isInternalRequest(base.headers, config.internalSecret),
-      }),
+      })
+    },
   })
   service.health.addReadinessCheck('database', async () => {
+    if (!migrated) throw new Error(`waiting for the database: ${lastStartupError}`)
     await db.$queryRawUnsafe('SELECT 1')
   })
   service.health.addReadinessCheck('nats', () => {
@@ -163,6 +187,29 @@ export async function buildSubgraph<Db extends PrismaLike, Ctx extends RequestCo
     await Promise.all(consumers.map(c => c.stop()))
   })
 
+  let stopping = false
+  service.onStopping(() => {
+    stopping = true
+  })
+  /** Migrations with capped backoff until the database answers; then the relay and the consumers. */
+  async function prepare(): Promise<void> {
+    for (let delay = 100; !stopping; delay = Math.min(delay * 2, config.dbStartupBackoffMaxMs)) {
+      try {
+        const applied = await migrateDatabase({ url: config.databaseUrl, dir: path.join(prismaRoot, o.database) })
+        if (applied.length) logger.info({ applied }, 'migrations applied')
+        migrated = true
+        break
+      } catch (err) {
+        lastStartupError = err instanceof Error ? err.message : String(err)
+        logger.warn({ err, retryInMs: delay }, 'database not reachable at start; waiting')
+        await new Promise(r => setTimeout(r, delay))
+      }
+    }
+    if (stopping) return
+    relay?.start()
+    for (const c of consumers) c.start()
+  }
+
   return {
     service,
     logger,
@@ -171,9 +218,9 @@ export async function buildSubgraph<Db extends PrismaLike, Ctx extends RequestCo
     relay,
     consumers,
     async start() {
-      relay?.start()
-      for (const c of consumers) c.start()
-      return service.start()
+      const port = await service.start()
+      void prepare()
+      return port
     },
     stop: () => service.stop(),
   }

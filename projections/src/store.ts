@@ -1,6 +1,6 @@
 // Data access for the projections database: the one module that talks to Prisma.
 import { randomUUID } from 'node:crypto'
-import { prismaAdapter } from '@gdmarket/platform/database'
+import { prismaAdapter, type PoolOptions } from '@gdmarket/platform/database'
 import { itemInfoChangedSubject } from '@gdmarket/contracts/item-info'
 import { prismaOutboxStore, type OutboxRow, type OutboxStore, type PublishedRow } from '@gdmarket/platform/outbox'
 import { PrismaClient, type Prisma } from '../../generated/projections/client.js'
@@ -10,8 +10,8 @@ import type { ItemInfoRow, ItemInfoView } from './item-info-rules.js'
 export type ProjectionsDb = PrismaClient
 export type ProjectionsTx = Prisma.TransactionClient
 
-export const createProjectionsDb = (url: string, poolSize: number): ProjectionsDb =>
-  new PrismaClient({ adapter: prismaAdapter(url, poolSize) })
+export const createProjectionsDb = (url: string, poolSize: number, pool?: PoolOptions): ProjectionsDb =>
+  new PrismaClient({ adapter: prismaAdapter(url, poolSize, pool) })
 
 /** Another writer changed the row between our read and our write; the event is retried. */
 export class ConcurrentChange extends Error {

@@ -1,5 +1,5 @@
 // Data access for the item database: the one module that talks to Prisma.
-import { prismaAdapter } from '@gdmarket/platform/database'
+import { prismaAdapter, type PoolOptions } from '@gdmarket/platform/database'
 import { prismaOutbox, type Kick } from '@gdmarket/platform/outbox'
 import { itemEvents, type GeoPoint, type ItemSnapshot, type ItemStatus } from '@gdmarket/contracts/item'
 import type { Page } from '@gdmarket/platform/paging'
@@ -9,8 +9,8 @@ export type ItemDb = PrismaClient
 export type ItemTx = Prisma.TransactionClient
 export type { Item }
 
-export const createItemDb = (url: string, poolSize: number): ItemDb =>
-  new PrismaClient({ adapter: prismaAdapter(url, poolSize) })
+export const createItemDb = (url: string, poolSize: number, pool?: PoolOptions): ItemDb =>
+  new PrismaClient({ adapter: prismaAdapter(url, poolSize, pool) })
 
 /** Use cases write state and events through `transact`; the relay publishes from `store`. */
 export const itemOutbox = (db: ItemDb, stream: string, kick: Kick) =>

@@ -1,5 +1,5 @@
 // Data access for the payment database (SQLite): the one module that talks to Prisma.
-import { prismaAdapter } from '@gdmarket/platform/database'
+import { prismaAdapter, type PoolOptions } from '@gdmarket/platform/database'
 import { prismaOutbox, type Kick } from '@gdmarket/platform/outbox'
 import { paymentEvents, type PaymentFacts } from '@gdmarket/contracts/payment'
 import type { Page } from '@gdmarket/platform/paging'
@@ -9,8 +9,8 @@ export type PaymentDb = PrismaClient
 export type PaymentTx = Prisma.TransactionClient
 export type { Payment }
 
-export const createPaymentDb = (url: string, poolSize: number): PaymentDb =>
-  new PrismaClient({ adapter: prismaAdapter(url, poolSize) })
+export const createPaymentDb = (url: string, poolSize: number, pool?: PoolOptions): PaymentDb =>
+  new PrismaClient({ adapter: prismaAdapter(url, poolSize, pool) })
 
 /** Use cases write state and events through `transact`; the relay publishes from `store`.
  *  SQLite has no JSON column: the envelope is stored as its JSON text, published as is. */

@@ -1,5 +1,5 @@
 // Data access for the reservation database: the one module that talks to Prisma.
-import { prismaAdapter } from '@gdmarket/platform/database'
+import { prismaAdapter, type PoolOptions } from '@gdmarket/platform/database'
 import { prismaOutbox, type Kick } from '@gdmarket/platform/outbox'
 import { reservationEvents, type ReservationSnapshot } from '@gdmarket/contracts/reservation'
 import type { Page } from '@gdmarket/platform/paging'
@@ -9,8 +9,8 @@ export type ReservationDb = PrismaClient
 export type ReservationTx = Prisma.TransactionClient
 export type { Reservation }
 
-export const createReservationDb = (url: string, poolSize: number): ReservationDb =>
-  new PrismaClient({ adapter: prismaAdapter(url, poolSize) })
+export const createReservationDb = (url: string, poolSize: number, pool?: PoolOptions): ReservationDb =>
+  new PrismaClient({ adapter: prismaAdapter(url, poolSize, pool) })
 
 /** Use cases write state and events through `transact`; the relay publishes from `store`. */
 export const reservationOutbox = (db: ReservationDb, stream: string, kick: Kick) =>

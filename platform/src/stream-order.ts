@@ -1,0 +1,137 @@
+// Order across replicas. NATS 2.9 has no partitioned or pinned consumers: N instances sharing a
+// durable consumer each get some of one aggregate's events. Before an instance applies an event
+// at stream sequence S with key K, it asks "is there an earlier event of K that is not settled
+// (applied or dead-lettered)?". The stream answers which earlier events of K exist: everything at
+// or below the consumer's ack floor is settled; above it, this instance reads the stream (once per
+// message, by `next_by_subj` so other subjects are skipped) and remembers each message's key.
+// The ledger (the database the handlers write their ProcessedEvent rows to) answers which of them
+// are settled. Waiting is safe from deadlock: the oldest unsettled event has nothing before it.
+import type { ConsumerInfo, JetStreamManager } from 'nats'
+import { parseEnvelope, type EventEnvelope } from './events.js'
+
+/** Where a consumer's outcomes are kept: applied (the handler's markApplied, or after a handler that ignored the event) or dead. */
+export interface ConsumerLedger {
+  /** Of `eventIds`, those `consumer` has applied or dead-lettered. */
+  settled(consumer: string, eventIds: string[]): Promise<Set<string>>
+  /** Records an outcome; recording one twice is harmless. */
+  record(consumer: string, eventId: string, outcome: 'applied' | 'dead'): Promise<void>
+}
+
+/** The name dead-lettered events are recorded under, so the handler's markApplied still applies a replay. */
+export const deadLedgerName = (consumer: string) => `${consumer}:dead`
+
+/** A ProcessedEvent table (every consumer's database has one) as a ledger. */
+export interface ProcessedEventTable {
+  findMany(args: {
+    where: { consumer: { in: string[] }; eventId: { in: string[] } }
+    select: { eventId: true }
+  }): Promise<{ eventId: string }[]>
+  createMany(args: { data: { consumer: string; eventId: string }[]; skipDuplicates: true }): Promise<unknown>
+}
+
+export function processedEventLedger(table: ProcessedEventTable): ConsumerLedger {
+  return {
+    async settled(consumer, eventIds) {
+      if (!eventIds.length) return new Set()
+      const rows = await table.findMany({
+        where: { consumer: { in: [consumer, deadLedgerName(consumer)] }, eventId: { in: eventIds } },
+        select: { eventId: true },
+      })
+      return new Set(rows.map(r => r.eventId))
+    },
+    async record(consumer, eventId, outcome) {
+      const name = outcome === 'dead' ? deadLedgerName(consumer) : consumer
+      await table.createMany({ data: [{ consumer: name, eventId }], skipDuplicates: true })
+    },
+  }
+}
+
+interface Known {
+  id: string
+  key: string
+  /** Settled by this instance: no need to ask the ledger. */
+  settled: boolean
+}
+
+export interface StreamOrderOptions {
+  jsm: () => Promise<JetStreamManager>
+  stream: string
+  durable: string
+  /** The consumer's filter subject. */
+  filter: string
+  keyOf: (event: EventEnvelope) => string
+  /** How stale the ack floor may be before it is read again. */
+  floorMaxAgeMs: number
+}
+
+/** One instance's view of which events of the stream (above the ack floor) belong to which key. */
+export class StreamOrder {
+  private readonly known = new Map<number, Known>()
+  private scannedUpTo = 0
+  private floor = 0
+  private floorReadAt = 0
+  private scanning: Promise<void> = Promise.resolve()
+
+  constructor(private readonly o: StreamOrderOptions) {}
+
+  /** A message this instance received. */
+  note(seq: number, id: string, key: string): void {
+    if (seq > this.floor && !this.known.has(seq)) this.known.set(seq, { id, key, settled: false })
+  }
+
+  settle(seq: number): void {
+    const k = this.known.get(seq)
+    if (k) k.settled = true
+  }
+
+  /** Events of `key` before `seq`, above the ack floor, not settled here: their ids. */
+  async earlier(key: string, seq: number): Promise<string[]> {
+    await this.refreshFloor(false)
+    await this.scanTo(seq - 1)
+    const ids: string[] = []
+    for (const [s, k] of this.known) if (s < seq && s > this.floor && k.key === key && !k.settled) ids.push(k.id)
+    return ids
+  }
+
+  /** Reads the ack floor again (also after waiting: events at or below it are settled whoever held them). */
+  async refreshFloor(force: boolean): Promise<void> {
+    if (!force && Date.now() - this.floorReadAt < this.o.floorMaxAgeMs) return
+    const jsm = await this.o.jsm()
+    const info: ConsumerInfo = await jsm.consumers.info(this.o.stream, this.o.durable)
+    this.floorReadAt = Date.now()
+    this.floor = Math.max(this.floor, info.ack_floor.stream_seq)
+    for (const s of this.known.keys()) if (s <= this.floor) this.known.delete(s)
+  }
+
+  /** Learns the key of every message of the filter up to `upTo`, one stream read per message not yet seen. */
+  private scanTo(upTo: number): Promise<void> {
+    const next = this.scanning.then(async () => {
+      let from = Math.max(this.scannedUpTo, this.floor) + 1
+      if (from > upTo) return
+      const jsm = await this.o.jsm()
+      while (from <= upTo) {
+        const m = await jsm.streams
+          // next_by_subj (nats-server 2.9's message get; the client's type lists it for direct get only)
+          .getMessage(this.o.stream, { seq: from, next_by_subj: this.o.filter } as unknown as { seq: number })
+          .catch((e: { code?: string }) => {
+            if (e.code === '404') return undefined
+            throw e
+          })
+        if (!m) {
+          this.scannedUpTo = Math.max(this.scannedUpTo, upTo)
+          return
+        }
+        try {
+          const event = parseEnvelope(m.data)
+          this.note(m.seq, event.id, this.o.keyOf(event))
+        } catch {
+          // unreadable: it has no key, nothing waits for it
+        }
+        this.scannedUpTo = Math.max(this.scannedUpTo, m.seq)
+        from = m.seq + 1
+      }
+    })
+    this.scanning = next.catch(() => undefined)
+    return next
+  }
+}
