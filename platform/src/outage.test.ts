@@ -12,6 +12,7 @@ it('recognises a database or service that is down for now', () => {
   expect(isOutage(new Error('wrapped', { cause: { kind: 'DatabaseNotReachable' } }))).toBe(true)
   expect(isOutage({ message: 'x', meta: { driverAdapterError: { cause: { kind: 'ConnectionClosed' } } } })).toBe(true)
   expect(isOutage(serviceUnavailable())).toBe(true)
+  expect(isOutage(new Error('Transaction API error: Unable to start a transaction in the given time.'))).toBe(true)
   expect(isOutage(new AppError('PAYMENT_UNAVAILABLE', 'down'))).toBe(true)
 })
 
