@@ -9,6 +9,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { connect } from 'nats'
 import { freePort, sleep, Stack, type ServiceName } from '../harness.js'
+import { NatsCluster } from '../nats-cluster.js'
 import { OwnNatsServer } from '../nats-server.js'
 import { TcpProxy } from '../tcp-proxy.js'
 import { Balancer } from './balancer.js'
@@ -25,7 +26,7 @@ export interface ChaosOptions {
   durationMs: number
   seed: number
   replicas: number
-  /** A 3-node JetStream cluster instead of one nats-server (needs test/nats-cluster.ts). */
+  /** A 3-node JetStream cluster on loopback (test/nats-cluster.ts) instead of one nats-server. */
   cluster: boolean
   faults: Fault[]
   /** The PostgreSQL outage: whose database, and how long. */
@@ -114,7 +115,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const dir = path.join(os.tmpdir(), `gdmarket-chaos-${new Date().toISOString().replace(/[:.]/g, '-')}`)
   mkdirSync(dir, { recursive: true })
 
-  const nats = await startNats(o.cluster)
+  const nats = await startNats(o.cluster, random)
   const stack = new ChaosStack()
   stack.natsUrl = nats.url
   const balancers = new Map<Replicated, Balancer>()
@@ -221,9 +222,17 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   }
 }
 
-async function startNats(cluster: boolean): Promise<Nats> {
+async function startNats(cluster: boolean, random: () => number): Promise<Nats> {
   if (!cluster) return OwnNatsServer.start()
-  throw new Error('--cluster needs test/nats-cluster.ts (a 3-node loopback JetStream cluster), not there yet')
+  const c = await NatsCluster.start(3)
+  // The 'nats' fault on a cluster: one node (drawn from the seed) killed and brought back.
+  const victim = Math.floor(random() * c.size)
+  return {
+    url: c.url,
+    stop: () => c.stopNode(victim),
+    resume: () => c.resumeNode(victim),
+    dispose: () => c.dispose(),
+  }
 }
 
 /** Starts a killed instance again, retrying while it exits before it is ready (e.g. its database is down). */
@@ -287,11 +296,12 @@ async function runFaults(
     }
   if (o.faults.includes('nats'))
     later(between(0.2 * d, 0.7 * d), async () => {
+      const what = o.cluster ? 'one NATS cluster node' : 'nats-server'
       await nats.stop()
-      note('SIGKILL nats-server')
+      note(`SIGKILL ${what}`)
       await sleep(between(2000, 5000))
       await nats.resume()
-      note('nats-server back')
+      note(`${what} back`)
     })
   if (proxy) {
     const start = Math.min(0.1 * d, Math.max(0, d - o.outageMs))
