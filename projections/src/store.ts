@@ -1,4 +1,5 @@
 // Data access for the projections database: the one module that talks to Prisma.
+import { inKeyOrder } from '@gdmarket/platform/rows'
 import { randomUUID } from 'node:crypto'
 import { prismaAdapter, type PoolOptions } from '@gdmarket/platform/database'
 import { itemInfoChangedSubject } from '@gdmarket/contracts/item-info'
@@ -109,9 +110,7 @@ export const listInfos = (db: ProjectionsDb, ownerId: string | null | undefined,
 
 /** ItemInfos by item id, in the order asked, null where missing: the DataLoader batch. */
 export async function infosByIds(db: ProjectionsDb, ids: readonly string[]): Promise<(ItemInfoRow | null)[]> {
-  const rows = await db.itemInfo.findMany({ where: { itemId: { in: [...ids] } } })
-  const byId = new Map(rows.map(r => [r.itemId, r]))
-  return ids.map(id => byId.get(id) ?? null)
+  return inKeyOrder(ids, await db.itemInfo.findMany({ where: { itemId: { in: [...ids] } } }), r => r.itemId)
 }
 
 /** Empties the read model and forgets which events `consumer` applied: the start of a rebuild. */

@@ -6,6 +6,7 @@ import type { Cause, Transact } from '@gdmarket/platform/outbox'
 import type { GeoPoint, ItemEvents } from '@gdmarket/contracts/item'
 import { assertDeletable, assertLendable, assertOwner, assertReturnable, validateNewItem } from './rules.js'
 import {
+  createItem,
   findItem,
   findItemHeldBy,
   locationColumns,
@@ -43,8 +44,13 @@ export async function registerItem(
   const owner = requireRole(caller, 'owner')
   const { name, price, location, area } = validateNewItem(input, deps.priceMax)
   return deps.transact(cause, async (tx, events) => {
-    const item = await tx.item.create({
-      data: { id: newId(), name, price, ownerId: owner.userId, area, ...locationColumns(location) },
+    const item = await createItem(tx, {
+      id: newId(),
+      name,
+      price,
+      ownerId: owner.userId,
+      area,
+      ...locationColumns(location),
     })
     await events.emit('ItemRegistered', item.id, item.version, { item: snapshot(item) })
     return item

@@ -1,4 +1,5 @@
 // Data access for the item database: the one module that talks to Prisma.
+import { inKeyOrder, updateIfUnchanged as updateVersioned } from '@gdmarket/platform/rows'
 import { prismaAdapter, type PoolOptions } from '@gdmarket/platform/database'
 import { prismaOutbox, type Kick } from '@gdmarket/platform/outbox'
 import { itemEvents, type GeoPoint, type ItemSnapshot, type ItemStatus } from '@gdmarket/contracts/item'
@@ -102,30 +103,19 @@ export const listItems = (db: ItemDb, status: ItemStatus | null | undefined, pag
 
 /** Live (not deleted) items by id, in the order asked, null where missing: the DataLoader batch. */
 export async function itemsByIds(db: ItemDb, ids: readonly string[]): Promise<(Item | null)[]> {
-  const rows = await db.item.findMany({ where: { id: { in: [...ids] }, deletedAt: null } })
-  const byId = new Map(rows.map(r => [r.id, r]))
-  return ids.map(id => byId.get(id) ?? null)
+  return inKeyOrder(ids, await db.item.findMany({ where: { id: { in: [...ids] }, deletedAt: null } }), r => r.id)
 }
 
 export const findItem = (tx: ItemTx | ItemDb, id: string) => tx.item.findUnique({ where: { id } })
 export const findItemHeldBy = (tx: ItemTx | ItemDb, reservationId: string) =>
   tx.item.findFirst({ where: { holdReservationId: reservationId } })
 
-/**
- * Applies `data` only if nobody changed the item since it was read (its version is unchanged),
- * and bumps the version; returns the new row, or null when the item moved on meanwhile.
- */
-export async function updateIfUnchanged(
-  tx: ItemTx,
-  item: Item,
-  data: Prisma.ItemUpdateManyMutationInput,
-): Promise<Item | null> {
-  const [next] = await tx.item.updateManyAndReturn({
-    where: { id: item.id, version: item.version },
-    data: { ...data, version: { increment: 1 } },
-  })
-  return next ?? null
-}
+/** The item with `data` applied if nobody changed it since it was read; null when it moved on meanwhile. */
+export const updateIfUnchanged = (tx: ItemTx, item: Item, data: Prisma.ItemUpdateManyMutationInput) =>
+  updateVersioned<Item, Prisma.ItemUpdateManyMutationInput>(tx.item, item, data)
+
+/** A new item, version 1. */
+export const createItem = (tx: ItemTx, data: Prisma.ItemUncheckedCreateInput): Promise<Item> => tx.item.create({ data })
 
 /**
  * Records the newest version seen of a reservation; false when `version` is not newer, so an

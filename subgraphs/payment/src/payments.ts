@@ -7,9 +7,12 @@ import type { Cause, Transact } from '@gdmarket/platform/outbox'
 import { drawLag, type LatencyRange } from './latency.js'
 import { approvalAction, assertInternal, refundAction, validateApproval, type ApprovalRequest } from './rules.js'
 import {
+  createPayment,
   findByReservation,
   isDuplicateReservation,
+  markRefunded,
   paymentEventData,
+  rechargePayment,
   type Payment,
   type PaymentDb,
   type PaymentTx,
@@ -51,11 +54,8 @@ export async function approvePayment(
       if (action === 'keep' && existing) return existing
       const payment =
         action === 'recharge' && existing
-          ? await tx.payment.update({
-              where: { id: existing.id },
-              data: { status: 'PAID', customerId, amount, cancelledAt: null, version: { increment: 1 } },
-            })
-          : await tx.payment.create({ data: { id: newId(), reservationId, customerId, amount } })
+          ? await rechargePayment(tx, existing.id, { customerId, amount })
+          : await createPayment(tx, { id: newId(), reservationId, customerId, amount })
       await events.emit('PaymentApproved', payment.id, payment.version, paymentEventData(payment))
       return payment
     })
@@ -85,10 +85,7 @@ export async function refundPayment(
     const existing = await findByReservation(tx, id)
     const action = refundAction(existing)
     if (action !== 'refund' || !existing) return existing
-    const refunded = await tx.payment.update({
-      where: { id: existing.id },
-      data: { status: 'CANCELLED', cancelledAt: new Date(), version: { increment: 1 } },
-    })
+    const refunded = await markRefunded(tx, existing.id)
     await events.emit('PaymentRefunded', refunded.id, refunded.version, paymentEventData(refunded))
     return refunded
   })

@@ -1,4 +1,5 @@
 // Data access for the payment database (SQLite): the one module that talks to Prisma.
+import { inKeyOrder } from '@gdmarket/platform/rows'
 import { prismaAdapter, type PoolOptions } from '@gdmarket/platform/database'
 import { prismaOutbox, type Kick } from '@gdmarket/platform/outbox'
 import { paymentEvents, type PaymentFacts } from '@gdmarket/contracts/payment'
@@ -30,9 +31,7 @@ export const listPayments = (db: PaymentDb, customerId: string, page: Page) =>
 
 /** Payments by id, in the order asked, null where missing: a DataLoader batch. */
 export async function paymentsByIds(db: PaymentDb, ids: readonly string[]): Promise<(Payment | null)[]> {
-  const rows = await db.payment.findMany({ where: { id: { in: [...ids] } } })
-  const byId = new Map(rows.map(r => [r.id, r]))
-  return ids.map(id => byId.get(id) ?? null)
+  return inKeyOrder(ids, await db.payment.findMany({ where: { id: { in: [...ids] } } }), p => p.id)
 }
 
 /** Payments by reservation id, in the order asked, null where there is none: a DataLoader batch. */
@@ -41,9 +40,28 @@ export async function paymentsByReservationIds(
   reservationIds: readonly string[],
 ): Promise<(Payment | null)[]> {
   const rows = await db.payment.findMany({ where: { reservationId: { in: [...reservationIds] } } })
-  const byReservation = new Map(rows.map(r => [r.reservationId, r]))
-  return reservationIds.map(id => byReservation.get(id) ?? null)
+  return inKeyOrder(reservationIds, rows, p => p.reservationId)
 }
+
+/** A first approval: the payment row, PAID. */
+export const createPayment = (
+  tx: PaymentTx,
+  data: { id: string; reservationId: string; customerId: string; amount: number },
+): Promise<Payment> => tx.payment.create({ data })
+
+/** A refunded payment charged again (a reservation paid after cancelling its payment). */
+export const rechargePayment = (tx: PaymentTx, id: string, charge: { customerId: string; amount: number }) =>
+  tx.payment.update({
+    where: { id },
+    data: { status: 'PAID', ...charge, cancelledAt: null, version: { increment: 1 } },
+  })
+
+/** The payment refunded: CANCELLED. */
+export const markRefunded = (tx: PaymentTx, id: string) =>
+  tx.payment.update({
+    where: { id },
+    data: { status: 'CANCELLED', cancelledAt: new Date(), version: { increment: 1 } },
+  })
 
 /** Two first approvals of one reservation raced and the other one inserted the row. */
 export const isDuplicateReservation = (e: unknown): boolean =>

@@ -8,6 +8,7 @@ import type { Cause, Transact } from '@gdmarket/platform/outbox'
 import type { PaymentClient } from './payment-client.js'
 import { assertCancellable, assertCustomer } from './rules.js'
 import {
+  createReservation,
   findReservation,
   snapshot,
   updateIfUnchanged,
@@ -57,8 +58,11 @@ export async function reserveItem(deps: ReservationDeps, asked: Asked, itemId: s
   const renter = requireRole(asked.caller, 'renter')
   const id = requireId(itemId, 'item id')
   return deps.transact(asked.cause, async (tx, events) => {
-    const r = await tx.reservation.create({
-      data: { id: newId(), itemId: id, customerId: renter.userId, customerName: renter.name },
+    const r = await createReservation(tx, {
+      id: newId(),
+      itemId: id,
+      customerId: renter.userId,
+      customerName: renter.name,
     })
     await events.emit('ReservationRequested', r.id, r.version, {
       reservation: snapshot(r),

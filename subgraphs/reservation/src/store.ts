@@ -1,4 +1,5 @@
 // Data access for the reservation database: the one module that talks to Prisma.
+import { inKeyOrder, updateIfUnchanged as updateVersioned } from '@gdmarket/platform/rows'
 import { prismaAdapter, type PoolOptions } from '@gdmarket/platform/database'
 import { prismaOutbox, type Kick } from '@gdmarket/platform/outbox'
 import { reservationEvents, type ReservationSnapshot } from '@gdmarket/contracts/reservation'
@@ -44,26 +45,18 @@ export const listReservations = (db: ReservationDb, customerId: string, page: Pa
 
 /** Reservations by id, in the order asked, null where missing: the DataLoader batch. */
 export async function reservationsByIds(db: ReservationDb, ids: readonly string[]): Promise<(Reservation | null)[]> {
-  const rows = await db.reservation.findMany({ where: { id: { in: [...ids] } } })
-  const byId = new Map(rows.map(r => [r.id, r]))
-  return ids.map(id => byId.get(id) ?? null)
+  return inKeyOrder(ids, await db.reservation.findMany({ where: { id: { in: [...ids] } } }), r => r.id)
 }
 
-/**
- * Applies `data` only if the reservation is still at the version read (nobody changed it since)
- * and bumps the version; returns the new row, or null when it moved on meanwhile.
- */
-export async function updateIfUnchanged(
+/** The reservation with `data` applied if nobody changed it since it was read; null when it moved on meanwhile. */
+export const updateIfUnchanged = (tx: ReservationTx, r: Reservation, data: Prisma.ReservationUpdateManyMutationInput) =>
+  updateVersioned<Reservation, Prisma.ReservationUpdateManyMutationInput>(tx.reservation, r, data)
+
+/** A new reservation: PENDING, version 1. */
+export const createReservation = (
   tx: ReservationTx,
-  r: Reservation,
-  data: Prisma.ReservationUpdateManyMutationInput,
-): Promise<Reservation | null> {
-  const [next] = await tx.reservation.updateManyAndReturn({
-    where: { id: r.id, version: r.version },
-    data: { ...data, version: { increment: 1 } },
-  })
-  return next ?? null
-}
+  data: Prisma.ReservationUncheckedCreateInput,
+): Promise<Reservation> => tx.reservation.create({ data })
 
 /** Marks every reservation of a deleted item (Reservation.item turns null); answers how many changed. */
 export async function markItemDeleted(tx: ReservationTx, itemId: string): Promise<number> {
