@@ -3,9 +3,11 @@
 // for as long as it lasts and dead-letters nothing; an event that keeps failing ends in the dead
 // letters and is never delivered again (checked past the ack wait: 2.9 ignores `term(reason)`);
 // the heartbeat keeps a slow event from being redelivered; a killed instance's events come back
-// to another one after the short ack wait.
+// to another one after the short ack wait; `npm run deadletters` lists, shows and replays.
 import { afterAll, beforeAll, expect, it } from '@jest/globals'
+import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import path from 'node:path'
 import { EventBus, deadLetterStream } from './bus.js'
 import { EventConsumer, type ConsumerLimits } from './consumer.js'
 import { createEvent, eventSubject, type EventEnvelope } from './events.js'
@@ -188,3 +190,36 @@ it("gives a killed instance's events to another instance after the short ack wai
   expect(backAfterMs).toBeLessThan(ACK_WAIT_MS * 6)
   expect(count('K1')).toBe(1)
 })
+
+/** `npm run deadletters -- …` against this test's stream. */
+function deadlettersCli(...args: string[]): Promise<{ code: number | null; out: string }> {
+  const root = path.resolve(import.meta.dirname, '..', '..')
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/deadletters.ts', ...args], {
+    cwd: root,
+    env: { ...process.env, NATS_URL: NATS, NATS_STREAM: stream },
+  })
+  let out = ''
+  child.stdout.on('data', d => (out += d))
+  child.stderr.on('data', d => (out += d))
+  return new Promise(resolve => child.once('exit', code => resolve({ code, out })))
+}
+
+it('lists, shows and replays a dead letter with npm run deadletters; the replay applies once', async () => {
+  startConsumer('replay')
+  behaviour.set('R', { fail: 3 }) // exactly maxAttempts: dead-lettered, and would pass on a later try
+  await publish('key-r', 'R', 'replay')
+  await until(async () => (await deadlettersCli('list')).out.includes('is not acceptable'), 30_000)
+  const listed = await deadlettersCli('list')
+  const line = listed.out.split('\n').find(l => l.includes('\treplay\t'))!
+  const id = line.split('\t')[0]
+  const shown = await deadlettersCli('show', id)
+  expect(JSON.parse(shown.out)).toMatchObject({ consumer: 'replay', error: 'R is not acceptable' })
+
+  expect((await deadlettersCli('replay', id)).out).toContain(`replayed 1: ${id}`)
+  await until(() => handled.includes('R'))
+  // Replaying it again finds nothing: the dead letter was removed by the first replay.
+  expect((await deadlettersCli('replay', id)).code).toBe(1)
+  expect((await deadlettersCli('list')).out).not.toContain('\treplay\t')
+  await new Promise(r => setTimeout(r, 2 * ACK_WAIT_MS))
+  expect(count('R')).toBe(1)
+}, 90_000)
