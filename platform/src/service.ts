@@ -164,6 +164,23 @@ export function createHttpService<Ctx extends BaseContext>(options: HttpServiceO
     })
   })
   httpServer.keepAliveTimeout = 65_000 // longer than common load balancer idle timeouts
+  // Requests Node's parser refuses before any handler runs (a URL or headers over its 16 KiB, a
+  // malformed request line) still get a JSON answer with a contract code, not an empty one.
+  httpServer.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return socket.destroy()
+    const tooLarge = err.code === 'HPE_HEADER_OVERFLOW'
+    const body = JSON.stringify({
+      errors: [
+        {
+          message: tooLarge ? 'request headers or URL too large' : 'malformed HTTP request',
+          extensions: { code: 'BAD_USER_INPUT' },
+        },
+      ],
+    })
+    socket.end(
+      `HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    )
+  })
 
   const routes: Record<string, RouteHandler> = {
     'GET /health/live': (_req, res) => sendJson(res, health.live()),

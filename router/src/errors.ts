@@ -24,6 +24,14 @@ const originalCode = (error: unknown): unknown =>
     ? error.originalError.extensions.code
     : undefined
 
+const clientStatus = (error: unknown): boolean => {
+  const original = error instanceof GraphQLError ? (error.originalError ?? error) : undefined
+  const status = (original instanceof GraphQLError ? original.extensions.http : undefined) as
+    | { status?: number }
+    | undefined
+  return typeof status?.status === 'number' && status.status >= 400 && status.status < 500
+}
+
 /** Rewrites Apollo's codes into the contract's, then formats as `base` does (stack traces hidden outside development). */
 export function withContractCodes(base: FormatError): FormatError {
   return (formatted, error) => base(contractCodes(formatted, error), error)
@@ -40,5 +48,8 @@ export function contractCodes(formatted: GraphQLFormattedError, error: unknown):
   if (code === 'GRAPHQL_PARSE_FAILED' && isTokenLimitError(formatted.message))
     return recode('QUERY_TOO_COMPLEX', { limit: LIMIT_ENV.maxTokens })
   if (typeof code === 'string' && REQUEST_CODES.has(code)) return recode('BAD_USER_INPUT')
+  // Apollo refuses some requests with an HTTP 4xx but no code (a persisted-query hash that does not
+  // match its query), which would otherwise be shown as INTERNAL_SERVER_ERROR.
+  if (code === 'INTERNAL_SERVER_ERROR' && clientStatus(error)) return recode('BAD_USER_INPUT')
   return formatted
 }

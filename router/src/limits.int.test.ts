@@ -104,7 +104,20 @@ describe('operation limits over HTTP', () => {
     const notAString = await post({ query: 42 })
     expect(codes(notAString.body)).toEqual(['BAD_USER_INPUT'])
     const unknownOperation = await post({ query: 'query A { items { id } }', operationName: 'B' })
-    expect(codes(unknownOperation.body)).toEqual(['BAD_USER_INPUT'])
+    expect([unknownOperation.status, codes(unknownOperation.body)]).toEqual([400, ['BAD_USER_INPUT']])
+    const unnamed = await post({ query: 'query A { items { id } } query B { items { id } }' })
+    expect([unnamed.status, codes(unnamed.body)]).toEqual([400, ['BAD_USER_INPUT']])
+    const wrongHash = await post({
+      query: '{ items { id } }',
+      extensions: { persistedQuery: { version: 1, sha256Hash: '00' } },
+    })
+    expect([wrongHash.status, codes(wrongHash.body)]).toEqual([400, ['BAD_USER_INPUT']])
+    const twoWrites = await post({ query: 'mutation { a: deleteItem(id: "x") { id } b: deleteItem(id: "y") { id } }' })
+    expect([twoWrites.status, codes(twoWrites.body)]).toEqual([400, ['QUERY_TOO_COMPLEX']])
+    // Node's own parser refuses a URL over 16 KiB; the answer is still JSON with a contract code.
+    const hugeGet = await fetch(`${base}/graphql?query=${'x'.repeat(20_000)}`)
+    expect(hugeGet.status).toBe(431)
+    expect(codes((await hugeGet.json()) as Body)).toEqual(['BAD_USER_INPUT'])
   })
 })
 

@@ -75,3 +75,25 @@ export function forbiddenCharacterError(
       })
     : null
 }
+
+/**
+ * A document whose operation cannot be chosen (an unknown operationName, or several operations and
+ * none named) reaches the gateway, which fails it with HTTP 500; refuse it as the client's mistake.
+ */
+export function refuseUnresolvedOperations(): ApolloServerPlugin<RouterContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ operation, request }) {
+          if (operation) return
+          throw new GraphQLError(
+            request.operationName
+              ? `the document has no operation named "${request.operationName}"`
+              : 'the document has several operations: name one in operationName',
+            { extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } } },
+          )
+        },
+      }
+    },
+  }
+}

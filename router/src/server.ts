@@ -11,7 +11,12 @@ import { corsInterceptor } from './cors.js'
 import { withContractCodes } from './errors.js'
 import { createRateLimiter } from './rate-limit.js'
 import { operationShapeRules } from './limits.js'
-import { refuseCostlyOperations, refuseForbiddenCharacters, rejectSubscriptionsOverHttp } from './plugins.js'
+import {
+  refuseCostlyOperations,
+  refuseForbiddenCharacters,
+  refuseUnresolvedOperations,
+  rejectSubscriptionsOverHttp,
+} from './plugins.js'
 import { createSubscriptions, type Subscriptions } from './subscriptions/index.js'
 
 export interface Router extends RouterGateway {
@@ -41,6 +46,7 @@ export function buildRouter(
           ...shared.plugins,
           rejectSubscriptionsOverHttp(),
           refuseForbiddenCharacters(),
+          refuseUnresolvedOperations(),
           refuseCostlyOperations(config.operationLimits),
         ],
         formatError: withContractCodes(shared.formatError),
