@@ -64,6 +64,7 @@ const HOSTILE_STRINGS = [
   '{"$ne": null}',
   '../../etc/passwd',
   '%00',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a log-injection payload, meant literally
   '${jndi:ldap://x}',
   '<script>alert(1)</script>',
   'NaN',
