@@ -5,6 +5,7 @@
 // the same person may come with different roles, since roles are claims of the token. Each
 // operation's row says which role it needs and which relations may do it; `expected()` derives
 // every cell from that, and each cell is asserted (a refused mutation also changes nothing).
+// The private fields of ItemInfo have rows of their own.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { errorCode, eventually, gql, type GqlResult, Stack, token } from '../harness.js'
 
@@ -197,6 +198,32 @@ const OPERATIONS: Operation[] = [
     shows: d => d.r?.rentalStatus === 'RETURNED',
   },
 ]
+
+// The contract's private fields of ItemInfo: the item's owner and that reservation's customer see
+// them, everyone else gets null; asked through both queries that return an ItemInfo.
+const PRIVATE_FIELDS = ['reservationId', 'customerId', 'customerName', 'paymentStatus'] as const
+for (const field of PRIVATE_FIELDS) {
+  OPERATIONS.push(
+    {
+      name: `itemInfo.${field}`,
+      kind: 'query',
+      who: ['owner', 'customer'],
+      fixture: 'paid',
+      document: `query($id: ID!) { r: itemInfo(itemId: $id) { itemId ${field} } }`,
+      variables: t => ({ id: t.itemId }),
+      shows: d => d.r?.[field] != null,
+    },
+    {
+      name: `itemInfos.${field}`,
+      kind: 'query',
+      who: ['owner', 'customer'],
+      fixture: 'paid',
+      document: `query($o: ID) { r: itemInfos(ownerId: $o, first: 200) { itemId ${field} } }`,
+      variables: () => ({ o: OWNER }),
+      shows: (d, t) => d.r.some((i: Data) => i.itemId === t.itemId && i[field] != null),
+    },
+  )
+}
 
 const ROLE_SETS: Role[][] = [[], ['owner'], ['renter'], ['owner', 'renter']]
 const OWNER = 'authz-owner'
