@@ -235,7 +235,10 @@ async function startNats(cluster: boolean, random: () => number): Promise<Nats> 
   }
 }
 
-/** Starts a killed instance again, retrying while it exits before it is ready (e.g. its database is down). */
+/**
+ * Starts a killed instance again. One that is up but not ready yet (waiting for its database) is
+ * waited for; one that exits before it is ready is counted and started again.
+ */
 async function bringBack(
   stack: Stack,
   name: string,
@@ -246,15 +249,30 @@ async function bringBack(
   for (let attempt = 1; ; attempt++) {
     try {
       await stack.restart(name)
-      if (attempt > 1) note(`${name} ready after ${attempt} starts`)
       return
     } catch (e) {
-      note(`${name} did not start (attempt ${attempt}): ${String(e).split('\n')[0].slice(0, 160)}`)
-      failedStarts.push(`${name} start ${attempt}: ${String(e).split('\n')[0].slice(0, 120)}`)
+      const first = String(e).split('\n')[0]
+      if (first.includes('not ready after')) {
+        note(`${name} running but not ready yet; waiting`)
+        while (!(await isReady(stack.portOf(name)))) {
+          if (Date.now() > deadline) throw new Error(`${name} never became ready`)
+          await sleep(500)
+        }
+        return
+      }
+      note(`${name} exited before it was ready (start ${attempt}): ${first.slice(0, 160)}`)
+      failedStarts.push(`${name} start ${attempt}: ${first.slice(0, 120)}`)
       if (Date.now() > deadline) throw new Error(`${name} could not be restarted`)
       await sleep(1000)
     }
   }
+}
+
+async function isReady(port: number): Promise<boolean> {
+  const res = await fetch(`http://127.0.0.1:${port}/health/ready`, { signal: AbortSignal.timeout(2000) }).catch(
+    () => undefined,
+  )
+  return res?.ok === true
 }
 
 /** The fault schedule, drawn from the seed: each instance, payment and NATS killed once, one database cut. */
