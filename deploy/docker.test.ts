@@ -195,13 +195,6 @@ describe('Dockerfile', () => {
     }
   })
 
-  test('tsx, the runtime, is a production dependency', () => {
-    const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as {
-      dependencies?: Record<string, string>
-    }
-    expect(pkg.dependencies?.tsx).toBeDefined()
-  })
-
   test('.dockerignore keeps dependencies, generated clients and local data out of the context', () => {
     const ignored = readFileSync(path.join(root, '.dockerignore'), 'utf8')
       .split('\n')

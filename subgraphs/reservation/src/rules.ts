@@ -44,8 +44,8 @@ export function canSee(r: ReservationState, userId: string | null): boolean {
   return userId !== null && (r.customerId === userId || r.ownerId === userId)
 }
 
-// Saga transitions: each answers the new state, or null when the event must change nothing
-// (already decided, or an older event arriving after a newer one).
+// Saga transitions: whether an item event may still change the reservation (false when it is
+// already decided, or the event is older than what the reservation shows).
 
 /** ItemHeld decides a PENDING reservation only; a cancelled one stays cancelled (the item releases itself). */
 export const confirmsHold = (r: ReservationState): boolean => r.status === 'PENDING'
