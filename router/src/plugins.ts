@@ -6,7 +6,7 @@ import type { RouterContext } from './context.js'
 import { checkOperationCost, type OperationLimits, withHttpStatus } from './limits.js'
 
 export const SUBSCRIPTION_OVER_HTTP_MESSAGE =
-  'subscriptions are served over WebSocket (graphql-transport-ws) at /graphql, not over HTTP'
+  'subscriptions are served at /graphql over WebSocket (graphql-transport-ws), SSE (Accept: text/event-stream) or multipart HTTP (Accept: multipart/mixed;subscriptionSpec=1.0)'
 
 /**
  * The gateway cannot execute a subscription and answers 500 with a stack trace; refuse it

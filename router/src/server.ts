@@ -34,6 +34,9 @@ export function buildRouter(
   const rateLimiter = createRateLimiter(config.rateLimits, logger)
   // Kept so queries and mutations sent over WebSocket run exactly like HTTP ones.
   let apollo: ApolloServer<RouterContext> | undefined
+  // SSE and multipart subscriptions take their requests before Apollo Server reads the body.
+  let streams: Subscriptions['streams'] | undefined
+  const cors = corsInterceptor(config.cors)
   const service = createHttpService<RouterContext>({
     config,
     logger,
@@ -54,7 +57,7 @@ export function buildRouter(
         parseOptions: { maxTokens: config.operationLimits.maxTokens },
         validationRules: operationShapeRules(config.operationLimits),
       })),
-    intercept: corsInterceptor(config.cors),
+    intercept: (req, res) => cors(req, res) || (streams?.intercept(req, res) ?? false),
     context: requestContext(config, rateLimiter),
   })
   service.onStop(() => rateLimiter.close())
@@ -87,6 +90,7 @@ export function buildRouter(
       }
     },
   })
+  streams = subscriptions.streams
   // Sockets close when the grace period ends (clients move to another instance) so HTTP can drain.
   service.onStopping(() => subscriptions.closeSockets())
   service.onStop(() => routerGateway.close())

@@ -17,6 +17,7 @@ import { SubscriptionHub } from './hub.js'
 import { SubscriptionPlanner } from './plan.js'
 import { ConnectionLimits } from './connections.js'
 import { type ExecuteOperation, SubscriptionService } from './serve.js'
+import { createHttpStreams, type HttpStreams } from './http-streams.js'
 import { attachWsServer } from './ws-server.js'
 
 export interface SubscriptionsOptions {
@@ -35,7 +36,9 @@ export interface Subscriptions {
   service: SubscriptionService
   connections: ConnectionLimits
   documents: DocumentCache
-  /** At the start of shutdown: close every socket (1001) so HTTP can drain. */
+  /** SSE and multipart subscriptions: the router's HTTP service hands their requests here. */
+  streams: HttpStreams
+  /** At the start of shutdown: close every socket (1001) and complete every stream so HTTP can drain. */
   closeSockets(): Promise<void>
   /** After the drain: stop listening to NATS and close pooled subgraph connections. */
   close(): Promise<void>
@@ -108,13 +111,30 @@ export function createSubscriptions({
     executeOperation,
   })
 
+  const streams = createHttpStreams({
+    service,
+    documents,
+    connections,
+    limits,
+    operationLimits: config.operationLimits,
+    tokens: config.tokens,
+    apiSchema,
+    executeOperation,
+    maxBodyBytes: config.limits.maxBodyBytes,
+    logger,
+  })
+
   return {
     hub,
     feed,
+    streams,
     service,
     connections,
     documents,
-    closeSockets: () => ws.close(),
+    closeSockets: () => {
+      streams.close()
+      return ws.close()
+    },
     async close() {
       feed.close()
       await bus.close()
