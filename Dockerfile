@@ -19,6 +19,7 @@ COPY projections/package.json projections/
 COPY subgraphs/item/package.json subgraphs/item/
 COPY subgraphs/reservation/package.json subgraphs/reservation/
 COPY subgraphs/payment/package.json subgraphs/payment/
+COPY web/package.json web/
 
 # ---- build: all dependencies, only to generate the Prisma clients --------------------------------
 FROM ${NODE_IMAGE} AS build
@@ -31,6 +32,10 @@ COPY prisma prisma
 COPY scripts/prisma-generate.mjs scripts/
 # Only the Prisma clients: the resolver types (generate:graphql) are types, erased at run time.
 RUN npm run generate:prisma
+# The web app the router serves at `/`: typed against the supergraph, bundled by Vite into web/dist.
+COPY router/supergraph.graphql router/
+COPY web web
+RUN npm run codegen -w web && npm run build -w web
 
 # ---- runtime: production dependencies, sources, generated clients, non-root ---------------------
 FROM ${NODE_IMAGE} AS runtime
@@ -43,6 +48,7 @@ COPY --from=manifests / ./
 RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 COPY --from=build /app/generated generated
 COPY . .
+COPY --from=build /app/web/dist web/dist
 # payment's SQLite lives in /app/data (DATABASE_URL file:./data/payment.db); mount a volume there.
 RUN mkdir -p data && chown node:node data
 

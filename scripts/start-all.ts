@@ -5,7 +5,7 @@
 // log lines are shown coloured and readable (pino-pretty); otherwise as they are, prefixed with
 // the process name. Ctrl-C / SIGTERM is passed on to every child; if one dies on its own, the
 // others are stopped and this exits 1.
-import type { ChildProcess } from 'node:child_process'
+import { execFileSync, type ChildProcess } from 'node:child_process'
 import path from 'node:path'
 import readline from 'node:readline'
 import { prettyFactory } from 'pino-pretty'
@@ -111,6 +111,7 @@ function banner(): string {
     '',
     '  GDmarket is up.',
     '',
+    `  Web app            ${url(ROUTER.port, '/')}   (open it in two browser windows: owner and renter)`,
     `  GraphQL (router)   ${url(ROUTER.port)}`,
     `  Sandbox            ${url(ROUTER.port)}   (open it in a browser)`,
     ...SUBGRAPH_NAMES.map(n => `  ${`${n} health`.padEnd(18)} ${url(SERVICES[n].port, '/health/ready')}`),
@@ -126,6 +127,13 @@ function banner(): string {
 
 process.on('SIGINT', stopAll)
 process.on('SIGTERM', stopAll)
+// The web app the router serves at `/`: built now, so what runs is what the source says (~5 s).
+log('building the web app (web/ → web/dist)')
+try {
+  execFileSync('npm', ['run', 'build', '-w', 'web', '--silent'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] })
+} catch {
+  log('the web app did not build (errors above); the router serves the API without it')
+}
 log(`starting ${SUBGRAPH_NAMES.join(', ')} (each migrates its database first)`)
 if ((await startReady(SUBGRAPH_NAMES)) && (await startReady(['router']))) console.log(banner())
 else if (!stopping) {

@@ -35,7 +35,7 @@ export interface HttpServiceOptions<Ctx extends BaseContext> {
   /** Builds the Apollo Server from the options every GDmarket server shares (spread them, then add its own). */
   apollo: (shared: SharedApolloOptions<Ctx>) => ApolloServer<Ctx>
   context: (base: RequestBase) => Promise<Ctx> | Ctx
-  /** Extra routes by "METHOD /path". */
+  /** Extra routes by "METHOD /path"; "METHOD /prefix/*" matches every path under the prefix. */
   routes?: Record<string, RouteHandler>
   /** Largest accepted request body. */
   maxBodyBytes?: number
@@ -193,7 +193,7 @@ export function createHttpService<Ctx extends BaseContext>(options: HttpServiceO
     // While draining, tell keep-alive clients to open their next request elsewhere.
     if (health.isStopping) res.setHeader('connection', 'close')
     const url = new URL(req.url ?? '/', 'http://localhost')
-    const route = routes[`${req.method} ${url.pathname}`]
+    const route = routes[`${req.method} ${url.pathname}`] ?? prefixRoute(routes, req.method, url.pathname)
     if (route) return route(req, res)
     if (url.pathname !== '/graphql' && url.pathname !== '/') {
       res.writeHead(404).end()
@@ -355,6 +355,17 @@ function headerValue(req: IncomingMessage, name: string): string | undefined {
   const v = req.headers[name]
   const s = Array.isArray(v) ? v[0] : v
   return s && s.length <= 200 ? s : undefined
+}
+
+/** The route of the longest "METHOD /prefix/*" key that `pathname` starts with. */
+function prefixRoute(routes: Record<string, RouteHandler>, method = 'GET', pathname: string): RouteHandler | undefined {
+  let best: string | undefined
+  for (const key of Object.keys(routes)) {
+    if (!key.endsWith('/*') || !key.startsWith(`${method} `)) continue
+    const prefix = key.slice(method.length + 1, -1)
+    if (pathname.startsWith(prefix) && (!best || key.length > best.length)) best = key
+  }
+  return best ? routes[best] : undefined
 }
 
 function sendJson(res: ServerResponse, report: { ok: boolean }): void {

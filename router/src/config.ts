@@ -7,6 +7,7 @@ import { type RateLimits, readRateLimits } from './rate-limit.js'
 import { type OperationLimits, readOperationLimits } from './limits.js'
 import { ROUTER, SUBGRAPHS } from '@gdmarket/contracts/services'
 import { SUBGRAPH_NAMES, defaultSubgraphUrls, type SubgraphUrls } from './supergraph.js'
+import { readWebAppConfig, type WebAppConfig } from './web-app.js'
 
 export interface RouterLimits {
   /** Largest accepted request body (the platform answers 413 above it). */
@@ -46,6 +47,8 @@ export interface SubscriptionLimits {
 }
 
 export interface RouterConfig extends ServiceConfig {
+  /** The web app served at `/` (web-app.ts). */
+  web: WebAppConfig
   jwtSecret: string
   /** How tokens are verified (auth.ts); its secret is jwtSecret. */
   tokens: TokenPolicy
@@ -75,6 +78,7 @@ export function readRouterConfigFrom(r: ConfigReader): RouterConfig {
     operationLimits: readOperationLimits(r),
     rateLimits: readRateLimits(r),
     cors: readCorsPolicy(r, base.mode),
+    web: readWebAppConfig(r, base.mode),
     limits: {
       maxBodyBytes: r.int('MAX_BODY_BYTES', 1024 * 1024, { min: 1024, max: 64 * 1024 * 1024 }),
       subgraphTimeoutMs: r.int('SUBGRAPH_TIMEOUT_MS', 10_000, { min: 10, max: 300_000 }),

@@ -8,6 +8,7 @@ import type { RouterConfig } from './config.js'
 import { type RouterContext, requestContext } from './context.js'
 import { createGateway, type RouterGateway } from './gateway.js'
 import { corsInterceptor } from './cors.js'
+import { webAppRoutes } from './web-app.js'
 import { withContractCodes } from './errors.js'
 import { createRateLimiter } from './rate-limit.js'
 import { operationShapeRules } from './limits.js'
@@ -41,6 +42,7 @@ export function buildRouter(
     config,
     logger,
     maxBodyBytes: config.limits.maxBodyBytes,
+    routes: webAppRoutes(config.web, config.jwtSecret),
     apollo: shared =>
       (apollo = new ApolloServer<RouterContext>({
         ...shared,
