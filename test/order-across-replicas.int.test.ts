@@ -33,6 +33,7 @@ const limits: ConsumerLimits = {
   heartbeatMs: 500,
   orderPollMaxMs: 100,
   stallAfterMs: 30_000,
+  pullExpiresMs: 2000,
 }
 
 let db: ItemDb

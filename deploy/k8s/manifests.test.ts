@@ -263,6 +263,32 @@ describe('deploy/k8s/overlays/dev', () => {
     }
   })
 
+  test('NATS is a 3-node JetStream cluster and the streams are created with replicas: 3', () => {
+    const ss = one('StatefulSet', 'nats')
+    expect(ss.spec.replicas).toBe(3)
+    expect(ss.spec.podManagementPolicy).toBe('Parallel')
+    const args = mainContainer(ss).args ?? []
+    const arg = (flag: string) => args[args.indexOf(flag) + 1]
+    expect(arg('--server_name')).toBe('$(POD_NAME)')
+    expect(arg('--cluster')).toBe(`nats://0.0.0.0:${containerPort(mainContainer(ss), 'cluster')}`)
+    // A route to every node by its stable name under the headless Service.
+    const service = one('Service', 'nats')
+    expect(service.spec.clusterIP).toBe('None')
+    expect(service.spec.publishNotReadyAddresses).toBe(true)
+    expect(arg('--routes').split(',')).toEqual(
+      [0, 1, 2].map(i => `nats://nats-${i}.${ss.spec.serviceName}:${containerPort(mainContainer(ss), 'cluster')}`),
+    )
+    expect(ss.spec.serviceName).toBe(service.metadata.name)
+    // The other two keep the majority while one is drained.
+    const pdb = all('PodDisruptionBudget').find(p => selects(p.spec.selector, podLabels(ss)))!
+    expect(pdb.spec.minAvailable).toBe(2)
+    const config = all('ConfigMap')[0]!
+    expect(config.data?.NATS_STREAM_REPLICAS).toBe('3')
+    // The stream's size limit stays below the node's volume.
+    const volume = ss.spec.volumeClaimTemplates[0].spec.resources.requests.storage as string
+    expect(Number(config.data?.NATS_STREAM_MAX_BYTES)).toBeLessThan(Number.parseInt(volume, 10) * 1024 ** 3)
+  })
+
   test('PostgreSQL users build DATABASE_URL from the Secret, never with a password in plain text', () => {
     for (const name of ['item', 'reservation', 'projections']) {
       const c = mainContainer(one('Deployment', name))
@@ -331,7 +357,11 @@ describe('deploy/k8s/overlays/dev', () => {
   })
 
   test('NetworkPolicy: NATS only from GDmarket’s processes, PostgreSQL only from the subgraphs that use it', () => {
-    expect(admitted(one('StatefulSet', 'nats'))).toEqual({ from: Object.keys(appPorts).sort(), ports: [4222] })
+    // The processes on the client port; the nodes themselves on the cluster port.
+    expect(admitted(one('StatefulSet', 'nats'))).toEqual({
+      from: [...Object.keys(appPorts), 'nats'].sort(),
+      ports: [4222, 6222],
+    })
     expect(admitted(one('StatefulSet', 'postgres'))).toEqual({
       from: ['item', 'projections', 'reservation'],
       ports: [5432],

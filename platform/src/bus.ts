@@ -2,6 +2,7 @@
 // connection keeps retrying in the background, outbox rows wait, and readiness says so.
 import {
   connect,
+  DiscardPolicy,
   nanos,
   RetentionPolicy,
   StorageType,
@@ -20,10 +21,35 @@ export interface BusOptions {
   logger: Logger
   /** NATS_USER/NATS_PASSWORD or NATS_TOKEN, when the server requires them. */
   auth?: NatsAuth
-  /** Window in which JetStream drops a re-published message id. */
-  duplicateWindowMs?: number
+  /** Replicas, size and age limits of the streams, and when to warn that they fill (NATS_STREAM_*). */
+  limits?: StreamLimits
   /** Streams of the service's own beside the event stream, created with it. */
   extraStreams?: StreamSpec[]
+}
+
+/** What every stream is created with; from the service's config (readStreamLimits). */
+export interface StreamLimits {
+  /** Copies of each stream in a JetStream cluster (3 in deploy/k8s; 1 on a single server). */
+  replicas: number
+  /** Events older than this are dropped (0: kept for ever). */
+  maxAgeMs: number
+  /** The stream's size limit: past it the oldest events are dropped. */
+  maxBytes: number
+  /** Window in which JetStream drops a re-published message id. */
+  duplicateWindowMs: number
+  /** Warn in the logs once a stream reaches this share of its size limit, or its oldest event this share of its age limit. */
+  warnRatio: number
+  /** How often the streams are looked at for that warning. */
+  watchIntervalMs: number
+}
+
+export const DEFAULT_STREAM_LIMITS: StreamLimits = {
+  replicas: 1,
+  maxAgeMs: 90 * 24 * 3600_000,
+  maxBytes: 1024 ** 3,
+  duplicateWindowMs: 120_000,
+  warnRatio: 0.8,
+  watchIntervalMs: 60_000,
 }
 
 export interface StreamSpec {
@@ -44,8 +70,11 @@ export class EventBus {
   private closing = false
   private readonly connected: Promise<NatsConnection>
   private readonly listeners: (() => void)[] = []
+  private readonly limits: StreamLimits
+  private watchTimer: NodeJS.Timeout | undefined
 
   constructor(private readonly options: BusOptions) {
+    this.limits = options.limits ?? DEFAULT_STREAM_LIMITS
     // waitOnFirstConnect: keep trying until NATS is there, then reconnect forever.
     this.connected = connect({
       servers: options.url,
@@ -105,6 +134,7 @@ export class EventBus {
       await this.ensureStream({ name: stream, subjects: [`${subjectPrefix(stream)}.>`] })
       await this.ensureStream({ name: deadLetterStream(stream), subjects: [`${subjectPrefix(stream)}-deadletter.>`] })
       for (const extra of this.options.extraStreams ?? []) await this.ensureStream(extra)
+      this.watchStreams()
     })
     this.streamReady.catch(() => (this.streamReady = undefined))
     return this.streamReady.then(() => ({ js: this.js!, jsm: this.jsm!, nc: this.nc! }))
@@ -115,30 +145,87 @@ export class EventBus {
     return this.isConnected() ? this.js : undefined
   }
 
-  private async ensureStream({ name, subjects, maxAgeMs }: StreamSpec): Promise<void> {
-    const jsm = this.jsm!
-    const config = {
+  private streamConfig({ name, subjects, maxAgeMs }: StreamSpec) {
+    const maxAge = maxAgeMs ?? this.limits.maxAgeMs
+    return {
       name,
       subjects,
       retention: RetentionPolicy.Limits,
       storage: StorageType.File,
-      duplicate_window: nanos(Math.min(this.options.duplicateWindowMs ?? 120_000, maxAgeMs ?? Infinity)),
-      max_age: maxAgeMs ? nanos(maxAgeMs) : 0,
+      discard: DiscardPolicy.Old,
+      num_replicas: this.limits.replicas,
+      duplicate_window: nanos(Math.min(this.limits.duplicateWindowMs, maxAge || Infinity)),
+      max_age: maxAge ? nanos(maxAge) : 0,
+      max_bytes: this.limits.maxBytes,
     }
+  }
+
+  private async ensureStream(spec: StreamSpec): Promise<void> {
+    const jsm = this.jsm!
+    const config = this.streamConfig(spec)
     try {
-      await jsm.streams.info(name)
-      await jsm.streams.update(name, { subjects, duplicate_window: config.duplicate_window, max_age: config.max_age })
+      await jsm.streams.info(spec.name)
     } catch (err) {
       if ((err as { code?: string }).code !== '404') throw err
       await jsm.streams.add(config).catch(async e => {
         // created concurrently by another process
         if (!String(e).includes('already in use')) throw e
       })
+      return
     }
+    const { name: _name, retention: _r, storage: _s, ...changeable } = config
+    // An existing stream takes the configured limits; a change the server refuses (e.g. replicas on a
+    // single server) is logged, and the stream goes on as it is.
+    await jsm.streams
+      .update(spec.name, changeable)
+      .catch(err =>
+        this.options.logger.warn(
+          { err, stream: spec.name },
+          'could not apply the stream limits; keeping the stream as it is',
+        ),
+      )
+  }
+
+  /** Warns, every watch interval, about a stream near its size or age limit: past it, the oldest events are dropped. */
+  private watchStreams(): void {
+    if (this.watchTimer) return
+    const names = [
+      this.options.stream,
+      deadLetterStream(this.options.stream),
+      ...(this.options.extraStreams ?? []).map(s => s.name),
+    ]
+    this.watchTimer = setInterval(() => {
+      void this.checkFill(names).catch(() => undefined)
+    }, this.limits.watchIntervalMs)
+    this.watchTimer.unref()
+  }
+
+  /** The warnings for the streams named (also called by tests). */
+  async checkFill(names: string[]): Promise<string[]> {
+    const warnings: string[] = []
+    const jsm = this.jsm
+    if (!jsm || !this.isConnected()) return warnings
+    for (const name of names) {
+      const { config, state } = await jsm.streams.info(name)
+      const ratio = this.limits.warnRatio
+      if (config.max_bytes > 0 && state.bytes >= ratio * config.max_bytes)
+        warnings.push(`${name} holds ${state.bytes} of its ${config.max_bytes} bytes`)
+      const ageMs = state.messages ? Date.now() - new Date(state.first_ts).getTime() : 0
+      const maxAgeMs = config.max_age / 1e6
+      if (maxAgeMs > 0 && ageMs >= ratio * maxAgeMs)
+        warnings.push(`${name}'s oldest event is ${Math.round(ageMs / 1000)} s old of the ${maxAgeMs / 1000} s kept`)
+    }
+    for (const w of warnings)
+      this.options.logger.warn(
+        { warning: w },
+        'stream near its limit: the oldest events are dropped past it; make sure every consumer keeps up, or raise NATS_STREAM_MAX_BYTES / NATS_STREAM_MAX_AGE_MS',
+      )
+    return warnings
   }
 
   async close(): Promise<void> {
     this.closing = true
+    clearInterval(this.watchTimer)
     if (this.nc && !this.nc.isClosed()) await this.nc.drain().catch(() => this.nc?.close())
   }
 }

@@ -1,6 +1,7 @@
 // Configuration read once from the environment at start; every problem is reported together and
 // the process stops with a clear message instead of failing later.
 import { DEFAULT_LIVENESS_BLOCKED_WINDOW_MS } from './health.js'
+import { DEFAULT_STREAM_LIMITS, type StreamLimits } from './bus.js'
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -95,6 +96,7 @@ export interface ServiceConfig {
   natsStream: string
   /** Credentials NATS asks for (NATS_USER + NATS_PASSWORD, or NATS_TOKEN); empty when it asks for none. */
   natsAuth: NatsAuth
+  natsStreamLimits: StreamLimits
   internalSecret: string
   /** After SIGTERM: stay up, not-ready, this long so load balancers stop sending before we close. */
   shutdownGraceMs: number
@@ -123,6 +125,7 @@ export function readServiceConfig(r: ConfigReader, service: string, defaultPort:
     natsUrl: r.string('NATS_URL', 'nats://127.0.0.1:4222'),
     natsStream: r.string('NATS_STREAM', 'GDMARKET'),
     natsAuth: readNatsAuth(r),
+    natsStreamLimits: readStreamLimits(r),
     internalSecret: r.secret('INTERNAL_SECRET', DEV_INTERNAL_SECRET, mode),
     shutdownGraceMs: r.int('SHUTDOWN_GRACE_MS', mode === 'production' ? 5000 : 0, { max: 600_000 }),
     shutdownTimeoutMs: r.int('SHUTDOWN_TIMEOUT_MS', 15_000, { min: 100, max: 600_000 }),
@@ -140,6 +143,22 @@ export interface NatsAuth {
 }
 
 /** A user and its password go together; a token stands alone. None: NATS without authorization (development). */
+/** The streams' replicas and limits (platform/src/bus.ts StreamLimits). */
+export function readStreamLimits(r: ConfigReader): StreamLimits {
+  const d = DEFAULT_STREAM_LIMITS
+  const limits: StreamLimits = {
+    replicas: r.int('NATS_STREAM_REPLICAS', d.replicas, { min: 1, max: 5 }),
+    maxAgeMs: r.int('NATS_STREAM_MAX_AGE_MS', d.maxAgeMs, { min: 0 }),
+    maxBytes: r.int('NATS_STREAM_MAX_BYTES', d.maxBytes, { min: 1024 * 1024 }),
+    duplicateWindowMs: r.int('NATS_DUPLICATE_WINDOW_MS', d.duplicateWindowMs, { min: 1000, max: 24 * 3600_000 }),
+    warnRatio: r.int('NATS_STREAM_WARN_PERCENT', d.warnRatio * 100, { min: 1, max: 100 }) / 100,
+    watchIntervalMs: r.int('NATS_STREAM_WATCH_INTERVAL_MS', d.watchIntervalMs, { min: 100, max: 3600_000 }),
+  }
+  if (limits.maxAgeMs > 0 && limits.maxAgeMs <= limits.duplicateWindowMs)
+    r.problem('NATS_STREAM_MAX_AGE_MS must be 0 (kept) or longer than NATS_DUPLICATE_WINDOW_MS')
+  return limits
+}
+
 export function readNatsAuth(r: ConfigReader): NatsAuth {
   const user = r.string('NATS_USER', '')
   const pass = r.string('NATS_PASSWORD', '')
@@ -176,6 +195,7 @@ export interface EventsConfig {
   consumerHeartbeatMs: number
   consumerOrderPollMaxMs: number
   consumerStallMs: number
+  consumerPullExpiresMs: number
 }
 
 /** `defaultDatabaseUrl`: the service's own database unless DATABASE_URL says otherwise (the service catalogue's). */
@@ -211,5 +231,6 @@ export function readEventsConfig(r: ConfigReader, defaultDatabaseUrl: string): E
     consumerHeartbeatMs,
     consumerOrderPollMaxMs: r.int('CONSUMER_ORDER_POLL_MAX_MS', 500, { min: 10, max: 60_000 }),
     consumerStallMs: r.int('CONSUMER_STALL_MS', 60_000, { min: 100 }),
+    consumerPullExpiresMs: r.int('CONSUMER_PULL_EXPIRES_MS', 5_000, { min: 1000, max: 300_000 }),
   }
 }

@@ -27,6 +27,7 @@ const limits: ConsumerLimits = {
   heartbeatMs: 400,
   orderPollMaxMs: 200,
   stallAfterMs: 10_000,
+  pullExpiresMs: 2000,
 }
 const buses: EventBus[] = []
 const consumers: EventConsumer[] = []

@@ -92,6 +92,8 @@ export interface ConsumerLimits {
   orderPollMaxMs: number
   /** Liveness fails when one attempt has been running this long. */
   stallAfterMs: number
+  /** How long one pull request waits for events; a pull lost with a NATS restart is noticed within it. */
+  pullExpiresMs: number
 }
 
 export interface ConsumerOptions extends ConsumerLimits {
@@ -173,7 +175,11 @@ export class EventConsumer {
             floorMaxAgeMs: this.o.orderPollMaxMs,
           })
         const consumer = await js.consumers.get(this.o.bus.stream, this.o.durable)
-        this.messages = await consumer.consume({ max_messages: Math.max(this.o.concurrency * 2, 8) })
+        // Short pulls: after NATS comes back the pull is renewed within about this long (its heartbeat is half).
+        this.messages = await consumer.consume({
+          max_messages: Math.max(this.o.concurrency * 2, 8),
+          expires: this.o.pullExpiresMs,
+        })
         for await (const msg of this.messages) {
           if (this.stopped) {
             // Pulled but not started: hand it back now rather than after the ack wait.

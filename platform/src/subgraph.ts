@@ -106,6 +106,7 @@ export async function buildSubgraph<Db extends PrismaLike, Ctx extends RequestCo
   const bus = new EventBus({
     url: config.natsUrl,
     auth: config.natsAuth,
+    limits: config.natsStreamLimits,
     stream: config.natsStream,
     name: config.service,
     logger,
@@ -142,6 +143,7 @@ export async function buildSubgraph<Db extends PrismaLike, Ctx extends RequestCo
         heartbeatMs: config.consumerHeartbeatMs,
         orderPollMaxMs: config.consumerOrderPollMaxMs,
         stallAfterMs: config.consumerStallMs,
+        pullExpiresMs: config.consumerPullExpiresMs,
       }),
   )
 

@@ -88,6 +88,7 @@ export function createSubscriptions({
   const bus = new EventBus({
     url: config.natsUrl,
     auth: config.natsAuth,
+    limits: config.natsStreamLimits,
     stream: config.natsStream,
     name: `${config.service}-subscriptions`,
     logger,
