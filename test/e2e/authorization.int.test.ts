@@ -7,6 +7,8 @@
 // every cell from that, and each cell is asserted (a refused mutation also changes nothing).
 // The private fields of ItemInfo have rows of their own.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { createClient } from 'graphql-ws'
+import WebSocket from 'ws'
 import { errorCode, eventually, gql, type GqlResult, Stack, token } from '../harness.js'
 
 type Role = 'owner' | 'renter'
@@ -22,7 +24,8 @@ interface Target {
 
 interface Operation {
   name: string
-  kind: 'query' | 'mutation'
+  /** A subscription's cell is its first event: `current: true` sends the ItemInfo as it is now. */
+  kind: 'query' | 'mutation' | 'subscription'
   /** The role the operation needs, if any. */
   role?: Role
   /** Who may: these relations (with the role), or anyone. */
@@ -225,6 +228,28 @@ for (const field of PRIVATE_FIELDS) {
   )
 }
 
+// The same fields pushed by itemInfoChanged: a signed-in non-party gets null, and an anonymous
+// socket may not ask for them at all (UNAUTHENTICATED); the public fields are anyone's.
+OPERATIONS.push({
+  name: 'itemInfoChanged',
+  kind: 'subscription',
+  who: 'anyone',
+  fixture: 'item',
+  document: 'subscription($id: ID) { r: itemInfoChanged(itemId: $id, current: true) { itemId itemName } }',
+  variables: t => ({ id: t.itemId }),
+  shows: (d, t) => d.r?.itemId === t.itemId,
+})
+for (const field of PRIVATE_FIELDS)
+  OPERATIONS.push({
+    name: `itemInfoChanged.${field}`,
+    kind: 'subscription',
+    who: ['owner', 'customer'],
+    fixture: 'paid',
+    document: `subscription($id: ID) { r: itemInfoChanged(itemId: $id, current: true) { itemId ${field} } }`,
+    variables: t => ({ id: t.itemId }),
+    shows: d => d.r?.[field] != null,
+  })
+
 const ROLE_SETS: Role[][] = [[], ['owner'], ['renter'], ['owner', 'renter']]
 const OWNER = 'authz-owner'
 const USER_IDS: Record<Exclude<Relation, 'nobody'>, string> = {
@@ -247,12 +272,16 @@ const CALLERS: Caller[] = [
 
 type Outcome = 'allowed' | 'hidden' | 'UNAUTHENTICATED' | 'FORBIDDEN'
 
-/** Every cell, from the table: no token → UNAUTHENTICATED for a mutation; then the role; then the relation. */
+/**
+ * Every cell, from the table: no token → UNAUTHENTICATED for a mutation (and for a subscription to
+ * private fields); then the role; then the relation.
+ */
 function expected(op: Operation, caller: Caller): Outcome {
-  if (caller.relation === 'nobody' && op.kind === 'mutation') return 'UNAUTHENTICATED'
+  const needsToken = op.kind === 'mutation' || (op.kind === 'subscription' && op.who !== 'anyone')
+  if (caller.relation === 'nobody' && needsToken) return 'UNAUTHENTICATED'
   if (op.role && !caller.roles.includes(op.role)) return 'FORBIDDEN'
   if (op.who === 'anyone' || op.who.includes(caller.relation)) return 'allowed'
-  return op.kind === 'query' ? 'hidden' : 'FORBIDDEN'
+  return op.kind === 'mutation' ? 'FORBIDDEN' : 'hidden'
 }
 
 // Not about rate limits or payment's deadline: neither may turn a cell into a timing accident.
@@ -268,6 +297,31 @@ const as = (relation: Exclude<Relation, 'nobody'>, roles: Role[]) =>
   bearer({ relation, roles, label: '' }) as Promise<string>
 const api = (query: string, variables: Record<string, unknown>, t?: string) =>
   gql(stack.url('router'), query, variables, t)
+
+/** Asks `op` as a client would: over HTTP, or for a subscription its first event over WebSocket. */
+async function ask(op: Operation, t: Target, bearerToken: string | undefined): Promise<GqlResult> {
+  if (op.kind !== 'subscription') return api(op.document, op.variables(t), bearerToken)
+  const client = createClient({
+    url: stack.url('router').replace('http', 'ws'),
+    webSocketImpl: WebSocket,
+    retryAttempts: 0,
+    connectionParams: bearerToken ? { Authorization: `Bearer ${bearerToken}` } : {},
+  })
+  try {
+    return await new Promise<GqlResult>((resolve, reject) => {
+      client.subscribe(
+        { query: op.document, variables: op.variables(t) },
+        {
+          next: r => resolve({ status: 101, data: r.data as Data, errors: r.errors as GqlResult['errors'] }),
+          error: e => (Array.isArray(e) ? resolve({ status: 101, errors: e }) : reject(e)),
+          complete: () => reject(new Error(`${op.name}: completed without an event`)),
+        },
+      )
+    })
+  } finally {
+    await client.dispose()
+  }
+}
 
 async function must(query: string, variables: Record<string, unknown>, t: string): Promise<Data> {
   const r = await api(query, variables, t)
@@ -347,17 +401,22 @@ beforeAll(async () => {
 afterAll(() => stack.dispose())
 
 describe(`authorization matrix: ${OPERATIONS.length} operations × ${CALLERS.length} callers = ${cells.length} cells`, () => {
-  it('the table is whole: every query and mutation of the public schema has a row', async () => {
-    const schema = await api('{ __schema { queryType { fields { name } } mutationType { fields { name } } } }', {})
-    const fields = [
-      ...schema.data!.__schema.queryType.fields.map((f: { name: string }) => f.name),
-      ...schema.data!.__schema.mutationType.fields.map((f: { name: string }) => f.name),
-    ]
+  it('the table is whole: every query, mutation and subscription of the public schema, and every private field, has a row', async () => {
+    const schema = await api(
+      '{ __schema { queryType { fields { name } } mutationType { fields { name } } subscriptionType { fields { name } } } }',
+      {},
+    )
+    const fields = ['queryType', 'mutationType', 'subscriptionType'].flatMap(type =>
+      schema.data!.__schema[type].fields.map((f: { name: string }) => f.name as string),
+    )
     expect(fields.filter(f => !OPERATIONS.some(op => op.name === f))).toEqual([])
+    // Every private field has a row for each way of reading an ItemInfo.
+    for (const read of ['itemInfo', 'itemInfos', 'itemInfoChanged'])
+      for (const field of PRIVATE_FIELDS) expect(OPERATIONS.map(op => op.name)).toContain(`${read}.${field}`)
   })
 
-  it.each(OPERATIONS.filter(op => op.kind === 'query').map(op => [op.name, op] as const))(
-    'query %s: each caller sees exactly what the table says',
+  it.each(OPERATIONS.filter(op => op.kind !== 'mutation').map(op => [`${op.kind} ${op.name}`, op] as const))(
+    '%s: each caller sees exactly what the table says',
     async (_, op) => {
       const t = await make(op.fixture)
       const mine = cells.filter(c => c.op === op)
@@ -365,12 +424,11 @@ describe(`authorization matrix: ${OPERATIONS.length} operations × ${CALLERS.len
       const first = mine.find(c => c.outcome === 'allowed')!.caller
       const firstToken = await bearer(first)
       await eventually(
-        () => api(op.document, op.variables(t), firstToken),
+        () => ask(op, t, firstToken),
         r => !r.errors && op.shows(r.data!, t),
         SAGA,
       )
-      for (const { caller, outcome } of mine)
-        check(op, caller, outcome, await api(op.document, op.variables(t), await bearer(caller)), t)
+      for (const { caller, outcome } of mine) check(op, caller, outcome, await ask(op, t, await bearer(caller)), t)
     },
     180_000,
   )
