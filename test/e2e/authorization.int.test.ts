@@ -361,6 +361,12 @@ async function make(fixture: Fixture): Promise<Target> {
     r => r.data?.r?.rentalStatus === 'RENTING',
     SAGA,
   )
+  // Settled: the reservation has heard of the lending too, so nothing moves under the cells.
+  await eventually(
+    () => must('query($id: ID!) { r: reservation(id: $id) { rentalStatus } }', { id: reservationId }, customer),
+    d => d.r.rentalStatus === 'RENTING',
+    SAGA,
+  )
   return { itemId, reservationId }
 }
 
