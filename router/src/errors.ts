@@ -45,8 +45,14 @@ export function contractCodes(formatted: GraphQLFormattedError, error: unknown):
   })
   if (code === 'GRAPHQL_VALIDATION_FAILED' && originalCode(error) === 'QUERY_TOO_COMPLEX')
     return recode('QUERY_TOO_COMPLEX')
-  if (code === 'GRAPHQL_PARSE_FAILED' && isTokenLimitError(formatted.message))
-    return recode('QUERY_TOO_COMPLEX', { limit: LIMIT_ENV.maxTokens })
+  if (code === 'GRAPHQL_PARSE_FAILED' && isTokenLimitError(formatted.message)) {
+    // graphql words it as a syntax error ("Document contains more that N tokens"); it is a limit.
+    const max = /(\d+) tokens/.exec(formatted.message)?.[1]
+    return {
+      ...recode('QUERY_TOO_COMPLEX', { limit: LIMIT_ENV.maxTokens }),
+      message: `the document has more than ${max} tokens; at most ${max} are allowed`,
+    }
+  }
   if (typeof code === 'string' && REQUEST_CODES.has(code)) return recode('BAD_USER_INPUT')
   // Apollo refuses some requests with an HTTP 4xx but no code (a persisted-query hash that does not
   // match its query), which would otherwise be shown as INTERNAL_SERVER_ERROR.
