@@ -2,6 +2,7 @@
 // /health/ready, a correlation id on every request, a body size limit, and a graceful SIGTERM:
 // not-ready at once, keep serving for the grace period, finish in-flight work, exit 0.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http'
+import type { Duplex } from 'node:stream'
 import { randomUUID } from 'node:crypto'
 import { type ApolloServer, HeaderMap, type ApolloServerPlugin, type BaseContext } from '@apollo/server'
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer'
@@ -156,31 +157,11 @@ export function createHttpService<Ctx extends BaseContext>(options: HttpServiceO
     handle(req, res).catch(err => {
       logger.error({ err }, 'request failed')
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' })
-      res.end(
-        JSON.stringify({
-          errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }],
-        }),
-      )
+      res.end(errorBody('INTERNAL_SERVER_ERROR', 'Internal server error'))
     })
   })
   httpServer.keepAliveTimeout = 65_000 // longer than common load balancer idle timeouts
-  // Requests Node's parser refuses before any handler runs (a URL or headers over its 16 KiB, a
-  // malformed request line) still get a JSON answer with a contract code, not an empty one.
-  httpServer.on('clientError', (err: NodeJS.ErrnoException, socket) => {
-    if (!socket.writable) return socket.destroy()
-    const tooLarge = err.code === 'HPE_HEADER_OVERFLOW'
-    const body = JSON.stringify({
-      errors: [
-        {
-          message: tooLarge ? 'request headers or URL too large' : 'malformed HTTP request',
-          extensions: { code: 'BAD_USER_INPUT' },
-        },
-      ],
-    })
-    socket.end(
-      `HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-    )
-  })
+  httpServer.on('clientError', answerClientError)
 
   const routes: Record<string, RouteHandler> = {
     'GET /health/live': (_req, res) => sendJson(res, health.live()),
@@ -204,71 +185,22 @@ export function createHttpService<Ctx extends BaseContext>(options: HttpServiceO
     if (options.intercept?.(req, res)) return
     if (options.admit && !options.admit(req.headers)) {
       req.resume() // drain the body unread so the connection can be reused
-      res.writeHead(403, { 'content-type': 'application/json' })
-      res.end(JSON.stringify({ errors: [{ message: REFUSED_MESSAGE, extensions: { code: 'FORBIDDEN' } }] }))
+      sendError(res, 403, 'FORBIDDEN', REFUSED_MESSAGE)
       return
     }
-    const body = await readBody(req, maxBodyBytes)
-    if (body === 'too-large') {
-      res.writeHead(413, { 'content-type': 'application/json' })
-      res.end(
-        JSON.stringify({
-          errors: [{ message: `request body over ${maxBodyBytes} bytes`, extensions: { code: 'BAD_USER_INPUT' } }],
-        }),
-      )
-      return
-    }
-    let parsed: unknown
-    if (body.length) {
-      try {
-        parsed = JSON.parse(body)
-      } catch {
-        res.writeHead(400, { 'content-type': 'application/json' })
-        res.end(
-          JSON.stringify({ errors: [{ message: 'request body is not JSON', extensions: { code: 'BAD_USER_INPUT' } }] }),
-        )
-        return
-      }
-    }
-    const headers = new HeaderMap()
-    for (const [k, v] of Object.entries(req.headers))
-      if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v)
-    const result = await apollo.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: { method: req.method?.toUpperCase() ?? 'GET', headers, search: url.search, body: parsed },
-      context: async () =>
-        options.context({
-          correlationId,
-          logger: logger.child({ correlationId }),
-          headers: req.headers,
-          remoteAddress: req.socket.remoteAddress,
-        }),
-    })
-    for (const [k, v] of result.headers) res.setHeader(k, v)
-    res.statusCode = result.status ?? 200
-    if (result.body.kind === 'complete') {
-      res.end(result.body.string)
-      return
-    }
-    for await (const chunk of result.body.asyncIterator) res.write(chunk)
-    res.end()
+    const body = await readJsonBody(req, res, maxBodyBytes)
+    if (body === ANSWERED) return
+    await executeGraphQL(apollo, req, res, url, body, () =>
+      options.context({
+        correlationId,
+        logger: logger.child({ correlationId }),
+        headers: req.headers,
+        remoteAddress: req.socket.remoteAddress,
+      }),
+    )
   }
 
-  apollo = options.apollo({
-    logger,
-    formatError: formatError(logger, config.mode),
-    introspection: config.mode !== 'production',
-    includeStacktraceInErrorResponses: config.mode === 'development',
-    stopOnTerminationSignals: false,
-    plugins: [
-      ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: config.shutdownTimeoutMs }),
-      config.mode === 'production'
-        ? ApolloServerPluginLandingPageProductionDefault({ footer: false })
-        : ApolloServerPluginLandingPageLocalDefault({ footer: false, embed: true }),
-      // Federated traces are for Apollo's hosted reporting, which GDmarket does not use; also quiets
-      // the "Enabling inline tracing" line every subgraph would log at start.
-      ApolloServerPluginInlineTraceDisabled(),
-    ],
-  })
+  apollo = options.apollo(sharedApolloOptions<Ctx>(httpServer, config, logger))
 
   let stopping: Promise<void> | undefined
   return {
@@ -303,6 +235,101 @@ export function createHttpService<Ctx extends BaseContext>(options: HttpServiceO
       return stopping
     },
   }
+}
+
+function sharedApolloOptions<Ctx extends BaseContext>(
+  httpServer: http.Server,
+  config: ServiceConfig,
+  logger: Logger,
+): SharedApolloOptions<Ctx> {
+  return {
+    logger,
+    formatError: formatError(logger, config.mode),
+    introspection: config.mode !== 'production',
+    includeStacktraceInErrorResponses: config.mode === 'development',
+    stopOnTerminationSignals: false,
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: config.shutdownTimeoutMs }),
+      config.mode === 'production'
+        ? ApolloServerPluginLandingPageProductionDefault({ footer: false })
+        : ApolloServerPluginLandingPageLocalDefault({ footer: false, embed: true }),
+      // Federated traces are for Apollo's hosted reporting, which GDmarket does not use; also quiets
+      // the "Enabling inline tracing" line every subgraph would log at start.
+      ApolloServerPluginInlineTraceDisabled(),
+    ],
+  }
+}
+
+const errorBody = (code: string, message: string) => JSON.stringify({ errors: [{ message, extensions: { code } }] })
+
+function sendError(res: ServerResponse, status: number, code: string, message: string): void {
+  res.writeHead(status, { 'content-type': 'application/json' })
+  res.end(errorBody(code, message))
+}
+
+/**
+ * Requests Node's parser refuses before any handler runs (a URL or headers over its 16 KiB, a
+ * malformed request line) still get a JSON answer with a contract code, not an empty one.
+ */
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (!socket.writable) {
+    socket.destroy()
+    return
+  }
+  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW'
+  const body = errorBody('BAD_USER_INPUT', tooLarge ? 'request headers or URL too large' : 'malformed HTTP request')
+  socket.end(
+    `HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  )
+}
+
+/** Returned when the request was already answered (too large, not JSON). */
+const ANSWERED = Symbol('answered')
+
+/** The request's JSON body (undefined when empty), or ANSWERED after a 413 or 400 with a contract code. */
+async function readJsonBody(
+  req: IncomingMessage,
+  res: ServerResponse,
+  maxBodyBytes: number,
+): Promise<unknown | typeof ANSWERED> {
+  const body = await readBody(req, maxBodyBytes)
+  if (body === 'too-large') {
+    sendError(res, 413, 'BAD_USER_INPUT', `request body over ${maxBodyBytes} bytes`)
+    return ANSWERED
+  }
+  if (!body.length) return undefined
+  try {
+    return JSON.parse(body)
+  } catch {
+    sendError(res, 400, 'BAD_USER_INPUT', 'request body is not JSON')
+    return ANSWERED
+  }
+}
+
+/** Runs the request through Apollo Server and writes its answer, streamed when Apollo streams it. */
+async function executeGraphQL<Ctx extends BaseContext>(
+  apollo: ApolloServer<Ctx>,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  body: unknown,
+  context: () => Promise<Ctx> | Ctx,
+): Promise<void> {
+  const headers = new HeaderMap()
+  for (const [k, v] of Object.entries(req.headers))
+    if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v)
+  const result = await apollo.executeHTTPGraphQLRequest({
+    httpGraphQLRequest: { method: req.method?.toUpperCase() ?? 'GET', headers, search: url.search, body },
+    context: async () => context(),
+  })
+  for (const [k, v] of result.headers) res.setHeader(k, v)
+  res.statusCode = result.status ?? 200
+  if (result.body.kind === 'complete') {
+    res.end(result.body.string)
+    return
+  }
+  for await (const chunk of result.body.asyncIterator) res.write(chunk)
+  res.end()
 }
 
 /** Runs hooks one after another; one failing does not keep the others from running. */
