@@ -143,6 +143,24 @@ export interface NatsAuth {
 }
 
 /** A user and its password go together; a token stands alone. None: NATS without authorization (development). */
+/** Retention windows: each longer than the stream's duplicate window (platform/src/retention.ts says why). */
+function readRetention(r: ConfigReader) {
+  const duplicateWindowMs = r.int('NATS_DUPLICATE_WINDOW_MS', DEFAULT_STREAM_LIMITS.duplicateWindowMs, {
+    min: 1000,
+    max: 24 * 3600_000,
+  })
+  const windows = {
+    outboxRetentionMs: r.int('OUTBOX_RETENTION_MS', 24 * 3600_000, { min: 1000 }),
+    processedEventRetentionMs: r.int('PROCESSED_EVENT_RETENTION_MS', 7 * 24 * 3600_000, { min: 1000 }),
+    retentionIntervalMs: r.int('RETENTION_INTERVAL_MS', 10 * 60_000, { min: 100, max: 24 * 3600_000 }),
+  }
+  if (windows.outboxRetentionMs <= duplicateWindowMs)
+    r.problem('OUTBOX_RETENTION_MS must be longer than NATS_DUPLICATE_WINDOW_MS')
+  if (windows.processedEventRetentionMs <= duplicateWindowMs)
+    r.problem('PROCESSED_EVENT_RETENTION_MS must be longer than NATS_DUPLICATE_WINDOW_MS')
+  return windows
+}
+
 /** The streams' replicas and limits (platform/src/bus.ts StreamLimits). */
 export function readStreamLimits(r: ConfigReader): StreamLimits {
   const d = DEFAULT_STREAM_LIMITS
@@ -196,6 +214,12 @@ export interface EventsConfig {
   consumerOrderPollMaxMs: number
   consumerStallMs: number
   consumerPullExpiresMs: number
+  /** Published outbox rows are deleted this long after publishing. */
+  outboxRetentionMs: number
+  /** Processed-event ids are deleted this long after the event was applied. */
+  processedEventRetentionMs: number
+  /** How often the retention job runs. */
+  retentionIntervalMs: number
 }
 
 /** `defaultDatabaseUrl`: the service's own database unless DATABASE_URL says otherwise (the service catalogue's). */
@@ -232,5 +256,6 @@ export function readEventsConfig(r: ConfigReader, defaultDatabaseUrl: string): E
     consumerOrderPollMaxMs: r.int('CONSUMER_ORDER_POLL_MAX_MS', 500, { min: 10, max: 60_000 }),
     consumerStallMs: r.int('CONSUMER_STALL_MS', 60_000, { min: 100 }),
     consumerPullExpiresMs: r.int('CONSUMER_PULL_EXPIRES_MS', 5_000, { min: 1000, max: 300_000 }),
+    ...readRetention(r),
   }
 }

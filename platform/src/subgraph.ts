@@ -18,6 +18,7 @@ import { createLogger, type Logger } from './logger.js'
 import { migrateDatabase } from './migrate.js'
 import type { PoolOptions } from './database.js'
 import { processedEventLedger, type ProcessedEventTable } from './stream-order.js'
+import { Retention, standardPruners, type PrunableTables, type Pruner } from './retention.js'
 import { OutboxRelay, type Kick, type OutboxStore } from './outbox.js'
 import { createHttpService, type HttpService, type RequestBase } from './service.js'
 
@@ -54,6 +55,8 @@ export interface SubgraphOptions<Db extends PrismaLike, Ctx extends RequestConte
     consumers?: DeclaredConsumer[]
     /** The service's outbox table, published by a relay; omit for a service that emits no events. */
     outbox?: OutboxStore
+    /** Rows of the service's own to prune beside the outbox and processed-event ids (e.g. idempotency records). */
+    retention?: Pruner[]
   }
 }
 
@@ -127,6 +130,17 @@ export async function buildSubgraph<Db extends PrismaLike, Ctx extends RequestCo
       pollIntervalMs: config.outboxPollIntervalMs,
       batchSize: config.outboxBatchSize,
     })
+  const retention = new Retention(
+    [
+      ...standardPruners(db as unknown as PrunableTables, {
+        outboxMs: config.outboxRetentionMs,
+        processedMs: config.processedEventRetentionMs,
+      }),
+      ...(wired.retention ?? []),
+    ],
+    config.retentionIntervalMs,
+    logger,
+  )
   const consumers = (wired.consumers ?? []).map(
     spec =>
       new EventConsumer({
@@ -184,6 +198,7 @@ export async function buildSubgraph<Db extends PrismaLike, Ctx extends RequestCo
   // Unwound in reverse: consumers stop taking events, the relay publishes what it has, then the bus and pool close.
   service.onStop(() => db.$disconnect())
   service.onStop(() => bus.close())
+  service.onStop(() => retention.stop())
   service.onStop(async () => relay?.stop())
   service.onStop(async () => {
     await Promise.all(consumers.map(c => c.stop()))
@@ -208,6 +223,7 @@ export async function buildSubgraph<Db extends PrismaLike, Ctx extends RequestCo
       }
     }
     if (stopping) return
+    retention.start()
     relay?.start()
     for (const c of consumers) c.start()
   }
