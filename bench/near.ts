@@ -4,6 +4,7 @@
 // the same run on the same rows, the same question asked two ways:
 // - through our router: `itemsNear(near, radiusKm: 2, first: 50)` (PostGIS, GiST, spheroid), one
 //   request at a time, BENCH_NEAR_QUERIES (2000) random points within 10 km of the centre;
+// - the item store's own statement called in-process (PostGIS alone: no router, no subgraph HTTP);
 // - a full-scan haversine in plain SQL on lat/lng, sent straight to PostgreSQL (no router, no
 //   subgraph: its best case), BENCH_NEAR_SCANS (30) of the same points.
 // The ratio of the medians is the figure; the goal is p99 <= 20 ms through the router.
@@ -14,6 +15,7 @@ import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import pg from 'pg'
 import { from as copyFrom } from 'pg-copy-streams'
+import { createItemDb, itemsNear } from '../subgraphs/item/src/store.js'
 import { percentile, round } from './lib/load.js'
 import { must, startMarket } from './lib/market.js'
 import type { BenchPart } from './run.js'
@@ -110,6 +112,21 @@ export const nearBench: BenchPart = {
         found += d.itemsNear.length
       }
 
+      // The same statement without the router and the subgraph around it.
+      const db = createItemDb(market.stack.databaseUrl('item'), 2)
+      const storeMs: number[] = []
+      try {
+        for (const near of points.slice(0, 200))
+          await itemsNear(db, { near, radiusKm: RADIUS_KM, status: 'RENTABLE', first: FIRST })
+        for (const near of points) {
+          const t0 = performance.now()
+          await itemsNear(db, { near, radiusKm: RADIUS_KM, status: 'RENTABLE', first: FIRST })
+          storeMs.push(performance.now() - t0)
+        }
+      } finally {
+        await db.$disconnect()
+      }
+
       const client = new pg.Client(market.stack.databaseUrl('item'))
       await client.connect()
       const scanMs: number[] = []
@@ -124,6 +141,7 @@ export const nearBench: BenchPart = {
         await client.end()
       }
       const router = stats(routerMs)
+      const store = stats(storeMs)
       const haversine = stats(scanMs)
       return {
         near: {
@@ -134,9 +152,11 @@ export const nearBench: BenchPart = {
           seed_s: round(seedMs / 1000, 1),
           mean_results: round(found / QUERIES, 1),
           router_itemsNear: router,
+          store_itemsNear_sql: store,
           haversine_full_scan_sql: haversine,
           ratio_p50: round(haversine.p50_ms / router.p50_ms, 1),
           ratio_p99: round(haversine.p99_ms / router.p99_ms, 1),
+          ratio_sql_p50: round(haversine.p50_ms / store.p50_ms, 1),
           goal_p99_ms: 20,
           goal_met: router.p99_ms <= 20,
           load_average_1m: round(loadAverage),

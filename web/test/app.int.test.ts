@@ -248,7 +248,8 @@ describe('the web app', () => {
       s => s === 'CANCELLED',
       { timeoutMs: 20_000 },
     )
-    await boardFollows(i => i.reservationStatus === 'CANCELLED', 'cancelled')
+    // Cancelled, then the item released (RENTABLE again): two changes; compare once both are in.
+    await boardFollows(i => i.reservationStatus === 'CANCELLED' && i.itemStatus === 'RENTABLE', 'cancelled')
     expect(await boardRow()).toEqual(await apiInfo())
   })
 })
