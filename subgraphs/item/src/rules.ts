@@ -1,4 +1,5 @@
 // The item's rules, as plain functions over plain values: no GraphQL, no database.
+import { forbiddenCharacterAt } from '@gdmarket/platform/input'
 import { badInput, conflict, forbidden } from '@gdmarket/platform/errors'
 import type { GeoPoint, HoldRefusal, ItemStatus, RentalStatus } from '@gdmarket/contracts/item'
 
@@ -45,15 +46,12 @@ export function validatePoint(p: GeoPoint, what: string): GeoPoint {
   return { lat: p.lat, lng: p.lng }
 }
 
-/** C0 controls (NUL included) and DEL: never part of a neighbourhood's name. */
-const hasControl = (s: string) => [...s].some(c => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)
-
 /** 0-100 characters after trimming; empty means none. */
 export function validateArea(area: string | null | undefined): string | null {
   if (area === null || area === undefined) return null
   const trimmed = area.trim()
   if ([...trimmed].length > AREA_MAX_LENGTH) throw badInput(`area must be at most ${AREA_MAX_LENGTH} characters`)
-  if (hasControl(trimmed)) throw badInput('area must not contain control characters')
+  if (forbiddenCharacterAt(trimmed) >= 0) throw badInput('area must not contain control characters')
   return trimmed === '' ? null : trimmed
 }
 
