@@ -23,10 +23,17 @@ export default {
       ...common,
       displayName: 'integration',
       testMatch: ['<rootDir>/**/*.int.test.ts'],
-      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/e2e/', '<rootDir>/test/operations/'],
+      testPathIgnorePatterns: [
+        '/node_modules/',
+        '<rootDir>/test/e2e/',
+        '<rootDir>/test/operations/',
+        '<rootDir>/test/chaos/',
+      ],
     },
     { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.int.test.ts'] },
     { ...common, displayName: 'operations', testMatch: ['<rootDir>/test/operations/**/*.int.test.ts'] },
+    // The short seeded chaos run (docs/chaos.md): the last tier, alone, as it starts the most processes.
+    { ...common, displayName: 'chaos', testMatch: ['<rootDir>/test/chaos/**/*.int.test.ts'] },
   ],
   testTimeout: 60_000,
 }

@@ -20,7 +20,9 @@ const snapshot = await readSnapshot({
   natsUrl: process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
   stream: process.env.NATS_STREAM ?? 'GDMARKET',
 })
-const result = check(snapshot)
+// ProcessedEvent rows older than the services' retention window are pruned: not looked for.
+const retentionMs = Number(process.env.PROCESSED_EVENT_RETENTION_MS ?? 7 * 24 * 3600_000)
+const result = check({ ...snapshot, processedSince: Date.now() - retentionMs + 3600_000 })
 const { decided, undecided } = decisionLatencies(snapshot.events)
 console.log(
   `${snapshot.items.length} items, ${snapshot.reservations.length} reservations, ${snapshot.payments.length} payments, ${snapshot.events.length} events`,

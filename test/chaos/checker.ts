@@ -62,6 +62,8 @@ export interface Snapshot {
   /** Outbox rows of every database that publishes to the domain stream. */
   outbox: OutboxRow[]
   deadLetters: number
+  /** ProcessedEvent rows are pruned after a retention window: events older than this (ms epoch) are not looked for there. */
+  processedSince?: number
 }
 
 export type MutationName =
@@ -356,12 +358,14 @@ function checkEvents(t: Tally, s: Snapshot, events: StreamEvent[]): void {
     else if (!inStream.has(row.id)) t.add('events missing', `${row.db} outbox ${row.id} not in the stream`)
   }
   const applied = new Set(s.processed.map(p => `${p.consumer}/${p.eventId}`))
-  for (const e of events)
+  for (const e of events) {
+    if (s.processedSince && Date.parse(e.occurredAt) < s.processedSince) continue
     for (const [consumer, consumes] of Object.entries(CONSUMES)) {
       if (!consumes(e.type)) continue
       if (consumer === 'projections' && !itemIdOf(e)) continue
       if (!applied.has(`${consumer}/${e.id}`)) t.add('events missing', `${consumer} never applied ${e.type} ${e.id}`)
     }
+  }
   for (const [key, list] of groupBy(
     events.filter(e => e.causationId),
     e => `${e.causationId}/${e.type}`,

@@ -128,6 +128,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       CONSUMER_BACKOFF_MS: '',
       ...Object.fromEntries(REPLICATED.map(s => [`${s.toUpperCase()}_URL`, `${balancers.get(s)!.url}/graphql`])),
     }
+    // On a cluster the streams are replicated on all three nodes, as deploy/k8s runs them.
+    if (o.cluster) stack.overrides.all.NATS_STREAM_REPLICAS = '3'
     if (o.faults.includes('latency')) stack.overrides.payment = { PAYMENT_TEST_LATENCY_MS: o.paymentLatency }
     if (o.faults.includes('db')) {
       const cut = await TcpProxy.forUrl(stack.databaseUrl(o.outageService))
@@ -135,7 +137,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       stack.overrides[o.outageService] = { DATABASE_URL: cut.url }
     }
     // The databases are created and migrated by the first instance; the others join them.
-    await stack.start('item', 'reservation', 'payment', 'projections')
+    await Promise.all(
+      (['item', 'reservation', 'payment', 'projections'] as const).map(n => patiently(stack, n, () => stack.start(n))),
+    )
     const instances: string[][] = [['payment']]
     const more: Promise<unknown>[] = []
     for (const s of REPLICATED) {
@@ -143,12 +147,16 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       for (let i = 2; i <= o.replicas; i++) {
         const name = `${s}-${i}`
         group.push(name)
-        more.push(stack.startInstance(name, s).then(() => balancers.get(s)!.upstreams.push(stack.portOf(name))))
+        more.push(
+          patiently(stack, name, () => stack.startInstance(name, s)).then(() =>
+            balancers.get(s)!.upstreams.push(stack.portOf(name)),
+          ),
+        )
       }
       instances.push(group)
     }
     await Promise.all(more)
-    await stack.start('router')
+    await patiently(stack, 'router', () => stack.start('router'))
     note(
       `up: ${o.replicas} × item, reservation, projections; payment; router; ${o.cluster ? '3-node NATS cluster' : 'nats-server'} (seed ${o.seed})`,
     )
@@ -264,6 +272,23 @@ async function bringBack(
       failedStarts.push(`${name} start ${attempt}: ${first.slice(0, 120)}`)
       if (Date.now() > deadline) throw new Error(`${name} could not be restarted`)
       await sleep(1000)
+    }
+  }
+}
+
+/**
+ * A first start on a loaded machine can take longer than the harness's ready wait: a process that
+ * is up but not ready yet is given until `maxMs`; one that exits still fails the run.
+ */
+async function patiently(stack: Stack, name: string, start: () => Promise<unknown>, maxMs = 240_000): Promise<void> {
+  const deadline = Date.now() + maxMs
+  try {
+    await start()
+  } catch (e) {
+    if (!String(e).split('\n')[0].includes('not ready after')) throw e
+    while (!(await isReady(stack.portOf(name)))) {
+      if (Date.now() > deadline) throw new Error(`${name} not ready after ${maxMs} ms`)
+      await sleep(500)
     }
   }
 }
