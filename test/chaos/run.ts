@@ -126,6 +126,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     stack.overrides.all = {
       // The production retry policy, not the harness's fast one: what an outage really meets.
       CONSUMER_BACKOFF_MS: '',
+      // On the cluster every stream has three copies, as in deploy/k8s: a killed node loses nothing.
+      ...(o.cluster ? { NATS_STREAM_REPLICAS: '3' } : {}),
       ...Object.fromEntries(REPLICATED.map(s => [`${s.toUpperCase()}_URL`, `${balancers.get(s)!.url}/graphql`])),
     }
     // On a cluster the streams are replicated on all three nodes, as deploy/k8s runs them.
