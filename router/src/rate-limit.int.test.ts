@@ -3,7 +3,9 @@
 // with Redis unreachable each router still limits on its own.
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { createClient } from 'graphql-ws'
 import { Redis } from 'ioredis'
+import WebSocket from 'ws'
 import { signToken } from './auth.js'
 import { readRouterConfig } from './config.js'
 import { buildRouter, type Router } from './server.js'
@@ -92,9 +94,37 @@ describe('rate limiting', () => {
     for (let i = 0; i < 6; i++) asAlice.push((await ask(bases[i % 2], alice)).status)
     expect(asAlice.slice(0, 4)).toEqual([200, 200, 200, 200])
     expect(asAlice.slice(5)).toEqual([429])
+    // The same bucket over WebSocket: Alice's is empty, so a query sent on an open socket is refused.
+    const client = createClient({
+      url: bases[0].replace('http', 'ws'),
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${alice}` },
+      retryAttempts: 0,
+    })
+    const run = () =>
+      new Promise<unknown[]>(resolve => {
+        const seen: unknown[] = []
+        client.subscribe(
+          { query: '{ items { id } }' },
+          {
+            next: r => seen.push(...(r.errors ?? []).map(e => e.extensions?.code)),
+            error: () => resolve(seen),
+            complete: () => resolve(seen),
+          },
+        )
+      })
+    try {
+      // The bucket refills one a second: of three quick queries at most one can pass.
+      const codes = [...(await run()), ...(await run()), ...(await run())]
+      expect(codes).toContain('RATE_LIMITED')
+      expect(codes.every(c => c === 'RATE_LIMITED')).toBe(true)
+    } finally {
+      await client.dispose()
+    }
     // With the address's bucket empty, a forged token does not get around it.
     for (let i = 0; i < 20 && (await ask(bases[0])).status !== 429; i++);
-    expect((await ask(bases[1], 'forged.token.value')).status).toBe(429)
+    const forged = [await ask(bases[1], 'forged.token.value'), await ask(bases[0], 'forged.token.value')]
+    expect(forged.map(a => a.status)).toContain(429)
   })
 
   it('falls back to per-router buckets while Redis is unreachable', async () => {

@@ -204,3 +204,22 @@ export function createRateLimiter(limits: RateLimits, logger: Logger): RateLimit
     },
   }
 }
+
+/**
+ * For queries and mutations sent over an open WebSocket or stream, which bypass the HTTP request
+ * hook: a signed-in caller draws on the same bucket as over HTTP (so every mutation is counted).
+ * Anonymous operations there are bounded by the connection caps instead: the socket's address is
+ * not known here, and one shared bucket would let one client starve every other.
+ */
+export async function rateLimitedOperation(
+  limiter: RateLimiter,
+  caller: { userId: string } | null,
+): Promise<GraphQLError | undefined> {
+  if (!caller) return undefined
+  const verdict = await limiter.take(caller, undefined)
+  if (verdict.allowed) return undefined
+  const seconds = Math.max(1, Math.ceil(verdict.retryAfterMs / 1000))
+  return new GraphQLError(`too many requests; try again in ${seconds} s`, {
+    extensions: { code: 'RATE_LIMITED', retryAfterSeconds: seconds },
+  })
+}

@@ -10,7 +10,7 @@ import { createGateway, type RouterGateway } from './gateway.js'
 import { corsInterceptor } from './cors.js'
 import { webAppRoutes } from './web-app.js'
 import { withContractCodes } from './errors.js'
-import { createRateLimiter } from './rate-limit.js'
+import { createRateLimiter, rateLimitedOperation } from './rate-limit.js'
 import { operationShapeRules } from './limits.js'
 import {
   refuseCostlyOperations,
@@ -74,6 +74,8 @@ export function buildRouter(
     apiSchema: routerGateway.apiSchema,
     executeOperation: async (request, contextValue) => {
       if (!apollo) throw new Error('the router is not built yet')
+      const refused = await rateLimitedOperation(rateLimiter, contextValue.caller)
+      if (refused) return { errors: [refused] }
       const response = await apollo.executeOperation(request, { contextValue })
       if (response.body.kind !== 'single')
         return {
