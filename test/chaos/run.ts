@@ -130,8 +130,6 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       ...(o.cluster ? { NATS_STREAM_REPLICAS: '3' } : {}),
       ...Object.fromEntries(REPLICATED.map(s => [`${s.toUpperCase()}_URL`, `${balancers.get(s)!.url}/graphql`])),
     }
-    // On a cluster the streams are replicated on all three nodes, as deploy/k8s runs them.
-    if (o.cluster) stack.overrides.all.NATS_STREAM_REPLICAS = '3'
     if (o.faults.includes('latency')) stack.overrides.payment = { PAYMENT_TEST_LATENCY_MS: o.paymentLatency }
     if (o.faults.includes('db')) {
       const cut = await TcpProxy.forUrl(stack.databaseUrl(o.outageService))
