@@ -80,6 +80,7 @@ async function startReady(names: readonly ServiceName[]): Promise<boolean> {
           name,
           timeoutMs: READY_TIMEOUT_MS,
           intervalMs: 300,
+          probeTimeoutMs: 1000,
           cancelled: () => stopping,
         })
         if (ready) log(`${name} ready (${((Date.now() - started) / 1000).toFixed(1)} s)`)

@@ -46,6 +46,8 @@ export interface ReadyOptions {
   name: string
   timeoutMs?: number
   intervalMs?: number
+  /** How long one probe may take; default: as long as it takes (a loaded machine answers slowly, but answers). */
+  probeTimeoutMs?: number
   /** Which answer counts as ready; default: a 2xx. */
   accept?: (res: Response) => boolean
   /** Stops waiting early (returns false), e.g. when the starter is shutting down. */
@@ -59,13 +61,21 @@ export interface ReadyOptions {
 export async function waitReady(
   proc: Child,
   url: string,
-  { name, timeoutMs = 60_000, intervalMs = 100, accept = r => r.ok, cancelled = () => false }: ReadyOptions,
+  {
+    name,
+    timeoutMs = 60_000,
+    intervalMs = 100,
+    probeTimeoutMs,
+    accept = r => r.ok,
+    cancelled = () => false,
+  }: ReadyOptions,
 ): Promise<boolean> {
   const deadline = Date.now() + timeoutMs
   while (!cancelled()) {
     const code = proc.exitCode()
     if (code !== undefined) throw new Error(`${name} exited with ${code} before it was ready:\n${proc.output.join('')}`)
-    const ok = await fetch(url, { signal: AbortSignal.timeout(Math.max(1000, intervalMs)) }).then(accept, () => false)
+    const signal = probeTimeoutMs ? AbortSignal.timeout(probeTimeoutMs) : undefined
+    const ok = await fetch(url, { signal }).then(accept, () => false)
     if (ok) return true
     if (Date.now() > deadline) throw new Error(`${name} not ready after ${timeoutMs} ms:\n${proc.output.join('')}`)
     await sleep(intervalMs)
