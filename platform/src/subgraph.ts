@@ -57,7 +57,14 @@ export interface SubgraphOptions<Db extends PrismaLike, Ctx extends RequestConte
     outbox?: OutboxStore
     /** Rows of the service's own to prune beside the outbox and processed-event ids (e.g. idempotency records). */
     retention?: Pruner[]
+    /** Background work of the service's own (e.g. a reconciler): started with it, stopped before its bus and pool. */
+    workers?: Worker[]
   }
+}
+
+export interface Worker {
+  start(): void
+  stop(): Promise<void>
 }
 
 export interface Subgraph<Db> {
@@ -201,6 +208,9 @@ export async function buildSubgraph<Db extends PrismaLike, Ctx extends RequestCo
   service.onStop(() => retention.stop())
   service.onStop(async () => relay?.stop())
   service.onStop(async () => {
+    await Promise.all((wired.workers ?? []).map(w => w.stop()))
+  })
+  service.onStop(async () => {
     await Promise.all(consumers.map(c => c.stop()))
   })
 
@@ -226,6 +236,7 @@ export async function buildSubgraph<Db extends PrismaLike, Ctx extends RequestCo
     retention.start()
     relay?.start()
     for (const c of consumers) c.start()
+    for (const w of wired.workers ?? []) w.start()
   }
 
   return {

@@ -1,7 +1,22 @@
-import { readConfig, readEventsConfig, readPaymentMaxAmount, readServiceConfig } from '@gdmarket/platform/config'
-import { SUBGRAPHS } from '@gdmarket/contracts/services'
+import {
+  readConfig,
+  readEventsConfig,
+  readPaymentMaxAmount,
+  readServiceConfig,
+  type ConfigReader,
+} from '@gdmarket/platform/config'
+import { defaultUrl, SUBGRAPHS } from '@gdmarket/contracts/services'
 
 export type ItemConfig = ReturnType<typeof readItemConfig>
+
+/** How the item subgraph asks the reservation, the arbiter of a rental, to decide a lend or a return. */
+function readArbiterConfig(r: ConfigReader) {
+  return {
+    reservationUrl: r.url(SUBGRAPHS.reservation.urlEnv, defaultUrl('reservation')),
+    /** Deadline of that call; past it lendItem/returnItem answer SERVICE_UNAVAILABLE. */
+    reservationTimeoutMs: r.int('RESERVATION_TIMEOUT_MS', 2_000, { min: 10, max: 60_000 }),
+  }
+}
 
 export const readItemConfig = (env: NodeJS.ProcessEnv = process.env) =>
   readConfig(r => {
@@ -11,5 +26,6 @@ export const readItemConfig = (env: NodeJS.ProcessEnv = process.env) =>
       ...readServiceConfig(r, 'item', SUBGRAPHS.item.port),
       ...readEventsConfig(r, SUBGRAPHS.item.defaultDatabaseUrl),
       priceMax: r.int('PRICE_MAX', paymentMaxAmount, { min: 0, max: paymentMaxAmount }),
+      ...readArbiterConfig(r),
     }
   }, env)

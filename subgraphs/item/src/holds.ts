@@ -1,22 +1,16 @@
 // The item's side of the reservation saga: its handler table for reservation events. Each handler
 // applies an event at most once (markApplied) and never lets an older reservation event override a
-// newer. Confirmed, rejected and rental changes are not in the table: the item learns nothing from them.
+// newer. The item holds on requests, releases on cancellations, and applies the reservation's rental
+// decisions (lend, return) here too, in case lendItem/returnItem stopped after deciding. Confirmed,
+// rejected and payment changes are not in the table: the reservation decides lending against them.
 import { causedBy } from '@gdmarket/platform/events'
 import { markApplied, type EventHandlers } from '@gdmarket/platform/consumer'
 import type { EventSink, Transact } from '@gdmarket/platform/outbox'
 import type { ItemEvents } from '@gdmarket/contracts/item'
 import type { ReservationEvent, ReservationEvents } from '@gdmarket/contracts/reservation'
 import { holdRefusal } from './rules.js'
-import {
-  advanceReservation,
-  findItem,
-  holdItem,
-  markHoldPaid,
-  releaseHold,
-  snapshot,
-  type Item,
-  type ItemTx,
-} from './store.js'
+import { applyLend, applyReturn, ItemMoved } from './rentals.js'
+import { advanceReservation, findItem, holdItem, releaseHold, snapshot, type Item, type ItemTx } from './store.js'
 
 export const ITEM_CONSUMER = 'item'
 
@@ -63,19 +57,19 @@ export function reservationHandlers(transact: Transact<ItemTx, ItemEvents>): Eve
     }),
     ReservationCancelled: step(async ({ data: { reservation } }, { tx, events, item, holds }) => {
       if (!item || !holds || item.rentalStatus === 'RENTING') return
-      const released = await releaseHold(tx, item.id)
+      // Guarded by the version read: a lend or a new hold committed meanwhile makes the event retry.
+      const released = await releaseHold(tx, item)
+      if (!released) throw new ItemMoved(item.id)
       await events.emit('ItemReleased', released.id, released.version, {
         item: snapshot(released),
         reservationId: reservation.reservationId,
       })
     }),
-    ReservationPaid: step(followPayment),
-    ReservationPaymentCancelled: step(followPayment),
+    ReservationRentalChanged: step(async ({ data: { reservation } }, { tx, events }) => {
+      if (reservation.rentalStatus === 'RENTING')
+        await applyLend(tx, events, reservation.itemId, reservation.reservationId)
+      if (reservation.rentalStatus === 'RETURNED')
+        await applyReturn(tx, events, reservation.itemId, reservation.reservationId)
+    }),
   }
-}
-
-/** Every reservation event carries its payment status; lendItem checks the last one heard. */
-async function followPayment(event: ReservationEvent, { tx, item, holds }: HoldStep): Promise<void> {
-  const paid = event.data.reservation.paymentStatus === 'PAID'
-  if (item && holds && item.holdPaid !== paid) await markHoldPaid(tx, item.id, paid)
 }

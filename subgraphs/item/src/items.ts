@@ -2,9 +2,11 @@
 import { conflict, notFound, requireId } from '@gdmarket/platform/errors'
 import { requireRole, type Caller } from '@gdmarket/platform/identity'
 import { newId } from '@gdmarket/platform/ids'
-import type { Cause, Transact } from '@gdmarket/platform/outbox'
+import type { Cause, EventSink, Transact } from '@gdmarket/platform/outbox'
 import type { GeoPoint, ItemEvents } from '@gdmarket/contracts/item'
+import type { RentalArbiter } from './arbiter.js'
 import { assertDeletable, assertLendable, assertOwner, assertReturnable, validateNewItem } from './rules.js'
+import { applyLend, applyReturn, ItemMoved } from './rentals.js'
 import {
   createItem,
   findItem,
@@ -24,6 +26,8 @@ export interface ItemDeps {
   priceMax: number
   /** Whether a reservation id was ever seen in the reservation events. */
   reservationKnown: (reservationId: string) => Promise<boolean>
+  /** The reservation subgraph, which decides lends and returns. */
+  arbiter: RentalArbiter
 }
 
 export interface NewItemInput {
@@ -57,7 +61,7 @@ export async function registerItem(
   })
 }
 
-async function ownedLiveItem(tx: ItemTx, caller: Caller | null, id: string): Promise<Item> {
+async function ownedLiveItem(tx: ItemTx | ItemDb, caller: Caller | null, id: string): Promise<Item> {
   const owner = requireRole(caller, 'owner')
   const item = await findItem(tx, requireId(id, 'item id'))
   if (!item || item.deletedAt) throw notFound('no such item')
@@ -76,47 +80,55 @@ export function deleteItem(deps: ItemDeps, caller: Caller | null, id: string, ca
   })
 }
 
+/** Applies a decision to the item, again when a concurrent writer moved it (a few times). */
+async function applied(
+  deps: ItemDeps,
+  cause: Cause,
+  apply: (tx: ItemTx, events: EventSink<ItemEvents>) => Promise<Item | null>,
+): Promise<Item> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const item = await deps.transact(cause, apply)
+      if (!item) throw notFound('no such item')
+      return item
+    } catch (e) {
+      if (!(e instanceof ItemMoved) || attempt >= APPLY_ATTEMPTS) throw e
+    }
+  }
+}
+const APPLY_ATTEMPTS = 5
+
+/**
+ * Lends the item to the reservation that holds it. The reservation decides (CONFIRMED, PAID, no
+ * refund under way, serialized with cancelPayment and cancelReservation on its row); the item then
+ * applies the decision and answers it.
+ */
 export async function lendItem(
   deps: ItemDeps,
   caller: Caller | null,
   reservationId: string,
   cause: Cause,
 ): Promise<Item> {
-  requireRole(caller, 'owner')
+  const owner = requireRole(caller, 'owner')
   const rid = requireId(reservationId, 'reservation id')
-  return deps.transact(cause, async (tx, events) => {
-    const held = await findItemHeldBy(tx, rid)
-    if (!held || held.deletedAt) {
-      if (await deps.reservationKnown(rid)) throw conflict('the reservation is not confirmed for an item')
-      throw notFound('no such reservation')
-    }
-    const item = await ownedLiveItem(tx, caller, held.id)
-    assertLendable(item, rid)
-    const lent = await updateIfUnchanged(tx, item, { rentalStatus: 'RENTING' })
-    if (!lent) throw changedMeanwhile()
-    await events.emit('ItemLent', lent.id, lent.version, { item: snapshot(lent), reservationId: rid })
-    return lent
-  })
+  const held = await findItemHeldBy(deps.db, rid)
+  if (!held || held.deletedAt) {
+    if (await deps.reservationKnown(rid)) throw conflict('the reservation is not confirmed for an item')
+    throw notFound('no such reservation')
+  }
+  assertOwner(held, owner.userId)
+  assertLendable(held, rid)
+  await deps.arbiter.decideLend({ reservationId: rid, itemId: held.id, owner, correlationId: cause.correlationId })
+  return applied(deps, cause, (tx, events) => applyLend(tx, events, held.id, rid))
 }
 
-export function returnItem(deps: ItemDeps, caller: Caller | null, itemId: string, cause: Cause): Promise<Item> {
-  return deps.transact(cause, async (tx, events) => {
-    const item = await ownedLiveItem(tx, caller, itemId)
-    assertReturnable(item)
-    const reservationId = item.holdReservationId
-    const returned = await updateIfUnchanged(tx, item, {
-      rentalStatus: 'RETURNED',
-      status: 'RENTABLE',
-      holdReservationId: null,
-      holdCustomerId: null,
-      holdCustomerName: null,
-      holdPaid: false,
-    })
-    if (!returned) throw changedMeanwhile()
-    await events.emit('ItemReturned', returned.id, returned.version, {
-      item: snapshot(returned),
-      reservationId: reservationId ?? '',
-    })
-    return returned
-  })
+/** Takes the item back: the reservation it is lent to decides RETURNED, then the item is RENTABLE again. */
+export async function returnItem(deps: ItemDeps, caller: Caller | null, itemId: string, cause: Cause): Promise<Item> {
+  const owner = requireRole(caller, 'owner')
+  const item = await ownedLiveItem(deps.db, caller, itemId)
+  assertReturnable(item)
+  const rid = item.holdReservationId
+  if (rid)
+    await deps.arbiter.decideReturn({ reservationId: rid, itemId: item.id, owner, correlationId: cause.correlationId })
+  return applied(deps, cause, (tx, events) => applyReturn(tx, events, item.id, rid))
 }

@@ -21,7 +21,6 @@ const item = (over: Partial<ItemState> = {}): ItemState => ({
   status: 'RENTABLE',
   rentalStatus: 'NOT_RENTING',
   holdReservationId: null,
-  holdPaid: false,
   deletedAt: null,
   ...over,
 })
@@ -96,11 +95,10 @@ describe('item rules', () => {
     )
     expect(thrownCode(() => assertDeletable(item({ rentalStatus: 'RETURNED' })))).toBeUndefined()
   })
-  it('lends only to the paid reservation that holds the item', () => {
-    const held = item({ status: 'NOT_RENTABLE', holdReservationId: 'r1', holdPaid: true })
+  it('lends only to the reservation that holds the item, once', () => {
+    const held = item({ status: 'NOT_RENTABLE', holdReservationId: 'r1' })
     expect(thrownCode(() => assertLendable(held, 'r1'))).toBeUndefined()
     expect(thrownCode(() => assertLendable(held, 'r2'))).toBe('CONFLICT')
-    expect(thrownCode(() => assertLendable({ ...held, holdPaid: false }, 'r1'))).toBe('CONFLICT')
     expect(thrownCode(() => assertLendable({ ...held, rentalStatus: 'RENTING' }, 'r1'))).toBe('CONFLICT')
   })
   it('returns only a rented item', () => {

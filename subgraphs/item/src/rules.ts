@@ -21,7 +21,6 @@ export interface ItemState {
   status: ItemStatus
   rentalStatus: RentalStatus
   holdReservationId: string | null
-  holdPaid: boolean
   deletedAt: Date | null
 }
 
@@ -87,10 +86,10 @@ export function assertDeletable(item: ItemState): void {
   if (item.status === 'NOT_RENTABLE' || item.holdReservationId) throw conflict('the item is reserved')
 }
 
+/** The item's part of lending; whether the reservation is paid is the reservation's to decide. */
 export function assertLendable(item: ItemState, reservationId: string): void {
   if (item.holdReservationId !== reservationId) throw conflict('the reservation does not hold this item')
   if (item.rentalStatus === 'RENTING') throw conflict('the item is already lent')
-  if (!item.holdPaid) throw conflict('the reservation is not paid')
 }
 
 export function assertReturnable(item: ItemState): void {

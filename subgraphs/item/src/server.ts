@@ -4,6 +4,7 @@ import { consumer } from '@gdmarket/platform/consumer'
 import { buildSubgraph } from '@gdmarket/platform/subgraph'
 import { reservationEvents } from '@gdmarket/contracts/reservation'
 import type { ItemConfig } from './config.js'
+import { reservationArbiter } from './arbiter.js'
 import { ITEM_CONSUMER, reservationHandlers } from './holds.js'
 import type { ItemDeps } from './items.js'
 import { itemContext, resolvers } from './resolvers.js'
@@ -23,6 +24,7 @@ export function buildItemSubgraph(config: ItemConfig) {
         transact: outbox.transact,
         priceMax: config.priceMax,
         reservationKnown: id => reservationKnown(db, id),
+        arbiter: reservationArbiter(config),
       }
       return {
         outbox: outbox.store,

@@ -143,30 +143,23 @@ export async function holdItem(
       holdReservationId: hold.reservationId,
       holdCustomerId: hold.customerId,
       holdCustomerName: hold.customerName,
-      holdPaid: false,
       version: { increment: 1 },
     },
   })
   return held ?? null
 }
 
-/** Ends the item's hold: RENTABLE again, no reservation holding it. */
-export const releaseHold = (tx: ItemTx, itemId: string): Promise<Item> =>
-  tx.item.update({
-    where: { id: itemId },
-    data: {
-      status: 'RENTABLE',
-      holdReservationId: null,
-      holdCustomerId: null,
-      holdCustomerName: null,
-      holdPaid: false,
-      version: { increment: 1 },
-    },
-  })
-
-/** Records whether the holding reservation is paid (lending needs it); not a change of the item, no version bump. */
-export const markHoldPaid = (tx: ItemTx, itemId: string, paid: boolean) =>
-  tx.item.update({ where: { id: itemId }, data: { holdPaid: paid } })
-
 export const reservationKnown = async (db: ItemDb, reservationId: string) =>
   (await db.reservationSeen.count({ where: { reservationId } })) > 0
+
+const NO_HOLD = { holdReservationId: null, holdCustomerId: null, holdCustomerName: null } as const
+
+/** Lends the item to the reservation holding it, as that reservation decided; null if the item moved on. */
+export const lendToHolder = (tx: ItemTx, item: Item) => updateIfUnchanged(tx, item, { rentalStatus: 'RENTING' })
+
+/** Takes the item back from the reservation it is lent to: RETURNED and RENTABLE, no hold. */
+export const takeBack = (tx: ItemTx, item: Item) =>
+  updateIfUnchanged(tx, item, { rentalStatus: 'RETURNED', status: 'RENTABLE', ...NO_HOLD })
+
+/** Releases the hold of a cancelled reservation: RENTABLE, no hold. */
+export const releaseHold = (tx: ItemTx, item: Item) => updateIfUnchanged(tx, item, { status: 'RENTABLE', ...NO_HOLD })

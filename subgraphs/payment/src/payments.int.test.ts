@@ -13,8 +13,9 @@ const INTERNAL = { 'x-gdmarket-internal-secret': DEV_INTERNAL_SECRET }
 const as = (caller: Caller) => ({ ...INTERNAL, 'x-gdmarket-caller': encodeCaller(caller) })
 const renter: Caller = { userId: `renter-${randomUUID()}`, name: 'Kim', roles: ['renter'] }
 
-const APPROVE = `mutation($r: ID!, $c: ID!, $a: Int!) { approvePayment(reservationId: $r, customerId: $c, amount: $a) { id amount status } }`
-const REFUND = `mutation($r: ID!) { refundPayment(reservationId: $r) { id amount status } }`
+const APPROVE = `mutation($r: ID!, $c: ID!, $a: Int!, $t: ID!) { approvePayment(reservationId: $r, customerId: $c, amount: $a, attemptId: $t) { id amount status } }`
+const REFUND = `mutation($r: ID!, $t: ID!) { refundPayment(reservationId: $r, attemptId: $t) { id amount status } }`
+const CLOSE = `mutation($r: ID!, $t: ID!) { closePaymentAttempt(reservationId: $r, attemptId: $t) { id amount status } }`
 const MINE = `{ payments { id amount status createdAt reservation { id } } }`
 const OF_RESERVATIONS = `query($reps: [_Any!]!) { _entities(representations: $reps) { ... on Reservation { id payment { id status } } } }`
 
@@ -38,8 +39,9 @@ async function lastEvent<K extends keyof PaymentEvents>(
 describe('payment subgraph', () => {
   const stack = new Stack({ payment: { PAYMENT_MAX_AMOUNT: '50000' } })
   let url = ''
-  const approve = (r: string, amount: number, headers: Record<string, string> = INTERNAL) =>
-    gql(url, APPROVE, { r, c: renter.userId, a: amount }, undefined, headers)
+  const approve = (r: string, amount: number, headers: Record<string, string> = INTERNAL, t = randomUUID()) =>
+    gql(url, APPROVE, { r, c: renter.userId, a: amount, t }, undefined, headers)
+  const refund = (r: string, t = randomUUID()) => gql(url, REFUND, { r, t }, undefined, INTERNAL)
   const mine = async () =>
     (
       await gql<{ payments: { id: string; status: string; createdAt: string; reservation: { id: string } }[] }>(
@@ -89,7 +91,7 @@ describe('payment subgraph', () => {
   it('refuses callers without the internal secret and malformed input, recording nothing', async () => {
     const r = randomUUID()
     expect(errorCode(await approve(r, 10, {}))).toBe('FORBIDDEN')
-    expect(errorCode(await gql(url, REFUND, { r }))).toBe('FORBIDDEN')
+    expect(errorCode(await gql(url, REFUND, { r, t: randomUUID() }))).toBe('FORBIDDEN')
     expect(errorCode(await approve(r, -5))).toBe('BAD_USER_INPUT')
     expect(errorCode(await approve('not-a-uuid', 5))).toBe('BAD_USER_INPUT')
     expect((await mine()).some(p => p.reservation.id === r)).toBe(false)
@@ -98,10 +100,10 @@ describe('payment subgraph', () => {
   it('refunds idempotently, answers null without a payment, and charges a refunded reservation again', async () => {
     const r = randomUUID()
     const paid = (await approve(r, 300)).data!.approvePayment
-    const refunded = await gql(url, REFUND, { r }, undefined, INTERNAL)
+    const refunded = await refund(r)
     expect(refunded.data?.refundPayment).toEqual({ ...paid, status: 'CANCELLED' })
-    expect((await gql(url, REFUND, { r }, undefined, INTERNAL)).data).toEqual(refunded.data)
-    expect((await gql(url, REFUND, { r: randomUUID() }, undefined, INTERNAL)).data?.refundPayment).toBeNull()
+    expect((await refund(r)).data).toEqual(refunded.data)
+    expect((await refund(randomUUID())).data?.refundPayment).toBeNull()
     const repaid = await approve(r, 300)
     expect(repaid.data?.approvePayment).toEqual({ ...paid, status: 'PAID' })
 
@@ -117,6 +119,31 @@ describe('payment subgraph', () => {
       data: { paymentId: paid.id, amount: 300 },
     })
     expect(await last('PaymentApproved')).toMatchObject({ aggregateId: paid.id, aggregateVersion: 3 })
+  })
+
+  it('does each attempt once: a repeated refund attempt does not refund a later charge', async () => {
+    const r = randomUUID()
+    const refundAttempt = randomUUID()
+    await approve(r, 40)
+    expect((await refund(r, refundAttempt)).data?.refundPayment).toMatchObject({ status: 'CANCELLED' })
+    expect((await approve(r, 40)).data?.approvePayment).toMatchObject({ status: 'PAID' })
+    // The first refund arriving again (a retry, a late copy) answers the payment as it is: still PAID.
+    expect((await refund(r, refundAttempt)).data?.refundPayment).toMatchObject({ status: 'PAID' })
+  })
+
+  it('closes an attempt that never ran, so its late arrival cannot charge; a made charge stays', async () => {
+    const r = randomUUID()
+    const late = randomUUID()
+    const closed = await gql(url, CLOSE, { r, t: late }, undefined, INTERNAL)
+    expect(closed.data?.closePaymentAttempt).toBeNull()
+    expect(errorCode(await approve(r, 70, INTERNAL, late))).toBe('CONFLICT')
+    expect((await mine()).some(p => p.reservation.id === r)).toBe(false)
+    // Closing an attempt that did charge answers the charge: that is what the reservation settles to.
+    const made = randomUUID()
+    const paid = (await approve(r, 70, INTERNAL, made)).data!.approvePayment
+    const answer = await gql(url, CLOSE, { r, t: made }, undefined, INTERNAL)
+    expect(answer.data?.closePaymentAttempt).toEqual(paid)
+    expect((await approve(r, 70, INTERNAL, made)).data?.approvePayment).toEqual(paid)
   })
 
   it('lists only the caller’s payments, newest first; nothing for anonymous callers', async () => {

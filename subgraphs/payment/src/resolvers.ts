@@ -6,7 +6,13 @@ import { readPage } from '@gdmarket/platform/paging'
 import type { Same } from '@gdmarket/platform/types'
 import type { PaymentStatus } from '@gdmarket/contracts/payment'
 import type * as Schema from '../../../generated/payment/resolvers.js'
-import { approvePayment, refundPayment, type PaymentDeps, type PaymentRequest } from './payments.js'
+import {
+  approvePayment,
+  closePaymentAttempt,
+  refundPayment,
+  type PaymentDeps,
+  type PaymentRequest,
+} from './payments.js'
 import { payerOnly } from './rules.js'
 import { listPayments, paymentsByIds, paymentsByReservationIds, type Payment } from './store.js'
 
@@ -47,7 +53,8 @@ export const resolvers: Schema.Resolvers = {
   },
   Mutation: {
     approvePayment: (_, args, ctx) => approvePayment(ctx.deps, asked(ctx), args),
-    refundPayment: (_, args, ctx) => refundPayment(ctx.deps, asked(ctx), args.reservationId),
+    refundPayment: (_, args, ctx) => refundPayment(ctx.deps, asked(ctx), args),
+    closePaymentAttempt: (_, args, ctx) => closePaymentAttempt(ctx.deps, asked(ctx), args),
   },
   // Entity references are checked like payments(): a payment is shown to the customer who paid it
   // and to nobody else, whatever id or reservation id a representation names.

@@ -63,7 +63,13 @@ export const markRefunded = (tx: PaymentTx, id: string) =>
     data: { status: 'CANCELLED', cancelledAt: new Date(), version: { increment: 1 } },
   })
 
-/** Two first approvals of one reservation raced and the other one inserted the row. */
+/** A reservation's call, by its attempt id: what it was (CHARGE, REFUND) or CLOSED, null if never seen. */
+export const findAttempt = (tx: PaymentTx, id: string) => tx.paymentAttempt.findUnique({ where: { id } })
+
+export const recordAttempt = (tx: PaymentTx, id: string, reservationId: string, kind: 'CHARGE' | 'REFUND' | 'CLOSED') =>
+  tx.paymentAttempt.create({ data: { id, reservationId, kind } })
+
+/** Two first approvals of one reservation (or two arrivals of one attempt) raced and the other inserted the row. */
 export const isDuplicateReservation = (e: unknown): boolean =>
   e instanceof Prisma.PrismaClientKnownRequestError && e.code === 'P2002'
 

@@ -21,12 +21,29 @@ function readPaymentCallConfig(r: ConfigReader) {
   }
 }
 
+/** The reconciler of lost payment answers (reconciler.ts). */
+function readReconcilerConfig(r: ConfigReader, paymentTimeoutMs: number) {
+  const reconcileAfterMs = r.int('RECONCILE_AFTER_MS', 2_000, { min: 10, max: 600_000 })
+  // Younger intents may still be answered by their own request; settling them would only race it.
+  if (reconcileAfterMs <= paymentTimeoutMs)
+    r.problem(`RECONCILE_AFTER_MS (${reconcileAfterMs}) must be longer than PAYMENT_TIMEOUT_MS (${paymentTimeoutMs})`)
+  return {
+    /** How often the reconciler looks for payment calls whose answer was lost. */
+    reconcileIntervalMs: r.int('RECONCILE_INTERVAL_MS', 1_000, { min: 10, max: 600_000 }),
+    /** How old an unsettled payment call must be before the reconciler asks payment about it. */
+    reconcileAfterMs,
+    /** Reservations settled per round. */
+    reconcileBatch: r.int('RECONCILE_BATCH', 50, { min: 1, max: 10_000 }),
+  }
+}
+
 export const readReservationConfig = (env: NodeJS.ProcessEnv = process.env) =>
-  readConfig(
-    r => ({
+  readConfig(r => {
+    const payment = readPaymentCallConfig(r)
+    return {
       ...readServiceConfig(r, 'reservation', SUBGRAPHS.reservation.port),
       ...readEventsConfig(r, SUBGRAPHS.reservation.defaultDatabaseUrl),
-      ...readPaymentCallConfig(r),
-    }),
-    env,
-  )
+      ...payment,
+      ...readReconcilerConfig(r, payment.paymentTimeoutMs),
+    }
+  }, env)

@@ -2,7 +2,7 @@
 // correlation id, a deadline, and a circuit breaker so a slow or dead payment subgraph costs callers
 // nothing once it is known to be failing. A decline is an answer, not a failure of payment.
 import CircuitBreaker from 'opossum'
-import { AppError, paymentDeclined, paymentUnavailable } from '@gdmarket/platform/errors'
+import { AppError, paymentDeclined } from '@gdmarket/platform/errors'
 import { CORRELATION_HEADER, INTERNAL_SECRET_HEADER } from '@gdmarket/platform/identity'
 import type { Logger } from '@gdmarket/platform/logger'
 import type { PaymentCallConfig } from './config.js'
@@ -13,17 +13,44 @@ export interface PaymentReceipt {
   status: 'PAID' | 'CANCELLED'
 }
 
-export interface PaymentClient {
-  /** Charges at most once per reservation (payment is idempotent by reservation id). */
-  approve(reservationId: string, customerId: string, amount: number, correlationId: string): Promise<PaymentReceipt>
-  /** Refunds the reservation's payment; null when it has none. */
-  refund(reservationId: string, correlationId: string): Promise<PaymentReceipt | null>
+/** One call of a reservation to payment; payment answers a repeated attempt id with what it did the first time. */
+export interface Attempt {
+  reservationId: string
+  attemptId: string
 }
 
-const APPROVE = `mutation Approve($reservationId: ID!, $customerId: ID!, $amount: Int!) {
-  result: approvePayment(reservationId: $reservationId, customerId: $customerId, amount: $amount) { id amount status }
+export interface PaymentClient {
+  /** Charges at most once per reservation (payment is idempotent by reservation id and by attempt). */
+  approve(attempt: Attempt & { customerId: string; amount: number }, correlationId: string): Promise<PaymentReceipt>
+  /** Refunds the reservation's payment; null when it has none. */
+  refund(attempt: Attempt, correlationId: string): Promise<PaymentReceipt | null>
+  /**
+   * The reconciler's question for a charge whose answer was lost: payment closes the attempt if it
+   * never ran (a late arrival of it is then refused) and answers the reservation's payment as it is.
+   */
+  close(attempt: Attempt, correlationId: string): Promise<PaymentReceipt | null>
+}
+
+/** PAYMENT_UNAVAILABLE; `notSent` when the request certainly never reached payment (circuit open, refused). */
+export class PaymentUnavailable extends AppError {
+  constructor(
+    message: string | undefined,
+    readonly notSent: boolean,
+  ) {
+    super('PAYMENT_UNAVAILABLE', message ?? 'payment is unavailable, try again later')
+  }
+}
+
+const RECEIPT = '{ id amount status }'
+const APPROVE = `mutation Approve($reservationId: ID!, $customerId: ID!, $amount: Int!, $attemptId: ID!) {
+  result: approvePayment(reservationId: $reservationId, customerId: $customerId, amount: $amount, attemptId: $attemptId) ${RECEIPT}
 }`
-const REFUND = `mutation Refund($reservationId: ID!) { result: refundPayment(reservationId: $reservationId) { id amount status } }`
+const REFUND = `mutation Refund($reservationId: ID!, $attemptId: ID!) {
+  result: refundPayment(reservationId: $reservationId, attemptId: $attemptId) ${RECEIPT}
+}`
+const CLOSE = `mutation Close($reservationId: ID!, $attemptId: ID!) {
+  result: closePaymentAttempt(reservationId: $reservationId, attemptId: $attemptId) ${RECEIPT}
+}`
 
 interface Answer {
   data?: { result: PaymentReceipt | null } | null
@@ -33,6 +60,7 @@ interface Answer {
 // Payment's own refusals: it answered, so they are declines and leave the breaker alone.
 const REFUSALS = new Set(['PAYMENT_DECLINED', 'BAD_USER_INPUT'])
 const isDecline = (e: unknown): boolean => e instanceof AppError && e.code === 'PAYMENT_DECLINED'
+const refused = (e: unknown): boolean => (e as { cause?: { code?: string } }).cause?.code === 'ECONNREFUSED'
 
 export function createPaymentClient(
   config: PaymentCallConfig & { internalSecret: string },
@@ -84,17 +112,23 @@ export function createPaymentClient(
       return await breaker.fire(query, variables, correlationId)
     } catch (e) {
       if (isDecline(e)) throw e
-      logger.warn({ err: e, open: breaker.opened }, 'payment unavailable')
-      throw paymentUnavailable(breaker.opened ? 'payment is unavailable (circuit open), try again later' : undefined)
+      // Rejected by the open circuit, or the connection refused: the request never left.
+      const notSent = (e as { code?: string }).code === 'EOPENBREAKER' || refused(e)
+      logger.warn({ err: e, open: breaker.opened, notSent }, 'payment unavailable')
+      throw new PaymentUnavailable(
+        breaker.opened ? 'payment is unavailable (circuit open), try again later' : undefined,
+        notSent,
+      )
     }
   }
 
   return {
-    async approve(reservationId, customerId, amount, correlationId) {
-      const receipt = await call(APPROVE, { reservationId, customerId, amount }, correlationId)
-      if (!receipt) throw paymentUnavailable('payment answered without a payment')
+    async approve(attempt, correlationId) {
+      const receipt = await call(APPROVE, { ...attempt }, correlationId)
+      if (!receipt) throw new PaymentUnavailable('payment answered without a payment', false)
       return receipt
     },
-    refund: (reservationId, correlationId) => call(REFUND, { reservationId }, correlationId),
+    refund: (attempt, correlationId) => call(REFUND, { ...attempt }, correlationId),
+    close: (attempt, correlationId) => call(CLOSE, { ...attempt }, correlationId),
   }
 }

@@ -6,6 +6,7 @@ import type { ReservationEvents } from '@gdmarket/contracts/reservation'
 import type { Logger } from '@gdmarket/platform/logger'
 import type { Cause, Transact } from '@gdmarket/platform/outbox'
 import type { PaymentClient } from './payment-client.js'
+import { callAndSettle, recordIntent } from './payment-intents.js'
 import { assertCancellable, assertCustomer } from './rules.js'
 import {
   createReservation,
@@ -41,18 +42,6 @@ export async function ownReservation(deps: ReservationDeps, caller: Caller | nul
   return r
 }
 
-/**
- * Undoes a payment call whose reservation update could not be committed. Best effort: if payment
- * is unreachable now the mismatch is logged for an operator; the caller still gets CONFLICT.
- */
-export async function compensate(deps: ReservationDeps, what: string, undo: () => Promise<unknown>): Promise<void> {
-  try {
-    await undo()
-  } catch (err) {
-    deps.logger.error({ err, what }, 'compensation failed: reservation and payment disagree')
-  }
-}
-
 /** Answers PENDING at once; the item subgraph decides the hold from the ReservationRequested event. */
 export async function reserveItem(deps: ReservationDeps, asked: Asked, itemId: string): Promise<Reservation> {
   const renter = requireRole(asked.caller, 'renter')
@@ -71,33 +60,29 @@ export async function reserveItem(deps: ReservationDeps, asked: Asked, itemId: s
   })
 }
 
-/** Cancels before the item is rented; a paid reservation is refunded first (nothing changes if it cannot be). */
+/**
+ * Cancels before the item is rented. A CONFIRMED reservation may have been charged, so payment is
+ * asked to refund whatever charge exists first; it is CANCELLED once payment has answered (by the
+ * request, or by the reconciler when the answer is lost). A PENDING one was never charged.
+ */
 export async function cancelReservation(deps: ReservationDeps, asked: Asked, id: string): Promise<Reservation> {
   const r = await ownReservation(deps, asked.caller, id)
   assertCancellable(r)
-  const wasPaid = r.paymentStatus === 'PAID'
-  const refund = wasPaid ? await deps.payment.refund(r.id, asked.cause.correlationId) : null
+  if (r.status === 'CONFIRMED') {
+    const pending = await recordIntent(deps, asked.cause, r, 'REFUND', true)
+    return callAndSettle(deps, asked.cause, pending, attemptId =>
+      deps.payment.refund({ reservationId: r.id, attemptId }, asked.cause.correlationId),
+    )
+  }
   const cancelled = await deps.transact(asked.cause, async (tx, events) => {
-    const next = await updateIfUnchanged(tx, r, {
-      status: 'CANCELLED',
-      ...(wasPaid ? { paymentStatus: 'CANCELLED' as const } : {}),
-    })
+    const next = await updateIfUnchanged(tx, r, { status: 'CANCELLED' })
     if (!next) return null
     await events.emit('ReservationCancelled', next.id, next.version, {
       reservation: snapshot(next),
-      refunded: refund !== null,
+      refunded: false,
     })
     return next
   })
-  if (cancelled) return cancelled
-  // The reservation moved on between the refund and the commit (e.g. the item was lent): if it
-  // still counts as paid, charge back what was refunded.
-  const now = await findReservation(deps.db, r.id)
-  if (wasPaid && now?.paymentStatus === 'PAID' && r.amount !== null) {
-    const amount = r.amount
-    await compensate(deps, 'recharge after a failed cancellation', () =>
-      deps.payment.approve(r.id, r.customerId, amount, asked.cause.correlationId),
-    )
-  }
-  throw changedMeanwhile()
+  if (!cancelled) throw changedMeanwhile()
+  return cancelled
 }

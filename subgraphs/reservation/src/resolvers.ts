@@ -9,6 +9,7 @@ import type { PaymentStatus } from '@gdmarket/contracts/payment'
 import type { ReservationStatus } from '@gdmarket/contracts/reservation'
 import type * as Schema from '../../../generated/reservation/resolvers.js'
 import { cancelPayment, payReservation } from './paying.js'
+import { decideLend, decideReturn } from './renting.js'
 import { cancelReservation, reserveItem, type Asked, type ReservationDeps } from './reservations.js'
 import { canSee } from './rules.js'
 import { listReservations, reservationsByIds, type Reservation } from './store.js'
@@ -55,6 +56,8 @@ export const resolvers: Schema.Resolvers = {
     cancelReservation: (_, args, ctx) => cancelReservation(ctx.deps, asked(ctx), args.id),
     payReservation: (_, args, ctx) => payReservation(ctx.deps, asked(ctx), args.id),
     cancelPayment: (_, args, ctx) => cancelPayment(ctx.deps, asked(ctx), args.id),
+    decideLend: (_, args, ctx) => decideLend(ctx.deps, { ...asked(ctx), internal: ctx.internal }, args),
+    decideReturn: (_, args, ctx) => decideReturn(ctx.deps, { ...asked(ctx), internal: ctx.internal }, args),
   },
   Reservation: {
     // References (e.g. Payment.reservation) follow the same rule as reservation(id): the router

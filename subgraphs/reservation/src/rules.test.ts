@@ -1,25 +1,30 @@
 import { describe, expect, it } from '@jest/globals'
 import { thrownCode } from '../../../test/thrown.js'
 import {
-  advanceRental,
   assertCancellable,
   assertCustomer,
   assertPayable,
   assertPaymentCancellable,
   canSee,
   confirmsHold,
+  lendDecision,
   rejectsHold,
+  returnDecision,
   type ReservationState,
 } from './rules.js'
 
 const confirmed: ReservationState = {
+  itemId: 'item-1',
   customerId: 'renter',
   ownerId: 'owner',
   status: 'CONFIRMED',
   paymentStatus: 'NOT_PAID',
   rentalStatus: 'NOT_RENTING',
   amount: 700,
+  paymentIntent: null,
 }
+const paid: ReservationState = { ...confirmed, paymentStatus: 'PAID' }
+const rental = { itemId: 'item-1', ownerId: 'owner' }
 
 describe('reservation rules', () => {
   it('lets only the customer act on a reservation', () => {
@@ -75,11 +80,32 @@ describe('reservation rules', () => {
     }
   })
 
-  it('moves the rental status forward only', () => {
-    expect(advanceRental('NOT_RENTING', 'RENTING')).toBe('RENTING')
-    expect(advanceRental('RENTING', 'RETURNED')).toBe('RETURNED')
-    expect(advanceRental('NOT_RENTING', 'RETURNED')).toBe('RETURNED')
-    expect(advanceRental('RETURNED', 'RENTING')).toBeNull()
-    expect(advanceRental('RENTING', 'RENTING')).toBeNull()
+  it('starts nothing while a payment call is being settled', () => {
+    for (const paymentIntent of ['CHARGE', 'REFUND'] as const) {
+      expect(thrownCode(() => assertPayable({ ...confirmed, paymentIntent }))).toBe('CONFLICT')
+      expect(thrownCode(() => assertPaymentCancellable({ ...paid, paymentIntent }))).toBe('CONFLICT')
+      expect(thrownCode(() => assertCancellable({ ...paid, paymentIntent }))).toBe('CONFLICT')
+      expect(thrownCode(() => lendDecision({ ...paid, paymentIntent }, rental))).toBe('CONFLICT')
+    }
+  })
+
+  it('lends a CONFIRMED, PAID reservation of this item to its owner only; a lent one again is "already"', () => {
+    expect(lendDecision(paid, rental)).toBe('lend')
+    expect(lendDecision({ ...paid, rentalStatus: 'RENTING' }, rental)).toBe('already')
+    expect(thrownCode(() => lendDecision(confirmed, rental))).toBe('CONFLICT')
+    expect(thrownCode(() => lendDecision({ ...paid, paymentStatus: 'CANCELLED' }, rental))).toBe('CONFLICT')
+    expect(thrownCode(() => lendDecision({ ...paid, status: 'CANCELLED' }, rental))).toBe('CONFLICT')
+    expect(thrownCode(() => lendDecision({ ...paid, rentalStatus: 'RETURNED' }, rental))).toBe('CONFLICT')
+    expect(thrownCode(() => lendDecision(paid, { ...rental, itemId: 'item-2' }))).toBe('CONFLICT')
+    expect(thrownCode(() => lendDecision(paid, { ...rental, ownerId: 'someone' }))).toBe('FORBIDDEN')
+  })
+
+  it('takes back only a lent reservation; a returned one again is "already"', () => {
+    expect(returnDecision({ ...paid, rentalStatus: 'RENTING' }, rental)).toBe('return')
+    expect(returnDecision({ ...paid, rentalStatus: 'RETURNED' }, rental)).toBe('already')
+    expect(thrownCode(() => returnDecision(paid, rental))).toBe('CONFLICT')
+    expect(thrownCode(() => returnDecision({ ...paid, rentalStatus: 'RENTING' }, { ...rental, ownerId: 'x' }))).toBe(
+      'FORBIDDEN',
+    )
   })
 })

@@ -5,12 +5,15 @@ import type { PaymentStatus } from '@gdmarket/contracts/payment'
 import type { ReservationStatus } from '@gdmarket/contracts/reservation'
 
 export interface ReservationState {
+  itemId: string
   customerId: string
   ownerId: string | null
   status: ReservationStatus
   paymentStatus: PaymentStatus
   rentalStatus: RentalStatus
   amount: number | null
+  /** A payment call not yet settled (see payment-intents.ts); while there is one, nothing else may start. */
+  paymentIntent: 'CHARGE' | 'REFUND' | null
 }
 
 export function assertCustomer(r: ReservationState, userId: string): void {
@@ -20,9 +23,15 @@ export function assertCustomer(r: ReservationState, userId: string): void {
 const isFinal = (r: ReservationState) => r.status === 'CANCELLED' || r.status === 'REJECTED'
 const isRented = (r: ReservationState) => r.rentalStatus !== 'NOT_RENTING'
 
+function assertNotSettling(r: ReservationState): void {
+  if (r.paymentIntent !== null)
+    throw conflict('a payment of the reservation is being settled; try again in a few seconds')
+}
+
 export function assertCancellable(r: ReservationState): void {
   if (isRented(r)) throw conflict('the item has been rented; the reservation can no longer be cancelled')
   if (isFinal(r)) throw conflict(`the reservation is already ${r.status}`)
+  assertNotSettling(r)
 }
 
 /** Paying needs a CONFIRMED, unpaid (or refunded) reservation whose item has not been handed over. */
@@ -31,12 +40,48 @@ export function assertPayable(r: ReservationState): number {
   if (r.paymentStatus === 'PAID') throw conflict('the reservation is already paid')
   if (isRented(r)) throw conflict('the item has been rented already')
   if (r.amount === null) throw conflict('the price of the reservation is not known yet')
+  assertNotSettling(r)
   return r.amount
 }
 
 export function assertPaymentCancellable(r: ReservationState): void {
   if (r.paymentStatus !== 'PAID') throw conflict('the reservation is not paid')
   if (isRented(r)) throw conflict('the item has been lent; the payment can no longer be cancelled')
+  assertNotSettling(r)
+}
+
+/** The item and its owner, as the item subgraph states them when it asks to lend or take back. */
+export interface RentalRequest {
+  itemId: string
+  ownerId: string
+}
+
+function assertSameRental(r: ReservationState, asked: RentalRequest): void {
+  if (r.itemId !== asked.itemId) throw conflict('the reservation is not for this item')
+  if (r.ownerId !== asked.ownerId) throw forbidden('only the item’s owner may do this')
+}
+
+/**
+ * lendItem, decided by the reservation against its own state: CONFIRMED, PAID, no payment call
+ * being settled, not lent yet. 'already' when this reservation was lent before (a retry, or an item
+ * that has not applied the decision yet): the item applies it again, idempotently.
+ */
+export function lendDecision(r: ReservationState, asked: RentalRequest): 'lend' | 'already' {
+  assertSameRental(r, asked)
+  if (r.rentalStatus === 'RENTING') return 'already'
+  if (r.rentalStatus === 'RETURNED') throw conflict('the item has been returned already')
+  if (r.status !== 'CONFIRMED') throw conflict(`the reservation is ${r.status}`)
+  assertNotSettling(r)
+  if (r.paymentStatus !== 'PAID') throw conflict('the reservation is not paid')
+  return 'lend'
+}
+
+/** returnItem, decided likewise: only a lent reservation comes back; 'already' when it has. */
+export function returnDecision(r: ReservationState, asked: RentalRequest): 'return' | 'already' {
+  assertSameRental(r, asked)
+  if (r.rentalStatus === 'RETURNED') return 'already'
+  if (r.rentalStatus !== 'RENTING') throw conflict('the item is not rented')
+  return 'return'
 }
 
 /** The customer and the item's owner see a reservation; nobody else (not even that it exists). */
@@ -52,10 +97,3 @@ export const confirmsHold = (r: ReservationState): boolean => r.status === 'PEND
 
 /** ItemHoldRejected likewise decides only a PENDING reservation. */
 export const rejectsHold = (r: ReservationState): boolean => r.status === 'PENDING'
-
-const RENTAL_ORDER: readonly RentalStatus[] = ['NOT_RENTING', 'RENTING', 'RETURNED']
-
-/** Where the thing is only moves forward: a late ItemLent never undoes an ItemReturned. */
-export function advanceRental(current: RentalStatus, heard: RentalStatus): RentalStatus | null {
-  return RENTAL_ORDER.indexOf(heard) > RENTAL_ORDER.indexOf(current) ? heard : null
-}

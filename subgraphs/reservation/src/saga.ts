@@ -1,13 +1,14 @@
 // The reservation's side of the saga: its handler table for item events. Each handler applies an
 // event at most once (markApplied, in the same transaction) and only moves a reservation forward,
 // so a redelivered or late event changes nothing. Every change bumps the version its event carries.
-// ItemRegistered and ItemReleased are not in the table: a reservation learns nothing from them.
+// ItemRegistered and ItemReleased are not in the table: a reservation learns nothing from them; nor
+// ItemLent and ItemReturned: they follow the reservation's own decision (renting.ts).
 import { causedBy } from '@gdmarket/platform/events'
 import { markApplied, type EventHandlers } from '@gdmarket/platform/consumer'
 import type { EventSink, Transact } from '@gdmarket/platform/outbox'
-import type { ItemEvent, ItemEvents, RentalStatus } from '@gdmarket/contracts/item'
+import type { ItemEvent, ItemEvents } from '@gdmarket/contracts/item'
 import type { ReservationEvents } from '@gdmarket/contracts/reservation'
-import { advanceRental, confirmsHold, rejectsHold } from './rules.js'
+import { confirmsHold, rejectsHold } from './rules.js'
 import { findReservation, markItemDeleted, snapshot, updateIfUnchanged, type ReservationTx } from './store.js'
 
 export const RESERVATION_CONSUMER = 'reservation'
@@ -33,8 +34,6 @@ export function itemHandlers(transact: Transact<ReservationTx, ReservationEvents
   return {
     ItemHeld: once((event, tx, events) => onHeld(tx, events, event.data)),
     ItemHoldRejected: once((event, tx, events) => onHoldRejected(tx, events, event.data)),
-    ItemLent: once((event, tx, events) => onRental(tx, events, event.data.reservationId, 'RENTING')),
-    ItemReturned: once((event, tx, events) => onRental(tx, events, event.data.reservationId, 'RETURNED')),
     ItemDeleted: once(async (event, tx) => {
       await markItemDeleted(tx, event.data.item.itemId)
     }),
@@ -69,17 +68,5 @@ async function onHoldRejected(
   await events.emit('ReservationRejected', next.id, next.version, {
     reservation: snapshot(next),
     reason: rejected.reason,
-  })
-}
-
-/** The item was handed over or came back. */
-async function onRental(tx: ReservationTx, events: Events, reservationId: string, heard: RentalStatus): Promise<void> {
-  const r = reservationId ? await findReservation(tx, reservationId) : null
-  const rentalStatus = r ? advanceRental(r.rentalStatus, heard) : null
-  if (!r || !rentalStatus) return
-  const next = await updateIfUnchanged(tx, r, { rentalStatus })
-  if (!next) throw new Error('reservation changed during the rental change; retrying the event')
-  await events.emit('ReservationRentalChanged', next.id, next.version, {
-    reservation: snapshot(next),
   })
 }

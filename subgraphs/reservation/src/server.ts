@@ -6,6 +6,7 @@ import { itemEvents } from '@gdmarket/contracts/item'
 import type { ReservationConfig } from './config.js'
 import { createPaymentClient } from './payment-client.js'
 import type { ReservationDeps } from './reservations.js'
+import { PaymentReconciler } from './reconciler.js'
 import { reservationContext, resolvers } from './resolvers.js'
 import { itemHandlers, RESERVATION_CONSUMER, sagaKey } from './saga.js'
 import { createReservationDb, reservationOutbox } from './store.js'
@@ -28,6 +29,7 @@ export function buildReservationSubgraph(config: ReservationConfig) {
       }
       return {
         outbox: outbox.store,
+        workers: [new PaymentReconciler(deps, config)],
         context: request => reservationContext(request, deps),
         consumers: [
           consumer({

@@ -66,3 +66,36 @@ export async function markItemDeleted(tx: ReservationTx, itemId: string): Promis
   })
   return count
 }
+
+/** What settling a payment call clears. */
+export const NO_INTENT = {
+  paymentIntent: null,
+  paymentAttemptId: null,
+  paymentIntentAt: null,
+  cancelAfterRefund: false,
+} satisfies Prisma.ReservationUpdateManyMutationInput
+
+/**
+ * Applies `data` only while the reservation still waits on this payment attempt (the state guard:
+ * whoever settles an attempt first, the request or the reconciler, is the only one who does).
+ */
+export async function updateIfAttempt(
+  tx: ReservationTx,
+  r: Reservation,
+  data: Prisma.ReservationUpdateManyMutationInput,
+): Promise<Reservation | null> {
+  if (!r.paymentAttemptId) return null
+  const [next] = await tx.reservation.updateManyAndReturn({
+    where: { id: r.id, paymentAttemptId: r.paymentAttemptId, paymentIntent: { not: null } },
+    data: { ...data, version: { increment: 1 } },
+  })
+  return next ?? null
+}
+
+/** Payment calls recorded before `before` and still unsettled, oldest first: the reconciler's work. */
+export const unsettledPayments = (db: ReservationDb, before: Date, limit: number) =>
+  db.reservation.findMany({
+    where: { paymentIntent: { not: null }, paymentIntentAt: { lt: before } },
+    orderBy: { paymentIntentAt: 'asc' },
+    take: limit,
+  })

@@ -1,0 +1,114 @@
+// Payment is the source of truth for money. Before the reservation calls payment it records the
+// call (its intent and an attempt id) under the row guard; the answer settles it. When the answer is
+// lost (timeout, crash, circuit open mid-call) the intent stays and the reconciler settles it from
+// what payment really did. While an intent is open the reservation refuses every other change of its
+// money or rental (CONFLICT), so a lend can never slip in between a refund and its settlement.
+import { randomUUID } from 'node:crypto'
+import { AppError, notFound } from '@gdmarket/platform/errors'
+import type { Cause } from '@gdmarket/platform/outbox'
+import { PaymentUnavailable, type PaymentReceipt } from './payment-client.js'
+import { changedMeanwhile, type ReservationDeps } from './reservations.js'
+import { findReservation, NO_INTENT, snapshot, updateIfAttempt, updateIfUnchanged, type Reservation } from './store.js'
+
+export type IntentKind = 'CHARGE' | 'REFUND'
+
+/** Records that payment is about to be called; the loser of a race for the row gets CONFLICT. */
+export async function recordIntent(
+  deps: ReservationDeps,
+  cause: Cause,
+  r: Reservation,
+  kind: IntentKind,
+  cancelAfterRefund = false,
+): Promise<Reservation> {
+  const pending = await deps.transact(cause, tx =>
+    updateIfUnchanged(tx, r, {
+      paymentIntent: kind,
+      paymentAttemptId: randomUUID(),
+      paymentIntentAt: new Date(),
+      cancelAfterRefund,
+    }),
+  )
+  if (!pending) throw changedMeanwhile()
+  return pending
+}
+
+/**
+ * Drives a reservation waiting on its payment attempt to what payment reports (its payment after
+ * the call, or null when it has none). Null when the attempt was settled already (by the request or
+ * the reconciler, from the same truth).
+ */
+export function settle(
+  deps: ReservationDeps,
+  cause: Cause,
+  pending: Reservation,
+  payment: PaymentReceipt | null,
+): Promise<Reservation | null> {
+  const paid = payment?.status === 'PAID'
+  return deps.transact(cause, async (tx, events) => {
+    if (pending.paymentIntent === 'CHARGE') {
+      const next = await updateIfAttempt(tx, pending, { ...NO_INTENT, ...(paid ? { paymentStatus: 'PAID' } : {}) })
+      if (next && paid && payment)
+        await events.emit('ReservationPaid', next.id, next.version, {
+          reservation: snapshot(next),
+          paymentId: payment.id,
+          amount: payment.amount,
+        })
+      return next
+    }
+    // A refund answered: whatever charge there was is refunded now.
+    if (paid) throw new Error('payment answered a refund with a PAID payment; the reconciler retries')
+    const paymentStatus = payment ? 'CANCELLED' : pending.paymentStatus === 'PAID' ? 'NOT_PAID' : pending.paymentStatus
+    if (pending.cancelAfterRefund) {
+      const next = await updateIfAttempt(tx, pending, { ...NO_INTENT, paymentStatus, status: 'CANCELLED' })
+      if (next)
+        await events.emit('ReservationCancelled', next.id, next.version, {
+          reservation: snapshot(next),
+          refunded: payment !== null && pending.paymentStatus !== 'CANCELLED',
+        })
+      return next
+    }
+    const next = await updateIfAttempt(tx, pending, { ...NO_INTENT, paymentStatus })
+    if (next)
+      await events.emit('ReservationPaymentCancelled', next.id, next.version, {
+        reservation: snapshot(next),
+        paymentId: payment?.id ?? '',
+      })
+    return next
+  })
+}
+
+/** Payment certainly did nothing (it declined, or was never reached): the intent is dropped. */
+async function abandon(deps: ReservationDeps, cause: Cause, pending: Reservation): Promise<void> {
+  await deps.transact(cause, tx => updateIfAttempt(tx, pending, NO_INTENT))
+}
+
+const certainlyNothing = (e: unknown): boolean =>
+  (e instanceof AppError && e.code === 'PAYMENT_DECLINED') || (e instanceof PaymentUnavailable && e.notSent)
+
+/**
+ * Makes the call of a recorded intent and settles it from the answer. A lost answer leaves the
+ * intent for the reconciler and the caller gets PAYMENT_UNAVAILABLE: within seconds the reservation
+ * shows what payment really did.
+ */
+export async function callAndSettle(
+  deps: ReservationDeps,
+  cause: Cause,
+  pending: Reservation,
+  call: (attemptId: string) => Promise<PaymentReceipt | null>,
+): Promise<Reservation> {
+  const attemptId = pending.paymentAttemptId
+  if (!attemptId) throw new Error('callAndSettle needs a recorded intent')
+  let payment: PaymentReceipt | null
+  try {
+    payment = await call(attemptId)
+  } catch (e) {
+    if (certainlyNothing(e)) await abandon(deps, cause, pending)
+    throw e
+  }
+  const settled = await settle(deps, cause, pending, payment)
+  if (settled) return settled
+  // The reconciler settled it first, from the same answer payment gives everyone.
+  const now = await findReservation(deps.db, pending.id)
+  if (!now) throw notFound('no such reservation')
+  return now
+}
