@@ -110,7 +110,7 @@ describe('the rental scenario through the router', () => {
       'CONFLICT',
     )
 
-    // The item learns of the payment by an event; lending waits for it.
+    // The reservation decides the lend against its own payment state, synchronously.
     const lent = await eventually(
       () => api(`mutation($r: ID!) { lendItem(reservationId: $r) { id status rentalStatus } }`, { r: rid }, owner),
       r => !r.errors,
