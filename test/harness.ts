@@ -93,6 +93,10 @@ export class Stack {
       OUTBOX_POLL_INTERVAL_MS: '200',
       // Tests drive load from one address; a test about rate limiting turns it back on.
       RATE_LIMIT_ENABLED: '0',
+      // A cold payment process can miss the production deadline (610 ms) on a loaded test machine;
+      // tests about timeouts set their own. The reconciler must wait longer than the deadline.
+      PAYMENT_TIMEOUT_MS: '5000',
+      RECONCILE_AFTER_MS: '6000',
       CONSUMER_BACKOFF_MS: '50,100,200',
       ...this.extraEnv.all,
       ...this.extraEnv[name],

@@ -230,9 +230,11 @@ describe('ItemInfo projection', () => {
   })
 
   it('follows lend, return and delete from the real item subgraph, one version and one notification per change', async () => {
-    await itemMutation('lendItem', 'reservationId', reservation.reservationId)
+    // The reservation (not running here) decides lend and return; the real item subgraph applies them.
+    const paid = { ...reservation, paymentStatus: 'PAID' as const }
+    await publish('reservation', reservationEvent('ReservationRentalChanged', 4, { ...paid, rentalStatus: 'RENTING' }))
     await until(itemId, i => i.rentalStatus === 'RENTING')
-    await itemMutation('returnItem', 'itemId', itemId)
+    await publish('reservation', reservationEvent('ReservationRentalChanged', 5, { ...paid, rentalStatus: 'RETURNED' }))
     const returned = await until(itemId, i => i.rentalStatus === 'RETURNED')
     expect(returned).toMatchObject({
       itemStatus: 'RENTABLE',

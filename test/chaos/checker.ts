@@ -91,9 +91,8 @@ export interface MutationRecord {
 
 /** Which consumer applies which events (each records the event id in ProcessedEvent when it does). */
 export const CONSUMES: Record<string, (type: string) => boolean> = {
-  item: t =>
-    ['ReservationRequested', 'ReservationCancelled', 'ReservationPaid', 'ReservationPaymentCancelled'].includes(t),
-  reservation: t => ['ItemHeld', 'ItemHoldRejected', 'ItemLent', 'ItemReturned', 'ItemDeleted'].includes(t),
+  item: t => ['ReservationRequested', 'ReservationCancelled', 'ReservationRentalChanged'].includes(t),
+  reservation: t => ['ItemHeld', 'ItemHoldRejected', 'ItemDeleted'].includes(t),
   projections: canChange,
 }
 

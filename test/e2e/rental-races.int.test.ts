@@ -37,12 +37,20 @@ async function paidRental(): Promise<{ itemId: string; rid: string }> {
     d => d?.reservation?.status === 'CONFIRMED',
   )
   const paid = await api(`mutation($id: ID!) { payReservation(id: $id) { paymentStatus } }`, { id: rid }, renter)
-  expect(paid.data?.payReservation).toEqual({ paymentStatus: 'PAID' })
+  if (errorCode(paid) === 'PAYMENT_UNAVAILABLE')
+    // The answer was lost on a slow machine; the reconciler settles the charge that was made.
+    await eventually(
+      async () => (await api(`query($id: ID!) { reservation(id: $id) { paymentStatus } }`, { id: rid }, renter)).data,
+      d => d?.reservation?.paymentStatus === 'PAID',
+      { timeoutMs: 20_000 },
+    )
+  else expect(paid.data?.payReservation).toEqual({ paymentStatus: 'PAID' })
   return { itemId, rid }
 }
 
 async function seen(itemId: string, rid: string): Promise<Seen> {
-  const item = (await api(`query($id: ID!) { item(id: $id) { status rentalStatus } }`, { id: itemId }, owner)).data!.item
+  const item = (await api(`query($id: ID!) { item(id: $id) { status rentalStatus } }`, { id: itemId }, owner)).data!
+    .item
   const reservation = (
     await api(
       `query($id: ID!) { reservation(id: $id) { status paymentStatus rentalStatus payment { status } } }`,
@@ -69,9 +77,14 @@ describe.each([
         round % 2 === 0
           ? await Promise.all([api(LEND, { r: rid }, owner), api(cancel, { id: rid }, renter)])
           : await Promise.all([api(cancel, { id: rid }, renter), api(LEND, { r: rid }, owner)]).then(([c, l]) => [l, c])
-      const codes = [errorCode(lend), errorCode(cancelled)]
-      expect(codes.filter(c => c === undefined)).toHaveLength(1)
-      expect(codes.filter(c => c === 'CONFLICT')).toHaveLength(1)
+      // Exactly one wins the reservation's row; the other gets CONFLICT. A cancellation that won may
+      // still answer PAYMENT_UNAVAILABLE (its refund's answer was lost on a slow machine): it is then
+      // settled by the reconciler, and the end state below must be the cancelled one all the same.
+      if (errorCode(lend) === undefined) expect(errorCode(cancelled)).toBe('CONFLICT')
+      else {
+        expect(errorCode(lend)).toBe('CONFLICT')
+        expect([undefined, 'PAYMENT_UNAVAILABLE']).toContain(errorCode(cancelled))
+      }
       if (errorCode(lend) === undefined) {
         outcomes.lent++
         expect(lend.data?.lendItem).toEqual({ rentalStatus: 'RENTING' })
@@ -84,7 +97,10 @@ describe.each([
         outcomes.cancelled++
         const after = await eventually(
           () => seen(itemId, rid),
-          s => name === 'cancelPayment' || s.item.status === 'RENTABLE', // the release follows by event
+          // The release follows by event; a lost refund answer is settled by the reconciler.
+          s =>
+            s.reservation.paymentStatus === 'CANCELLED' && (name === 'cancelPayment' || s.item.status === 'RENTABLE'),
+          { timeoutMs: 20_000 },
         )
         expect(after.item.rentalStatus).toBe('NOT_RENTING')
         expect(after.reservation).toMatchObject({
