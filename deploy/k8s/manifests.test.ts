@@ -343,8 +343,9 @@ describe('deploy/k8s/overlays/dev', () => {
     return { from: [...from].sort(), ports: [...ports].sort() }
   }
 
-  test('NetworkPolicy: only the router reaches a subgraph (and reservation reaches payment), on its own port', () => {
-    for (const name of ['item', 'reservation', 'projections'])
+  test('NetworkPolicy: only the router reaches a subgraph (item reaches reservation, reservation payment), on its own port', () => {
+    expect(admitted(one('Deployment', 'reservation'))).toEqual({ from: ['item', 'router'], ports: [4002] })
+    for (const name of ['item', 'projections'])
       expect([name, admitted(workloads().find(w => w.metadata.name === name)!)]).toEqual([
         name,
         { from: ['router'], ports: [appPorts[name]] },
