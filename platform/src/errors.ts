@@ -28,9 +28,6 @@ export const conflict = (m: string) => new AppError('CONFLICT', m)
 export const paymentDeclined = (m: string) => new AppError('PAYMENT_DECLINED', m)
 export const paymentUnavailable = (m = 'payment is unavailable, try again later') =>
   new AppError('PAYMENT_UNAVAILABLE', m)
-export const serviceUnavailable = (m = 'a service is unavailable, try again later') =>
-  new AppError('SERVICE_UNAVAILABLE', m)
-
 export const serviceUnavailable = (m = 'a service this needs is unavailable, try again later') =>
   new AppError('SERVICE_UNAVAILABLE', m)
 

@@ -14,6 +14,7 @@ import { EventBus, type StreamSpec } from './bus.js'
 import type { EventsConfig, ServiceConfig } from './config.js'
 import { EventConsumer, type DeclaredConsumer } from './consumer.js'
 import { callerFromHeaders, isInternalRequest, type Caller } from './identity.js'
+import { idempotencyKeyOf } from './idempotency.js'
 import { createLogger, type Logger } from './logger.js'
 import { migrateDatabase } from './migrate.js'
 import type { PoolOptions } from './database.js'
@@ -30,6 +31,8 @@ export interface RequestContext extends BaseContext {
   caller: Caller | null
   /** The request came from another GDmarket process (carries the internal secret). */
   internal: boolean
+  /** The client's Idempotency-Key, forwarded by the router; null without one (see idempotency.ts). */
+  idempotencyKey: string | null
 }
 
 export interface PrismaLike {
@@ -190,6 +193,7 @@ export async function buildSubgraph<Db extends PrismaLike, Ctx extends RequestCo
         logger: base.logger,
         caller: contextError(() => callerFromHeaders(base.headers, config.internalSecret)),
         internal: isInternalRequest(base.headers, config.internalSecret),
+        idempotencyKey: contextError(() => idempotencyKeyOf(base.headers)),
       })
     },
   })

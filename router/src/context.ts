@@ -1,6 +1,7 @@
 // What each router request carries from the HTTP layer to the subgraph requests it causes, and how
 // it is made: the caller from the token, after the caller's rate limit.
 import type { Caller } from '@gdmarket/platform/identity'
+import { IDEMPOTENCY_HEADER } from '@gdmarket/platform/idempotency'
 import type { Logger } from '@gdmarket/platform/logger'
 import type { RequestBase } from '@gdmarket/platform/service'
 import { callerFromAuthorization } from './auth.js'
@@ -12,6 +13,8 @@ export interface RouterContext {
   caller: Caller | null
   correlationId: string
   logger: Logger
+  /** The client's Idempotency-Key, forwarded as is to the subgraph that runs a mutation (it checks it). */
+  idempotencyKey?: string | null
 }
 
 /**
@@ -35,6 +38,7 @@ export function requestContext(
     const verdict = await rateLimiter.take(caller, address)
     if (!verdict.allowed) throw rateLimitedError(verdict.retryAfterMs)
     if (refused) throw refused
-    return { correlationId, logger, caller }
+    const key = headers[IDEMPOTENCY_HEADER]
+    return { correlationId, logger, caller, idempotencyKey: (Array.isArray(key) ? key[0] : key) ?? null }
   }
 }

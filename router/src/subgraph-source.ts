@@ -4,6 +4,7 @@
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway'
 import { GraphQLError } from 'graphql'
 import { CORRELATION_HEADER, IDENTITY_HEADER, INTERNAL_SECRET_HEADER, encodeCaller } from '@gdmarket/platform/identity'
+import { IDEMPOTENCY_HEADER } from '@gdmarket/platform/idempotency'
 import type { Logger } from '@gdmarket/platform/logger'
 import type { RouterContext } from './context.js'
 import type { Fetcher } from './subgraph-fetch.js'
@@ -46,9 +47,11 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<RouterContext> {
     headers.delete(IDENTITY_HEADER)
     headers.set(INTERNAL_SECRET_HEADER, this.internalSecret)
     if (!('incomingRequestContext' in options)) return
-    const { caller, correlationId } = options.context
+    const { caller, correlationId, idempotencyKey } = options.context
     if (caller) headers.set(IDENTITY_HEADER, encodeCaller(caller))
     headers.set(CORRELATION_HEADER, correlationId)
+    // Every subgraph request of the operation carries it; only mutations record or replay by it.
+    if (idempotencyKey) headers.set(IDEMPOTENCY_HEADER, idempotencyKey)
   }
 
   /** A non-2xx answer that is still a GraphQL response keeps the subgraph's message and code. */

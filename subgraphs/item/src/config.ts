@@ -6,6 +6,7 @@ import {
   type ConfigReader,
 } from '@gdmarket/platform/config'
 import { defaultUrl, SUBGRAPHS } from '@gdmarket/contracts/services'
+import { readIdempotencyConfig } from '@gdmarket/platform/idempotency'
 
 export type ItemConfig = ReturnType<typeof readItemConfig>
 
@@ -27,5 +28,6 @@ export const readItemConfig = (env: NodeJS.ProcessEnv = process.env) =>
       ...readEventsConfig(r, SUBGRAPHS.item.defaultDatabaseUrl),
       priceMax: r.int('PRICE_MAX', paymentMaxAmount, { min: 0, max: paymentMaxAmount }),
       ...readArbiterConfig(r),
+      ...readIdempotencyConfig(r),
     }
   }, env)

@@ -4,6 +4,7 @@ import { requireRole, type Caller } from '@gdmarket/platform/identity'
 import { newId } from '@gdmarket/platform/ids'
 import type { Cause, EventSink, Transact } from '@gdmarket/platform/outbox'
 import type { GeoPoint, ItemEvents } from '@gdmarket/contracts/item'
+import type { Answer, Idempotency } from '@gdmarket/platform/idempotency'
 import type { RentalArbiter } from './arbiter.js'
 import { assertDeletable, assertLendable, assertOwner, assertReturnable, validateNewItem } from './rules.js'
 import { applyLend, applyReturn, ItemMoved } from './rentals.js'
@@ -28,6 +29,7 @@ export interface ItemDeps {
   reservationKnown: (reservationId: string) => Promise<boolean>
   /** The reservation subgraph, which decides lends and returns. */
   arbiter: RentalArbiter
+  idempotency: Idempotency<ItemTx>
 }
 
 export interface NewItemInput {
@@ -37,6 +39,9 @@ export interface NewItemInput {
   area?: string | null
 }
 
+/** Records the answer of a mutation sent with an Idempotency-Key, in the transaction that commits it. */
+export type ItemAnswer = Answer<ItemTx, Item>
+
 const changedMeanwhile = () => conflict('the item changed meanwhile; try again')
 
 export async function registerItem(
@@ -44,6 +49,7 @@ export async function registerItem(
   caller: Caller | null,
   input: NewItemInput,
   cause: Cause,
+  answer?: ItemAnswer,
 ): Promise<Item> {
   const owner = requireRole(caller, 'owner')
   const { name, price, location, area } = validateNewItem(input, deps.priceMax)
@@ -57,6 +63,7 @@ export async function registerItem(
       ...locationColumns(location),
     })
     await events.emit('ItemRegistered', item.id, item.version, { item: snapshot(item) })
+    await answer?.(tx, item)
     return item
   })
 }
@@ -69,13 +76,20 @@ async function ownedLiveItem(tx: ItemTx | ItemDb, caller: Caller | null, id: str
   return item
 }
 
-export function deleteItem(deps: ItemDeps, caller: Caller | null, id: string, cause: Cause): Promise<Item> {
+export function deleteItem(
+  deps: ItemDeps,
+  caller: Caller | null,
+  id: string,
+  cause: Cause,
+  answer?: ItemAnswer,
+): Promise<Item> {
   return deps.transact(cause, async (tx, events) => {
     const item = await ownedLiveItem(tx, caller, id)
     assertDeletable(item)
     const deleted = await updateIfUnchanged(tx, item, { deletedAt: new Date() })
     if (!deleted) throw changedMeanwhile()
     await events.emit('ItemDeleted', deleted.id, deleted.version, { item: snapshot(deleted) })
+    await answer?.(tx, deleted)
     return deleted
   })
 }
@@ -85,12 +99,16 @@ async function applied(
   deps: ItemDeps,
   cause: Cause,
   apply: (tx: ItemTx, events: EventSink<ItemEvents>) => Promise<Item | null>,
+  answer: ItemAnswer | undefined,
 ): Promise<Item> {
   for (let attempt = 1; ; attempt++) {
     try {
-      const item = await deps.transact(cause, apply)
-      if (!item) throw notFound('no such item')
-      return item
+      return await deps.transact(cause, async (tx, events) => {
+        const item = await apply(tx, events)
+        if (!item) throw notFound('no such item')
+        await answer?.(tx, item)
+        return item
+      })
     } catch (e) {
       if (!(e instanceof ItemMoved) || attempt >= APPLY_ATTEMPTS) throw e
     }
@@ -108,6 +126,7 @@ export async function lendItem(
   caller: Caller | null,
   reservationId: string,
   cause: Cause,
+  answer?: ItemAnswer,
 ): Promise<Item> {
   const owner = requireRole(caller, 'owner')
   const rid = requireId(reservationId, 'reservation id')
@@ -119,16 +138,22 @@ export async function lendItem(
   assertOwner(held, owner.userId)
   assertLendable(held, rid)
   await deps.arbiter.decideLend({ reservationId: rid, itemId: held.id, owner, correlationId: cause.correlationId })
-  return applied(deps, cause, (tx, events) => applyLend(tx, events, held.id, rid))
+  return applied(deps, cause, (tx, events) => applyLend(tx, events, held.id, rid), answer)
 }
 
 /** Takes the item back: the reservation it is lent to decides RETURNED, then the item is RENTABLE again. */
-export async function returnItem(deps: ItemDeps, caller: Caller | null, itemId: string, cause: Cause): Promise<Item> {
+export async function returnItem(
+  deps: ItemDeps,
+  caller: Caller | null,
+  itemId: string,
+  cause: Cause,
+  answer?: ItemAnswer,
+): Promise<Item> {
   const owner = requireRole(caller, 'owner')
   const item = await ownedLiveItem(deps.db, caller, itemId)
   assertReturnable(item)
   const rid = item.holdReservationId
   if (rid)
     await deps.arbiter.decideReturn({ reservationId: rid, itemId: item.id, owner, correlationId: cause.correlationId })
-  return applied(deps, cause, (tx, events) => applyReturn(tx, events, item.id, rid))
+  return applied(deps, cause, (tx, events) => applyReturn(tx, events, item.id, rid), answer)
 }

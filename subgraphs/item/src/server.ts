@@ -1,6 +1,7 @@
 // Builds the item subgraph (never listens; main.ts does).
 import { repoPath, SUBGRAPHS } from '@gdmarket/contracts/services'
 import { consumer } from '@gdmarket/platform/consumer'
+import { Idempotency } from '@gdmarket/platform/idempotency'
 import { buildSubgraph } from '@gdmarket/platform/subgraph'
 import { reservationEvents } from '@gdmarket/contracts/reservation'
 import type { ItemConfig } from './config.js'
@@ -8,7 +9,7 @@ import { reservationArbiter } from './arbiter.js'
 import { ITEM_CONSUMER, reservationHandlers } from './holds.js'
 import type { ItemDeps } from './items.js'
 import { itemContext, resolvers } from './resolvers.js'
-import { createItemDb, itemOutbox, reservationKnown } from './store.js'
+import { createItemDb, itemIdempotency, itemOutbox, reservationKnown } from './store.js'
 
 export function buildItemSubgraph(config: ItemConfig) {
   return buildSubgraph({
@@ -17,17 +18,20 @@ export function buildItemSubgraph(config: ItemConfig) {
     createDb: createItemDb,
     schemaFile: repoPath(SUBGRAPHS.item.sdl),
     resolvers,
-    setup: ({ db, kick }) => {
+    setup: ({ db, kick, logger }) => {
       const outbox = itemOutbox(db, config.natsStream, kick)
+      const idempotency = new Idempotency(itemIdempotency(db), config)
       const deps: ItemDeps = {
         db,
         transact: outbox.transact,
         priceMax: config.priceMax,
         reservationKnown: id => reservationKnown(db, id),
         arbiter: reservationArbiter(config),
+        idempotency,
       }
       return {
         outbox: outbox.store,
+        workers: [idempotency.pruner(logger)],
         context: request => itemContext(request, deps),
         consumers: [
           consumer({

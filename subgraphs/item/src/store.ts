@@ -1,6 +1,7 @@
 // Data access for the item database: the one module that talks to Prisma.
 import { inKeyOrder, updateIfUnchanged as updateVersioned } from '@gdmarket/platform/rows'
 import { prismaAdapter, type PoolOptions } from '@gdmarket/platform/database'
+import { prismaIdempotencyTable } from '@gdmarket/platform/idempotency'
 import { prismaOutbox, type Kick } from '@gdmarket/platform/outbox'
 import { itemEvents, type GeoPoint, type ItemSnapshot, type ItemStatus } from '@gdmarket/contracts/item'
 import type { Page } from '@gdmarket/platform/paging'
@@ -148,6 +149,10 @@ export async function holdItem(
   })
   return held ?? null
 }
+
+/** The item database's IdempotencyRecord table. */
+export const itemIdempotency = (db: ItemDb) =>
+  prismaIdempotencyTable<ItemTx>(db, e => e instanceof Prisma.PrismaClientKnownRequestError && e.code === 'P2002')
 
 export const reservationKnown = async (db: ItemDb, reservationId: string) =>
   (await db.reservationSeen.count({ where: { reservationId } })) > 0

@@ -1,5 +1,6 @@
 import { readConfig, readEventsConfig, readServiceConfig, type ConfigReader } from '@gdmarket/platform/config'
 import { defaultUrl, SUBGRAPHS } from '@gdmarket/contracts/services'
+import { readIdempotencyConfig } from '@gdmarket/platform/idempotency'
 
 export type ReservationConfig = ReturnType<typeof readReservationConfig>
 export type PaymentCallConfig = ReturnType<typeof readPaymentCallConfig>
@@ -45,5 +46,6 @@ export const readReservationConfig = (env: NodeJS.ProcessEnv = process.env) =>
       ...readEventsConfig(r, SUBGRAPHS.reservation.defaultDatabaseUrl),
       ...payment,
       ...readReconcilerConfig(r, payment.paymentTimeoutMs),
+      ...readIdempotencyConfig(r),
     }
   }, env)

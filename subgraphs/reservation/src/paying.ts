@@ -11,11 +11,16 @@ export async function payReservation(deps: ReservationDeps, asked: Asked, id: st
   const r = await ownReservation(deps, asked.caller, id)
   const amount = assertPayable(r)
   const pending = await recordIntent(deps, asked.cause, r, 'CHARGE')
-  return callAndSettle(deps, asked.cause, pending, attemptId =>
-    deps.payment.approve(
-      { reservationId: r.id, customerId: r.customerId, amount, attemptId },
-      asked.cause.correlationId,
-    ),
+  return callAndSettle(
+    deps,
+    asked.cause,
+    pending,
+    attemptId =>
+      deps.payment.approve(
+        { reservationId: r.id, customerId: r.customerId, amount, attemptId },
+        asked.cause.correlationId,
+      ),
+    asked.answer,
   )
 }
 
@@ -24,7 +29,11 @@ export async function cancelPayment(deps: ReservationDeps, asked: Asked, id: str
   const r = await ownReservation(deps, asked.caller, id)
   assertPaymentCancellable(r)
   const pending = await recordIntent(deps, asked.cause, r, 'REFUND')
-  return callAndSettle(deps, asked.cause, pending, attemptId =>
-    deps.payment.refund({ reservationId: r.id, attemptId }, asked.cause.correlationId),
+  return callAndSettle(
+    deps,
+    asked.cause,
+    pending,
+    attemptId => deps.payment.refund({ reservationId: r.id, attemptId }, asked.cause.correlationId),
+    asked.answer,
   )
 }

@@ -5,10 +5,19 @@
 // money or rental (CONFLICT), so a lend can never slip in between a refund and its settlement.
 import { randomUUID } from 'node:crypto'
 import { AppError, notFound } from '@gdmarket/platform/errors'
-import type { Cause } from '@gdmarket/platform/outbox'
+import type { Cause, EventSink } from '@gdmarket/platform/outbox'
+import type { ReservationEvents } from '@gdmarket/contracts/reservation'
 import { PaymentUnavailable, type PaymentReceipt } from './payment-client.js'
-import { changedMeanwhile, type ReservationDeps } from './reservations.js'
-import { findReservation, NO_INTENT, snapshot, updateIfAttempt, updateIfUnchanged, type Reservation } from './store.js'
+import { changedMeanwhile, type ReservationAnswer, type ReservationDeps } from './reservations.js'
+import {
+  findReservation,
+  NO_INTENT,
+  snapshot,
+  updateIfAttempt,
+  updateIfUnchanged,
+  type Reservation,
+  type ReservationTx,
+} from './store.js'
 
 export type IntentKind = 'CHARGE' | 'REFUND'
 
@@ -42,9 +51,23 @@ export function settle(
   cause: Cause,
   pending: Reservation,
   payment: PaymentReceipt | null,
+  answer?: ReservationAnswer,
+): Promise<Reservation | null> {
+  return deps.transact(cause, async (tx, events) => {
+    const next = await settleRow(tx, events, pending, payment)
+    if (next) await answer?.(tx, next)
+    return next
+  })
+}
+
+async function settleRow(
+  tx: ReservationTx,
+  events: EventSink<ReservationEvents>,
+  pending: Reservation,
+  payment: PaymentReceipt | null,
 ): Promise<Reservation | null> {
   const paid = payment?.status === 'PAID'
-  return deps.transact(cause, async (tx, events) => {
+  {
     if (pending.paymentIntent === 'CHARGE') {
       const next = await updateIfAttempt(tx, pending, { ...NO_INTENT, ...(paid ? { paymentStatus: 'PAID' } : {}) })
       if (next && paid && payment)
@@ -74,7 +97,7 @@ export function settle(
         paymentId: payment?.id ?? '',
       })
     return next
-  })
+  }
 }
 
 /** Payment certainly did nothing (it declined, or was never reached): the intent is dropped. */
@@ -95,6 +118,7 @@ export async function callAndSettle(
   cause: Cause,
   pending: Reservation,
   call: (attemptId: string) => Promise<PaymentReceipt | null>,
+  answer?: ReservationAnswer,
 ): Promise<Reservation> {
   const attemptId = pending.paymentAttemptId
   if (!attemptId) throw new Error('callAndSettle needs a recorded intent')
@@ -105,7 +129,7 @@ export async function callAndSettle(
     if (certainlyNothing(e)) await abandon(deps, cause, pending)
     throw e
   }
-  const settled = await settle(deps, cause, pending, payment)
+  const settled = await settle(deps, cause, pending, payment, answer)
   if (settled) return settled
   // The reconciler settled it first, from the same answer payment gives everyone.
   const now = await findReservation(deps.db, pending.id)

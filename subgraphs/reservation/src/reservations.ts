@@ -3,6 +3,7 @@ import { conflict, notFound, requireId } from '@gdmarket/platform/errors'
 import { requireCaller, requireRole, type Caller } from '@gdmarket/platform/identity'
 import { newId } from '@gdmarket/platform/ids'
 import type { ReservationEvents } from '@gdmarket/contracts/reservation'
+import type { Answer, Idempotency } from '@gdmarket/platform/idempotency'
 import type { Logger } from '@gdmarket/platform/logger'
 import type { Cause, Transact } from '@gdmarket/platform/outbox'
 import type { PaymentClient } from './payment-client.js'
@@ -23,13 +24,18 @@ export interface ReservationDeps {
   transact: Transact<ReservationTx, ReservationEvents>
   payment: PaymentClient
   logger: Logger
+  idempotency: Idempotency<ReservationTx>
 }
 
 /** What a mutation knows of its request: who asks, and the correlation id its events and calls carry. */
 export interface Asked {
   caller: Caller | null
   cause: Cause
+  /** With an Idempotency-Key: records the answer in the transaction that commits it. */
+  answer?: ReservationAnswer
 }
+
+export type ReservationAnswer = Answer<ReservationTx, Reservation>
 
 export const changedMeanwhile = () => conflict('the reservation changed meanwhile; try again')
 
@@ -56,6 +62,7 @@ export async function reserveItem(deps: ReservationDeps, asked: Asked, itemId: s
     await events.emit('ReservationRequested', r.id, r.version, {
       reservation: snapshot(r),
     })
+    await asked.answer?.(tx, r)
     return r
   })
 }
@@ -70,8 +77,12 @@ export async function cancelReservation(deps: ReservationDeps, asked: Asked, id:
   assertCancellable(r)
   if (r.status === 'CONFIRMED') {
     const pending = await recordIntent(deps, asked.cause, r, 'REFUND', true)
-    return callAndSettle(deps, asked.cause, pending, attemptId =>
-      deps.payment.refund({ reservationId: r.id, attemptId }, asked.cause.correlationId),
+    return callAndSettle(
+      deps,
+      asked.cause,
+      pending,
+      attemptId => deps.payment.refund({ reservationId: r.id, attemptId }, asked.cause.correlationId),
+      asked.answer,
     )
   }
   const cancelled = await deps.transact(asked.cause, async (tx, events) => {
@@ -81,6 +92,7 @@ export async function cancelReservation(deps: ReservationDeps, asked: Asked, id:
       reservation: snapshot(next),
       refunded: false,
     })
+    await asked.answer?.(tx, next)
     return next
   })
   if (!cancelled) throw changedMeanwhile()

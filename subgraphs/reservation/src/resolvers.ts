@@ -25,6 +25,17 @@ export function reservationContext(request: RequestContext, deps: ReservationDep
 
 const asked = (ctx: ReservationContext): Asked => ({ caller: ctx.caller, cause: { correlationId: ctx.correlationId } })
 
+/** A mutation at most once per Idempotency-Key and caller (platform/idempotency.ts). */
+const once = (
+  ctx: ReservationContext,
+  operation: string,
+  args: unknown,
+  run: (asked: Asked) => Promise<Reservation>,
+): Promise<Reservation> =>
+  ctx.deps.idempotency.run({ key: ctx.idempotencyKey, callerId: ctx.caller?.userId ?? null, operation, args }, answer =>
+    run({ ...asked(ctx), answer }),
+  )
+
 /** A reservation the caller may see (its customer or the item's owner), else null as if it did not exist. */
 async function visible(ctx: ReservationContext, id: string): Promise<Reservation | null> {
   const r = await ctx.reservations.load(id)
@@ -52,10 +63,11 @@ export const resolvers: Schema.Resolvers = {
     reservation: (_, args, ctx) => visible(ctx, requireId(args.id, 'reservation id')),
   },
   Mutation: {
-    reserveItem: (_, args, ctx) => reserveItem(ctx.deps, asked(ctx), args.itemId),
-    cancelReservation: (_, args, ctx) => cancelReservation(ctx.deps, asked(ctx), args.id),
-    payReservation: (_, args, ctx) => payReservation(ctx.deps, asked(ctx), args.id),
-    cancelPayment: (_, args, ctx) => cancelPayment(ctx.deps, asked(ctx), args.id),
+    reserveItem: (_, args, ctx) => once(ctx, 'reserveItem', args, a => reserveItem(ctx.deps, a, args.itemId)),
+    cancelReservation: (_, args, ctx) =>
+      once(ctx, 'cancelReservation', args, a => cancelReservation(ctx.deps, a, args.id)),
+    payReservation: (_, args, ctx) => once(ctx, 'payReservation', args, a => payReservation(ctx.deps, a, args.id)),
+    cancelPayment: (_, args, ctx) => once(ctx, 'cancelPayment', args, a => cancelPayment(ctx.deps, a, args.id)),
     decideLend: (_, args, ctx) => decideLend(ctx.deps, { ...asked(ctx), internal: ctx.internal }, args),
     decideReturn: (_, args, ctx) => decideReturn(ctx.deps, { ...asked(ctx), internal: ctx.internal }, args),
   },

@@ -1,6 +1,7 @@
 // Builds the reservation subgraph (never listens; main.ts does).
 import { repoPath, SUBGRAPHS } from '@gdmarket/contracts/services'
 import { consumer } from '@gdmarket/platform/consumer'
+import { Idempotency } from '@gdmarket/platform/idempotency'
 import { buildSubgraph } from '@gdmarket/platform/subgraph'
 import { itemEvents } from '@gdmarket/contracts/item'
 import type { ReservationConfig } from './config.js'
@@ -9,7 +10,7 @@ import type { ReservationDeps } from './reservations.js'
 import { PaymentReconciler } from './reconciler.js'
 import { reservationContext, resolvers } from './resolvers.js'
 import { itemHandlers, RESERVATION_CONSUMER, sagaKey } from './saga.js'
-import { createReservationDb, reservationOutbox } from './store.js'
+import { createReservationDb, reservationIdempotency, reservationOutbox } from './store.js'
 
 export function buildReservationSubgraph(config: ReservationConfig) {
   return buildSubgraph({
@@ -20,16 +21,18 @@ export function buildReservationSubgraph(config: ReservationConfig) {
     resolvers,
     setup: ({ db, kick, logger }) => {
       const outbox = reservationOutbox(db, config.natsStream, kick)
+      const idempotency = new Idempotency(reservationIdempotency(db), config)
       const deps: ReservationDeps = {
         db,
         transact: outbox.transact,
         // One client (one circuit breaker) per process: every request shares what it learned about payment.
         payment: createPaymentClient(config, logger),
         logger,
+        idempotency,
       }
       return {
         outbox: outbox.store,
-        workers: [new PaymentReconciler(deps, config)],
+        workers: [new PaymentReconciler(deps, config), idempotency.pruner(logger)],
         context: request => reservationContext(request, deps),
         consumers: [
           consumer({

@@ -1,10 +1,11 @@
 // Data access for the reservation database: the one module that talks to Prisma.
 import { inKeyOrder, updateIfUnchanged as updateVersioned } from '@gdmarket/platform/rows'
 import { prismaAdapter, type PoolOptions } from '@gdmarket/platform/database'
+import { prismaIdempotencyTable } from '@gdmarket/platform/idempotency'
 import { prismaOutbox, type Kick } from '@gdmarket/platform/outbox'
 import { reservationEvents, type ReservationSnapshot } from '@gdmarket/contracts/reservation'
 import type { Page } from '@gdmarket/platform/paging'
-import { PrismaClient, type Prisma, type Reservation } from '../../../generated/reservation/client.js'
+import { Prisma, PrismaClient, type Reservation } from '../../../generated/reservation/client.js'
 
 export type ReservationDb = PrismaClient
 export type ReservationTx = Prisma.TransactionClient
@@ -99,3 +100,10 @@ export const unsettledPayments = (db: ReservationDb, before: Date, limit: number
     orderBy: { paymentIntentAt: 'asc' },
     take: limit,
   })
+
+/** The reservation database's IdempotencyRecord table. */
+export const reservationIdempotency = (db: ReservationDb) =>
+  prismaIdempotencyTable<ReservationTx>(
+    db,
+    e => e instanceof Prisma.PrismaClientKnownRequestError && e.code === 'P2002',
+  )
