@@ -4,11 +4,11 @@
 // between that commit and the response cannot make a retry run it again: a retry with the same key
 // and caller gets the first answer back and changes nothing more. A mutation that failed committed
 // nothing (and recorded nothing), so its retry simply runs. Records are kept
-// IDEMPOTENCY_RETENTION_MS (24 h by default), then pruned.
+// IDEMPOTENCY_RETENTION_MS (24 h by default), then pruned by the service's retention.
 import { createHash } from 'node:crypto'
 import { badInput } from './errors.js'
 import type { ConfigReader } from './config.js'
-import type { Logger } from './logger.js'
+import type { Pruner } from './retention.js'
 
 export const IDEMPOTENCY_HEADER = 'idempotency-key'
 export const IDEMPOTENCY_KEY_MAX_LENGTH = 255
@@ -16,17 +16,12 @@ export const IDEMPOTENCY_KEY_MAX_LENGTH = 255
 const KEY = /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/
 
 export interface IdempotencyConfig {
-  /** How long a key's answer is kept and replayed. */
+  /** How long a key's answer is kept and replayed; then it is pruned with the service's retention. */
   idempotencyRetentionMs: number
-  /** How often expired records are deleted. */
-  idempotencyPruneIntervalMs: number
 }
 
 export function readIdempotencyConfig(r: ConfigReader): IdempotencyConfig {
-  return {
-    idempotencyRetentionMs: r.int('IDEMPOTENCY_RETENTION_MS', 24 * 60 * 60 * 1000, { min: 1000 }),
-    idempotencyPruneIntervalMs: r.int('IDEMPOTENCY_PRUNE_INTERVAL_MS', 10 * 60 * 1000, { min: 100 }),
-  }
+  return { idempotencyRetentionMs: r.int('IDEMPOTENCY_RETENTION_MS', 24 * 60 * 60 * 1000, { min: 1000 }) }
 }
 
 type Headers = Record<string, string | string[] | undefined>
@@ -122,28 +117,12 @@ export class Idempotency<Tx> {
     return { found: true, value: reviveDates(record.response) as T }
   }
 
-  /** Deletes expired records every IDEMPOTENCY_PRUNE_INTERVAL_MS (a subgraph worker). */
-  pruner(logger: Logger): { start(): void; stop(): Promise<void> } {
-    let timer: NodeJS.Timeout | undefined
-    let running: Promise<unknown> | undefined
-    const prune = () => {
-      running ??= this.table
-        .prune(new Date(Date.now() - this.config.idempotencyRetentionMs))
-        .then(n => n && logger.info({ pruned: n }, 'expired idempotency records deleted'))
-        .catch(err => logger.warn({ err }, 'pruning idempotency records failed; next round retries'))
-        .finally(() => {
-          running = undefined
-        })
-    }
+  /** Expired records, for the platform's retention (platform/retention.ts, every RETENTION_INTERVAL_MS). */
+  pruner(): Pruner {
     return {
-      start: () => {
-        timer = setInterval(prune, this.config.idempotencyPruneIntervalMs)
-        timer.unref()
-      },
-      stop: async () => {
-        clearInterval(timer)
-        await running
-      },
+      name: 'idempotency records',
+      keepMs: this.config.idempotencyRetentionMs,
+      prune: before => this.table.prune(before),
     }
   }
 }

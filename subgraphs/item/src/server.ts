@@ -18,7 +18,7 @@ export function buildItemSubgraph(config: ItemConfig) {
     createDb: createItemDb,
     schemaFile: repoPath(SUBGRAPHS.item.sdl),
     resolvers,
-    setup: ({ db, kick, logger }) => {
+    setup: ({ db, kick }) => {
       const outbox = itemOutbox(db, config.natsStream, kick)
       const idempotency = new Idempotency(itemIdempotency(db), config)
       const deps: ItemDeps = {
@@ -31,7 +31,7 @@ export function buildItemSubgraph(config: ItemConfig) {
       }
       return {
         outbox: outbox.store,
-        workers: [idempotency.pruner(logger)],
+        retention: [idempotency.pruner()],
         context: request => itemContext(request, deps),
         consumers: [
           consumer({

@@ -32,7 +32,8 @@ export function buildReservationSubgraph(config: ReservationConfig) {
       }
       return {
         outbox: outbox.store,
-        workers: [new PaymentReconciler(deps, config), idempotency.pruner(logger)],
+        workers: [new PaymentReconciler(deps, config)],
+        retention: [idempotency.pruner()],
         context: request => reservationContext(request, deps),
         consumers: [
           consumer({
