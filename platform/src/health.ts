@@ -33,6 +33,7 @@ export class Health {
   /** The last block beyond the threshold: when it was measured and how long it was. */
   private lastBlock: { at: number; ms: number } | undefined
   private lagTimer: NodeJS.Timeout | undefined
+  private skipNextSample = false
 
   constructor(
     private readonly maxEventLoopDelayMs: number,
@@ -57,12 +58,25 @@ export class Health {
       const now = Date.now()
       this.lagMs = Math.max(0, now - expected)
       expected = now + LAG_SAMPLE_MS
+      if (this.skipNextSample) {
+        this.skipNextSample = false
+        return
+      }
       if (this.lagMs > this.maxEventLoopDelayMs) {
         this.lastBlock = { at: now, ms: this.lagMs }
         this.logger?.error({ lagMs: this.lagMs }, 'event loop was blocked')
       }
     }, LAG_SAMPLE_MS)
     this.lagTimer.unref()
+  }
+
+  /**
+   * Forgets blocks measured so far and the one the next sample measures (a block is only measured
+   * once the loop runs again): the start-up's one-off work (the migration engine) is not a wedge.
+   */
+  forgetBlocks(): void {
+    this.lastBlock = undefined
+    this.skipNextSample = true
   }
 
   markStopping(): void {

@@ -228,6 +228,8 @@ export async function buildSubgraph<Db extends PrismaLike, Ctx extends RequestCo
       try {
         const applied = await migrateDatabase({ url: config.databaseUrl, dir: path.join(prismaRoot, o.database) })
         if (applied.length) logger.info({ applied }, 'migrations applied')
+        // Loading the migration engine blocks the loop once; that is start-up, not a wedge.
+        service.health.forgetBlocks()
         migrated = true
         break
       } catch (err) {
