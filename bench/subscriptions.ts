@@ -2,14 +2,17 @@
 // - propagation: reserveItem at a steady ~200/s; time from each response to the ItemInfo event
 //   naming that reservation at a graphql-ws subscriber (p50/p99);
 // - fan-out: N subscribers on N sockets, one router; delivery time from the ItemInfoChanged
-//   message on NATS to each subscriber (p99), and the router's RSS growth per subscriber.
+//   message on NATS to each subscriber (p99), and the router's RSS growth per subscriber;
+// - replay: REPLAY_CHANGES changes published to the feed, then one subscriber with `after` set to
+//   the cursor before them: time until it has caught up (the router reading the feed stream).
 import { readFileSync } from 'node:fs'
 import { performance } from 'node:perf_hooks'
 import { connect } from 'nats'
 import WebSocket from 'ws'
 import { createClient } from 'graphql-ws'
 import { gql, sleep, Stack, token } from '../test/harness.js'
-import { itemInfoChangedSubject } from '@gdmarket/contracts/item-info'
+import { randomUUID } from 'node:crypto'
+import { itemInfoChangedSubject, itemInfoFeedStream } from '@gdmarket/contracts/item-info'
 import type { BenchPart } from './run.js'
 
 const RATE_PER_S = 200
@@ -17,6 +20,7 @@ const PROPAGATION_S = 5
 const FANOUT_SIZES = [1_000, 10_000]
 const FANOUT_EVENTS = 10
 const CONNECT_BATCH = 250
+const REPLAY_CHANGES = 10_000
 
 const percentile = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b)
@@ -53,7 +57,12 @@ async function propagation(stack: Stack): Promise<Record<string, number>> {
     },
   })
   let lastEventAt = performance.now()
-  const client = createClient({ url: url.replace('http', 'ws'), webSocketImpl: WebSocket })
+  // As the items' owner: reservationId is private to the owner and the customer.
+  const client = createClient({
+    url: url.replace('http', 'ws'),
+    webSocketImpl: WebSocket,
+    connectionParams: { authorization: owner },
+  })
   client.subscribe<{ itemInfoChanged: { reservationId: string | null } }>(
     { query: 'subscription { itemInfoChanged { reservationId version item { name } } }' },
     {
@@ -176,17 +185,88 @@ async function fanout(stack: Stack, n: number): Promise<Record<string, number>> 
   }
 }
 
+async function replay(stack: Stack): Promise<Record<string, number>> {
+  const nc = await connect({ servers: stack.natsUrl })
+  const js = nc.jetstream()
+  const jsm = await nc.jetstreamManager()
+  const feed = itemInfoFeedStream(stack.stream)
+  const from = (await jsm.streams.info(feed)).state.last_seq
+  const now = new Date().toISOString()
+  for (let i = 0; i < REPLAY_CHANGES; i += 500) {
+    await Promise.all(
+      Array.from({ length: Math.min(500, REPLAY_CHANGES - i) }, (_, k) => {
+        const itemId = randomUUID()
+        const payload = {
+          itemId,
+          version: 1,
+          itemName: `Replayed ${i + k}`,
+          itemPrice: 1,
+          ownerId: 'bench-owner',
+          itemStatus: 'RENTABLE',
+          rentalStatus: 'NOT_RENTING',
+          deleted: false,
+          item: { id: itemId },
+          updatedAt: now,
+          cursor: '0',
+        }
+        return js.publish(itemInfoChangedSubject(stack.stream, itemId), JSON.stringify(payload))
+      }),
+    )
+  }
+  await nc.close()
+  let received = 0
+  let done!: () => void
+  const caughtUp = new Promise<void>(resolve => (done = resolve))
+  const started = performance.now()
+  const ws = await subscriber(
+    stack.url('router').replace('http', 'ws'),
+    `subscription { itemInfoChanged(after: "${from}") { itemId version cursor } }`,
+    () => {
+      if (++received === REPLAY_CHANGES) done()
+    },
+  )
+  await Promise.race([caughtUp, sleep(120_000)])
+  const ms = performance.now() - started
+  ws.terminate()
+  return {
+    changes: REPLAY_CHANGES,
+    delivered: received,
+    catch_up_ms: Math.round(ms),
+    changes_per_s: Math.round(received / (ms / 1000)),
+  }
+}
+
+/** One measurement failing (a loaded machine) still leaves the others' numbers, with the reason. */
+async function attempt(run: () => Promise<Record<string, number>>): Promise<Record<string, number | string>> {
+  try {
+    return await run()
+  } catch (err) {
+    return {
+      error: err instanceof Error ? `${err.message} ${String((err as { cause?: unknown }).cause ?? '')}` : String(err),
+    }
+  }
+}
+
 export const subscriptionsBench: BenchPart = {
   name: 'subscriptions',
   run: async () => {
-    const stack = new Stack({ all: { LOG_LEVEL: 'error' }, router: { SUBSCRIPTION_BUFFER_SIZE: '1000' } })
+    const stack = new Stack({
+      all: { LOG_LEVEL: 'error' },
+      // One generator process and one address hold every socket here: the caps are lifted for it.
+      router: {
+        SUBSCRIPTION_BUFFER_SIZE: '1000',
+        SUBSCRIPTION_MAX_CONNECTIONS: '20000',
+        SUBSCRIPTION_MAX_CONNECTIONS_PER_CALLER: '20000',
+      },
+    })
     try {
       await stack.start('item', 'reservation', 'payment', 'projections', 'router')
       // Fan-out first, while nothing else moves; propagation loads the whole pipeline.
       const small = await fanout(stack, FANOUT_SIZES[0])
       const large = await fanout(stack, FANOUT_SIZES[1])
-      const prop = await propagation(stack)
-      return { propagation: prop, fanout: large, fanout_1000: small }
+      const replayed = await attempt(() => replay(stack))
+      const prop = await attempt(() => propagation(stack))
+      return { propagation: prop, fanout: large, fanout_1000: small, replay: replayed }
     } finally {
       await stack.dispose()
     }
