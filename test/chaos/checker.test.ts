@@ -199,6 +199,14 @@ describe('the consistency checker', () => {
       { op: 'payReservation', target: R1, sentAt: 55, answeredAt: 58, outcome: 'ok' },
     ]
     expect(failing(s, log)).toEqual({})
+    // A later cancellation answered PAYMENT_UNAVAILABLE may have happened: nothing asserted either.
+    const unclear: MutationRecord[] = [
+      ...accepted(),
+      { op: 'cancelReservation', target: R1, sentAt: 30, answeredAt: 31, outcome: 'PAYMENT_UNAVAILABLE' },
+    ]
+    const refunded = consistent()
+    refunded.reservations[0] = { ...refunded.reservations[0], paymentStatus: 'CANCELLED' }
+    expect(failing(refunded, unclear)['accepted mutations lost or not reflected']).toBeUndefined()
     // One after the other, the later cancelPayment must be reflected.
     log[log.length - 1] = { op: 'payReservation', target: R1, sentAt: 40, answeredAt: 45, outcome: 'ok' }
     expect(failing(s, log)).toEqual({ 'accepted mutations lost or not reflected': 1 })

@@ -416,12 +416,17 @@ function checkAccepted(t: Tally, accepted: MutationRecord[], s: Snapshot, events
     }
   }
   const life = new Set<MutationName>(['cancelReservation', 'payReservation', 'cancelPayment'])
+  // Answers that may hide an effect: no answer, or PAYMENT_UNAVAILABLE (the contract: payment may have acted).
+  const ambiguous = (m: MutationRecord) =>
+    life.has(m.op) && (m.outcome === 'unknown' || m.outcome === 'PAYMENT_UNAVAILABLE' || m.outcome.startsWith('HTTP'))
+  const unclear = groupBy(accepted.filter(ambiguous), m => m.target)
   for (const [rid, list] of groupBy(
     ok.filter(m => life.has(m.op)),
     m => m.target,
   )) {
     const last = list.reduce((a, b) => (b.answeredAt > a.answeredAt ? b : a))
     if (list.some(m => m !== last && m.answeredAt > last.sentAt)) continue
+    if (unclear.get(rid)?.some(m => m.answeredAt > last.sentAt)) continue
     const r = reservations.get(rid)
     if (!r) continue // reported above for reserveItem
     if (last.op === 'cancelReservation' && r.status !== 'CANCELLED') lost(last, `status ${r.status}`)
