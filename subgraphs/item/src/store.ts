@@ -82,7 +82,7 @@ export async function itemsNear(
       FROM nearest
     )
     SELECT i."id", i."name", i."price", i."ownerId", i."status"::text AS "status", i."rentalStatus"::text AS "rentalStatus",
-           i."holdReservationId", i."holdCustomerId", i."holdCustomerName", i."holdPaid", i."deletedAt", i."version",
+           i."holdReservationId", i."holdCustomerId", i."holdCustomerName", i."deletedAt", i."version",
            i."createdAt", i."updatedAt", i."lat", i."lng", i."area",
            ST_Distance(i.location, ${point}, true) AS "distanceM"
     FROM "Item" i, bound
