@@ -112,12 +112,22 @@ describeWithHaproxy('a subscriber behind two routers', () => {
     expect(last.errors).toBeUndefined()
 
     // The ground truth: the feed from the watcher's first change on.
+    // The last registration reaches the feed after its answer: wait for it, so nothing comes later.
     const nc = await connect({ servers: stack.natsUrl })
     const jsm = await nc.jetstreamManager()
-    const { state } = await jsm.streams.info(itemInfoFeedStream(stack.stream))
-    await eventually(async () => printed.at(-1)?.cursor === String(state.last_seq), Boolean, { timeoutMs: 30_000 })
+    const lastId = (last.data as { registerItem: { id: string } }).registerItem.id
+    const state = await eventually(
+      async () => {
+        const { state } = await jsm.streams.info(itemInfoFeedStream(stack.stream))
+        const m = await jsm.streams.getMessage(itemInfoFeedStream(stack.stream), { seq: state.last_seq })
+        return m.json<{ itemId: string }>().itemId === lastId ? state : null
+      },
+      s => s !== null,
+      { timeoutMs: 30_000 },
+    )
+    await eventually(async () => printed.at(-1)?.cursor === String(state!.last_seq), Boolean, { timeoutMs: 30_000 })
     const feed: string[] = []
-    for (let seq = Number(first.cursor); seq <= state.last_seq; seq++) {
+    for (let seq = Number(first.cursor); seq <= state!.last_seq; seq++) {
       const m = await jsm.streams.getMessage(itemInfoFeedStream(stack.stream), { seq })
       const info = m.json<{ itemId: string; version: number }>()
       feed.push(`${seq} ${info.itemId}@${info.version}`)
