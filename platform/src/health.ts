@@ -33,7 +33,8 @@ export class Health {
   /** The last block beyond the threshold: when it was measured and how long it was. */
   private lastBlock: { at: number; ms: number } | undefined
   private lagTimer: NodeJS.Timeout | undefined
-  private skipNextSample = false
+  /** Blocks that began before this instant are forgotten (see forgetBlocks). */
+  private forgetBefore = 0
 
   constructor(
     private readonly maxEventLoopDelayMs: number,
@@ -56,13 +57,10 @@ export class Health {
     // A timer that fires late measures how long the loop was blocked.
     this.lagTimer = setInterval(() => {
       const now = Date.now()
+      const blockBegan = expected
       this.lagMs = Math.max(0, now - expected)
       expected = now + LAG_SAMPLE_MS
-      if (this.skipNextSample) {
-        this.skipNextSample = false
-        return
-      }
-      if (this.lagMs > this.maxEventLoopDelayMs) {
+      if (this.lagMs > this.maxEventLoopDelayMs && blockBegan >= this.forgetBefore) {
         this.lastBlock = { at: now, ms: this.lagMs }
         this.logger?.error({ lagMs: this.lagMs }, 'event loop was blocked')
       }
@@ -71,12 +69,13 @@ export class Health {
   }
 
   /**
-   * Forgets blocks measured so far and the one the next sample measures (a block is only measured
-   * once the loop runs again): the start-up's one-off work (the migration engine) is not a wedge.
+   * Forgets blocks measured so far and one that began before now but is only measured by a later
+   * sample (a block is measured once the loop runs again): the start-up's one-off work (the
+   * migration engine) is not a wedge. A block that begins after this call still counts.
    */
   forgetBlocks(): void {
     this.lastBlock = undefined
-    this.skipNextSample = true
+    this.forgetBefore = Date.now()
   }
 
   markStopping(): void {
