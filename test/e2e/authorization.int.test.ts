@@ -285,7 +285,10 @@ function expected(op: Operation, caller: Caller): Outcome {
 }
 
 // Not about rate limits or payment's deadline: neither may turn a cell into a timing accident.
-const stack = new Stack({ router: { RATE_LIMIT_ENABLED: '0' }, reservation: { PAYMENT_TIMEOUT_MS: '10000', RECONCILE_AFTER_MS: '11000' } })
+const stack = new Stack({
+  router: { RATE_LIMIT_ENABLED: '0' },
+  reservation: { PAYMENT_TIMEOUT_MS: '10000', RECONCILE_AFTER_MS: '11000' },
+})
 const tokens = new Map<string, string>()
 async function bearer(caller: Caller): Promise<string | undefined> {
   if (caller.relation === 'nobody') return undefined

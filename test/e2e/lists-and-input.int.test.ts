@@ -8,7 +8,10 @@ import pg from 'pg'
 import { errorCode, eventually, gql, Stack, token } from '../harness.js'
 import { createPaymentDb } from '../../subgraphs/payment/src/store.js'
 
-const stack = new Stack({ router: { RATE_LIMIT_ENABLED: '0' }, reservation: { PAYMENT_TIMEOUT_MS: '10000', RECONCILE_AFTER_MS: '11000' } })
+const stack = new Stack({
+  router: { RATE_LIMIT_ENABLED: '0' },
+  reservation: { PAYMENT_TIMEOUT_MS: '10000', RECONCILE_AFTER_MS: '11000' },
+})
 const api = (query: string, variables: Record<string, unknown> = {}, bearer?: string) =>
   gql(stack.url('router'), query, variables, bearer)
 
