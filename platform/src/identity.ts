@@ -8,6 +8,7 @@ import { forbiddenCharacterAt } from './input.js'
 export type Role = 'owner' | 'renter'
 export const ROLES: readonly Role[] = ['owner', 'renter']
 
+/** Who is asking, the one shape every part passes around (`Caller | null`: null is anonymous). */
 export interface Caller {
   userId: string
   name: string

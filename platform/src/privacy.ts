@@ -3,6 +3,8 @@
 // customer; everyone else, anonymous callers included, gets null. The projections subgraph applies
 // it to queries and the router to subscription events, so both answer the same.
 
+import type { Caller } from './identity.js'
+
 /** The ItemInfo fields only the owner and the current reservation's customer see. */
 export const PRIVATE_ITEM_INFO_FIELDS = ['reservationId', 'customerId', 'customerName', 'paymentStatus'] as const
 
@@ -11,8 +13,8 @@ export interface ItemInfoParties {
   customerId?: unknown
 }
 
-/** Whether `userId` (null: anonymous) may see this state's private fields. */
-export function maySeePrivate(info: ItemInfoParties, userId: string | null | undefined): boolean {
+/** Whether the caller with this id (null: anonymous) may see this state's private fields. */
+export function maySeePrivate(info: ItemInfoParties, userId: Caller['userId'] | null): boolean {
   if (!userId) return false
   return info.ownerId === userId || (info.customerId != null && info.customerId === userId)
 }

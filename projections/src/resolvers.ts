@@ -40,7 +40,7 @@ export const sameEnums: [
 ] = [true, true, true, true]
 
 /** Whether the caller is one of the two parties who see the reservation behind an item. */
-const seesPrivate = (info: ItemInfoView, ctx: ProjectionsContext) => maySeePrivate(info, ctx.caller?.userId)
+const seesPrivate = (info: ItemInfoView, ctx: ProjectionsContext) => maySeePrivate(info, ctx.caller?.userId ?? null)
 
 export const resolvers: Schema.Resolvers = {
   Query: {

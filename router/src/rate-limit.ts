@@ -8,6 +8,7 @@ import { HeaderMap } from '@apollo/server'
 import { GraphQLError } from 'graphql'
 import { Redis } from 'ioredis'
 import type { ConfigReader } from '@gdmarket/platform/config'
+import type { Caller } from '@gdmarket/platform/identity'
 import type { Logger } from '@gdmarket/platform/logger'
 
 export interface BucketLimit {
@@ -57,7 +58,7 @@ export type Verdict = { allowed: true } | { allowed: false; retryAfterMs: number
 
 export interface RateLimiter {
   /** Takes one token from the caller's bucket. */
-  take(caller: { userId: string } | null, clientAddress: string | undefined): Promise<Verdict>
+  take(caller: Caller | null, clientAddress: string | undefined): Promise<Verdict>
   close(): Promise<void>
 }
 
@@ -142,12 +143,12 @@ redis.call('PEXPIRE', KEYS[1], math.ceil(burst * 1000 / rate) + 1000)
 return {allowed, wait}
 `
 
-const keyOf = (caller: { userId: string } | null, address: string | undefined) =>
+const keyOf = (caller: Caller | null, address: string | undefined) =>
   caller ? `user:${caller.userId}` : `addr:${address ?? 'unknown'}`
 
 export function createRateLimiter(limits: RateLimits, logger: Logger): RateLimiter {
   const memory = new MemoryBuckets(limits.memoryKeys)
-  const limitOf = (caller: { userId: string } | null) => (caller ? limits.user : limits.anonymous)
+  const limitOf = (caller: Caller | null) => (caller ? limits.user : limits.anonymous)
   if (!limits.enabled) return { take: async () => ({ allowed: true }), close: async () => {} }
   if (!limits.redisUrl)
     return {
@@ -213,7 +214,7 @@ export function createRateLimiter(limits: RateLimits, logger: Logger): RateLimit
  */
 export async function rateLimitedOperation(
   limiter: RateLimiter,
-  caller: { userId: string } | null,
+  caller: Caller | null,
 ): Promise<GraphQLError | undefined> {
   if (!caller) return undefined
   const verdict = await limiter.take(caller, undefined)

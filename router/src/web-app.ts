@@ -8,7 +8,7 @@ import path from 'node:path'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { ConfigReader, RuntimeMode } from '@gdmarket/platform/config'
 import type { RouteHandler } from '@gdmarket/platform/service'
-import { ROLES, type Role } from '@gdmarket/platform/identity'
+import { ROLES, type Caller, type Role } from '@gdmarket/platform/identity'
 import { signToken } from './auth.js'
 
 export interface WebAppConfig {
@@ -79,7 +79,7 @@ function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
 const hasControl = (s: string) => [...s].some(c => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)
 
 /** A development sign-in request: { userId, name, roles }; throws with what is wrong. */
-export function devTokenRequest(body: unknown): { userId: string; name: string; roles: Role[] } {
+export function devTokenRequest(body: unknown): Caller {
   const b = (body ?? {}) as Record<string, unknown>
   const text = (v: unknown, what: string) => {
     if (typeof v !== 'string' || v.trim() === '' || v.length > DEV_TOKEN_MAX_FIELD || hasControl(v))

@@ -258,12 +258,12 @@ const USER_IDS: Record<Exclude<Relation, 'nobody'>, string> = {
   stranger: 'authz-stranger',
 }
 
-interface Caller {
+interface Persona {
   relation: Relation
   roles: Role[]
   label: string
 }
-const CALLERS: Caller[] = [
+const CALLERS: Persona[] = [
   { relation: 'nobody', roles: [], label: 'anonymous' },
   ...(['owner', 'customer', 'stranger'] as const).flatMap(relation =>
     ROLE_SETS.map(roles => ({ relation, roles, label: `${relation} [${roles.join(',') || 'no role'}]` })),
@@ -276,7 +276,7 @@ type Outcome = 'allowed' | 'hidden' | 'UNAUTHENTICATED' | 'FORBIDDEN'
  * Every cell, from the table: no token → UNAUTHENTICATED for a mutation (and for a subscription to
  * private fields); then the role; then the relation.
  */
-function expected(op: Operation, caller: Caller): Outcome {
+function expected(op: Operation, caller: Persona): Outcome {
   const needsToken = op.kind === 'mutation' || (op.kind === 'subscription' && op.who !== 'anyone')
   if (caller.relation === 'nobody' && needsToken) return 'UNAUTHENTICATED'
   if (op.role && !caller.roles.includes(op.role)) return 'FORBIDDEN'
@@ -290,7 +290,7 @@ const stack = new Stack({
   reservation: { PAYMENT_TIMEOUT_MS: '10000', RECONCILE_AFTER_MS: '11000' },
 })
 const tokens = new Map<string, string>()
-async function bearer(caller: Caller): Promise<string | undefined> {
+async function bearer(caller: Persona): Promise<string | undefined> {
   if (caller.relation === 'nobody') return undefined
   const key = `${caller.relation}:${caller.roles.join(',')}`
   if (!tokens.has(key)) tokens.set(key, await token(USER_IDS[caller.relation], caller.relation, caller.roles))
@@ -393,7 +393,7 @@ async function state(t: Target): Promise<unknown> {
   }
 }
 
-function check(op: Operation, caller: Caller, outcome: Outcome, result: GqlResult, t: Target): void {
+function check(op: Operation, caller: Persona, outcome: Outcome, result: GqlResult, t: Target): void {
   const cell = `${op.name} as ${caller.label}`
   if (outcome === 'allowed' || outcome === 'hidden') {
     expect([cell, result.errors]).toEqual([cell, undefined])
