@@ -9,6 +9,7 @@ import { execFileSync, type ChildProcess } from 'node:child_process'
 import path from 'node:path'
 import readline from 'node:readline'
 import { prettyFactory } from 'pino-pretty'
+import { logFormat, PRETTY_OPTIONS } from '@gdmarket/platform/logger'
 import { spawnNode, waitReady, type Child } from '@gdmarket/platform/spawn'
 import { ROUTER, SERVICES, SUBGRAPH_NAMES, type ServiceName } from '@gdmarket/contracts/services'
 
@@ -21,10 +22,11 @@ const children = new Map<ServiceName, ChildProcess>()
 let stopping = false
 let exitCode = 0
 
-const tty = process.stdout.isTTY === true
-const pretty = tty
-  ? prettyFactory({ colorize: true, ignore: 'pid,hostname,service', translateTime: 'SYS:HH:MM:ss' })
-  : null
+// The name is already each line's prefix.
+const pretty =
+  logFormat(process.stdout) === 'pretty'
+    ? prettyFactory({ ...PRETTY_OPTIONS, ignore: `${PRETTY_OPTIONS.ignore},service` })
+    : null
 
 function log(message: string): void {
   console.log(`${'start-all'.padEnd(NAME_WIDTH)} | ${message}`)
