@@ -19,6 +19,7 @@ import { forbiddenCharacterError } from '../plugins.js'
 import { type ConnectionLimits, refusalMessage } from './connections.js'
 import type { DocumentCache } from './documents.js'
 import type { ExecuteOperation, SubscriptionService } from './serve.js'
+import { textOf } from './shared.js'
 
 export interface HttpStreamsOptions {
   service: SubscriptionService
@@ -198,7 +199,9 @@ export function createHttpStreams(o: HttpStreamsOptions): HttpStreams {
     try {
       for await (const next of result) {
         if (!res.writable) break
-        if (!part({ payload: next })) await new Promise(resolve => res.once('drain', resolve))
+        // The result's text is shared by every subscriber that gets the same result.
+        const written = res.write(`${PART}{"payload":${textOf(next)}}\r\n--${BOUNDARY}`)
+        if (!written) await new Promise(resolve => res.once('drain', resolve))
       }
     } catch (err) {
       const error = err instanceof GraphQLError ? err : codeError('the subscription failed', 'SERVICE_UNAVAILABLE')

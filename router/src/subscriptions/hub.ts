@@ -14,6 +14,7 @@ import type { RouterContext } from '../context.js'
 import type { ItemInfoEvent } from './feed.js'
 import type { PreparedSubscription } from './plan.js'
 import { SubscriberQueue } from './queue.js'
+import { SharedResult } from './shared.js'
 
 export interface Filter {
   itemId: string | null
@@ -178,8 +179,8 @@ export class SubscriptionHub {
     if (!groups) return
     for (const group of groups) {
       if (!matches(group.filter, event)) continue
-      let shown: Promise<ExecutionResult> | undefined
-      let full: Promise<ExecutionResult> | undefined
+      let shown: SharedResult<ExecutionResult> | undefined
+      let full: SharedResult<ExecutionResult> | undefined
       for (const member of group.members) {
         if (member.state === 'replay') continue
         if (member.state === 'hold') {
@@ -203,7 +204,17 @@ export class SubscriptionHub {
     return maySeePrivate(event.payload, subscriber.userId)
   }
 
-  private run(group: Group, event: ItemInfoEvent, withPrivate: boolean): Promise<ExecutionResult> {
+  private run(group: Group, event: ItemInfoEvent, withPrivate: boolean): SharedResult<ExecutionResult> {
+    if (!withPrivate) event.publicPayload ??= withoutPrivate(event.payload)
+    const payload = withPrivate ? event.payload : (event.publicPayload ?? event.payload)
+    const { prepared } = group
+    if (prepared.runOwn) {
+      try {
+        return new SharedResult({ value: this.finish(prepared.runOwn(payload, group.variables)) })
+      } catch (err) {
+        return new SharedResult({ value: this.failed(err, event) })
+      }
+    }
     // The plan runs without a caller: the rest of the selection (item { … }) is public catalogue
     // data, and what differs between identities (the private fields) is decided on the event.
     const context: RouterContext = {
@@ -211,15 +222,17 @@ export class SubscriptionHub {
       correlationId: `itemInfoChanged-${event.itemId}-v${event.version}-${randomUUID()}`,
       logger: this.logger,
     }
-    if (!withPrivate) event.publicPayload ??= withoutPrivate(event.payload)
-    const payload = withPrivate ? event.payload : (event.publicPayload ?? event.payload)
-    return group.prepared.run(payload, group.variables, context).then(this.finish, (err: unknown) => {
-      this.logger.error({ err, itemId: event.itemId }, 'subscription execution failed')
-      return {
-        data: null,
-        errors: [new GraphQLError('Internal server error', { extensions: { code: 'INTERNAL_SERVER_ERROR' } })],
-      }
-    })
+    return new SharedResult(
+      prepared.run(payload, group.variables, context).then(this.finish, (err: unknown) => this.failed(err, event)),
+    )
+  }
+
+  private failed(err: unknown, event: ItemInfoEvent): ExecutionResult {
+    this.logger.error({ err, itemId: event.itemId }, 'subscription execution failed')
+    return {
+      data: null,
+      errors: [new GraphQLError('Internal server error', { extensions: { code: 'INTERNAL_SERVER_ERROR' } })],
+    }
   }
 
   private indexOf(filter: Filter, create: boolean): Set<Group> | undefined {

@@ -71,6 +71,32 @@ describe('SubscriptionPlanner', () => {
     expect(representations).toEqual([])
   })
 
+  it('answers an own-fields selection synchronously, exactly as the query plan does', async () => {
+    const { planner } = setup()
+    const doc = parse(
+      `subscription S($id: ID) { c: itemInfoChanged(itemId: $id) { __typename v: version ...F item { id } } } fragment F on ItemInfo { itemName rentalStatus deleted }`,
+    )
+    const prepared = planner.prepare(doc, 'S')
+    expect(prepared.runOwn).toBeDefined()
+    const own = prepared.runOwn?.(payload(6), { id: ITEM })
+    expect(own).toEqual(await prepared.run(payload(6), { id: ITEM }, context))
+    expect(own).toEqual({
+      data: {
+        c: {
+          __typename: 'ItemInfo',
+          v: 6,
+          itemName: 'Tent (as of the event)',
+          rentalStatus: 'NOT_RENTING',
+          deleted: false,
+          item: { id: ITEM },
+        },
+      },
+    })
+    expect(
+      planner.prepare(parse('subscription { itemInfoChanged { item { name } } }'), undefined).runOwn,
+    ).toBeUndefined()
+  })
+
   it('refuses to plan before the supergraph is loaded', () => {
     const planner = new SubscriptionPlanner({}, logger)
     expect(() => planner.prepare(parse('subscription { itemInfoChanged { version } }'), undefined)).toThrow(

@@ -34,6 +34,11 @@ export interface PreparedSubscription {
     variables: Record<string, unknown>,
     context: RouterContext,
   ): Promise<ExecutionResult>
+  /**
+   * Present when the selection is all ItemInfo's own fields (no other subgraph to ask): the
+   * result straight from the event, synchronously, so it is written to sockets in the same turn.
+   */
+  runOwn?(payload: Record<string, unknown>, variables: Record<string, unknown>): ExecutionResult
 }
 
 // The gateway's request context type wants a cache; nothing in plan execution reads it.
@@ -86,7 +91,24 @@ export class SubscriptionPlanner {
       operationName,
     })
 
+    // Without a rest, the plan is the event itself: executing the client's document on it is
+    // what the primary fetch and the gateway's response shaping give (plan.test.ts compares them).
+    const runOwn = node.rest
+      ? undefined
+      : (payload: Record<string, unknown>, variables: Record<string, unknown>): ExecutionResult => {
+          const result = execute({
+            schema: loaded.apiSchema,
+            document,
+            operationName,
+            rootValue: { [ITEM_INFO_CHANGED]: payload },
+            variableValues: variables,
+          })
+          if (result instanceof Promise) throw new Error('an own-fields subscription resolved asynchronously')
+          return result
+        }
+
     return {
+      runOwn,
       run: async (payload, variables, context) => {
         // What the projections subgraph would answer to the primary fetch, computed from the event.
         const eventSource: GraphQLDataSource<RouterContext> = {

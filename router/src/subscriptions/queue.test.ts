@@ -1,5 +1,6 @@
 import { describe, expect, it, jest } from '@jest/globals'
-import { SlowSubscriberError, SubscriberQueue } from './queue.js'
+import { type QueueSink, SlowSubscriberError, SubscriberQueue } from './queue.js'
+import { SharedResult } from './shared.js'
 
 const queue = (capacity = 3) => {
   const onOverflow = jest.fn()
@@ -46,5 +47,50 @@ describe('SubscriberQueue', () => {
     expect(q.length).toBe(0)
     await expect(q.next()).rejects.toBeInstanceOf(SlowSubscriberError)
     expect(await q.next()).toEqual({ value: undefined, done: true })
+  })
+
+  it('writes to a sink as results settle, in push order, and holds them while the sink is full', async () => {
+    const { q } = queue(5)
+    const written: number[] = []
+    const closed: (Error | undefined)[] = []
+    let room = true
+    const sink: QueueSink<number> = {
+      write: r => {
+        written.push(r.value as number)
+        return room
+      },
+      close: e => void closed.push(e),
+    }
+    q.writeTo(sink)
+    q.push(new SharedResult({ value: 1 }))
+    expect(written).toEqual([1]) // settled: written in the same turn
+    let settle: (n: number) => void = () => undefined
+    q.push(new Promise<number>(r => (settle = r)))
+    q.push(new SharedResult({ value: 3 }))
+    expect(written).toEqual([1])
+    room = false
+    settle(2)
+    await Promise.resolve()
+    expect(written).toEqual([1, 2]) // the sink is full after 2
+    room = true
+    q.resume()
+    expect(written).toEqual([1, 2, 3])
+    q.fail(new Error('expired'))
+    expect(closed.map(e => e?.message)).toEqual(['expired'])
+  })
+
+  it('a sink past capacity is closed with the slow-subscriber error, and the overflow reported', () => {
+    const { q, onOverflow } = queue(2)
+    const closed: (Error | undefined)[] = []
+    q.writeTo({ write: () => false, close: e => void closed.push(e) })
+    for (let i = 0; i < 4; i++) q.push(new SharedResult({ value: i }))
+    expect(onOverflow).toHaveBeenCalledTimes(1)
+    expect(closed[0]).toBeInstanceOf(SlowSubscriberError)
+  })
+
+  it('shares one serialisation among the subscribers of one result', () => {
+    const shared = new SharedResult({ value: { data: { n: 1 } } })
+    expect(shared.text).toBe('{"data":{"n":1}}')
+    expect(shared.text).toBe(shared.text)
   })
 })

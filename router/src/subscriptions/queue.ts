@@ -1,9 +1,12 @@
-// One subscriber's buffer: an async iterator over the results pushed for one subscription, in the
-// order they were pushed. It is bounded: graphql-ws pulls the next result only once the previous
-// one was written to the socket, so a client that stops reading makes the buffer fill up; past
-// `capacity` the subscriber is cut off instead of letting the router's memory grow.
+// One subscriber's buffer of the results pushed for one subscription, in the order they were
+// pushed, read in one of two ways: as an async iterator (SSE, multipart), or written straight to a
+// sink (graphql-ws) as soon as the head result has settled, with no per-subscriber promise hop.
+// It is bounded: a transport takes the next result only once the previous one was written to the
+// socket, so a client that stops reading makes the buffer fill up; past `capacity` the subscriber
+// is cut off instead of letting the router's memory grow.
 // Not an async generator: a generator's return() cannot interrupt a pending `await`, so an
 // unsubscribe would leak until the next event; return() here resolves pending pulls at once.
+import { SharedResult } from './shared.js'
 
 export class SlowSubscriberError extends Error {
   override name = 'SlowSubscriberError'
@@ -18,20 +21,34 @@ export interface QueueOptions {
   onEnd: () => void
 }
 
+/** Where a queue in sink mode writes (a graphql-ws socket): results in order, then the end. */
+export interface QueueSink<T> {
+  /** Takes one settled result; false when the socket is full (it calls resume() once drained). */
+  write(result: SharedResult<T>): boolean
+  /** No more results: ended normally (no error) or the error the subscription ends with. */
+  close(error?: Error): void
+}
+
 const DONE: IteratorReturnResult<undefined> = { value: undefined, done: true }
 
 export class SubscriberQueue<T> implements AsyncIterableIterator<T, undefined> {
-  private readonly buffered: Promise<T>[] = []
+  private readonly buffered: SharedResult<T>[] = []
   private readonly waiting: ((result: Promise<IteratorResult<T, undefined>>) => void)[] = []
   private state: 'open' | 'overflowed' | 'failed' | 'ended' = 'open'
   private failure: Error | undefined
   private detached = false
   /** A replay waiting for room, so it never overflows the buffer it fills itself. */
   private roomWaiter: (() => void) | undefined
+  private sink: QueueSink<T> | undefined
+  /** The sink said it is full: nothing is written until resume(). */
+  private paused = false
+  /** The unsettled head a flush waits on (registered once). */
+  private waitingOn: SharedResult<T> | undefined
+  private readonly flushBound = () => this.flush()
 
   constructor(private readonly options: QueueOptions) {}
 
-  /** Number of results not yet pulled. */
+  /** Number of results not yet taken. */
   get length(): number {
     return this.buffered.length
   }
@@ -49,7 +66,7 @@ export class SubscriberQueue<T> implements AsyncIterableIterator<T, undefined> {
     })
   }
 
-  /** Ends the subscription with an error once what is buffered has been pulled (CURSOR_EXPIRED…). */
+  /** Ends the subscription with an error once what is buffered has been taken (CURSOR_EXPIRED…). */
   fail(error: Error): void {
     if (this.state !== 'open') return
     this.state = 'failed'
@@ -57,27 +74,49 @@ export class SubscriberQueue<T> implements AsyncIterableIterator<T, undefined> {
     this.detach()
     this.wakeRoom()
     for (const waiter of this.waiting.splice(0)) waiter(Promise.reject(error))
+    if (this.sink) this.flush()
   }
 
   /** Adds a result; it may still be computing (shared executions), order is kept regardless. */
-  push(result: Promise<T>): void {
+  push(result: Promise<T> | SharedResult<T>): void {
     if (this.state !== 'open') return
-    const waiter = this.waiting.shift()
-    if (waiter) {
-      waiter(result.then(value => ({ value, done: false })))
-      return
+    const entry = result instanceof SharedResult ? result : new SharedResult(result)
+    if (this.sink) {
+      if (this.buffered.length === 0 && !this.paused && entry.settled) {
+        if (!this.writeOne(entry)) this.paused = true
+        return
+      }
+    } else {
+      const waiter = this.waiting.shift()
+      if (waiter) {
+        waiter(entry.promise.then(value => ({ value, done: false })))
+        return
+      }
     }
     if (this.buffered.length >= this.options.capacity) {
       this.overflow()
       return
     }
-    this.buffered.push(result)
+    this.buffered.push(entry)
+    if (this.sink && this.buffered.length === 1) this.flush()
+  }
+
+  /** From now on results go to `sink` as they settle, instead of being pulled. */
+  writeTo(sink: QueueSink<T>): void {
+    this.sink = sink
+    this.flush()
+  }
+
+  /** The sink drained: write what waits. */
+  resume(): void {
+    this.paused = false
+    this.flush()
   }
 
   next(): Promise<IteratorResult<T, undefined>> {
     const head = this.buffered.shift()
     if (this.roomWaiter && this.buffered.length < this.options.capacity / 2) this.wakeRoom()
-    if (head) return head.then(value => ({ value, done: false }))
+    if (head) return head.promise.then(value => ({ value, done: false }))
     if (this.state === 'failed') {
       this.state = 'ended'
       return Promise.reject(this.failure)
@@ -85,9 +124,7 @@ export class SubscriberQueue<T> implements AsyncIterableIterator<T, undefined> {
     if (this.state === 'overflowed') {
       // Reported once, as a GraphQL error on this subscription (if the socket still takes it).
       this.state = 'ended'
-      return Promise.reject(
-        new SlowSubscriberError(`subscriber too slow: more than ${this.options.capacity} events waiting`),
-      )
+      return Promise.reject(this.slow())
     }
     if (this.state === 'ended') return Promise.resolve(DONE)
     return new Promise(resolve => this.waiting.push(resolve))
@@ -114,6 +151,48 @@ export class SubscriberQueue<T> implements AsyncIterableIterator<T, undefined> {
     this.wakeRoom()
     for (const waiter of this.waiting.splice(0)) waiter(Promise.resolve(DONE))
     this.detach()
+    this.closeSink(undefined)
+  }
+
+  /** Writes every settled result at the head, in order, while the sink takes them. */
+  private flush(): void {
+    const sink = this.sink
+    if (!sink) return
+    while (this.buffered.length > 0 && !this.paused) {
+      const head = this.buffered[0]
+      if (!head.settled) {
+        if (this.waitingOn !== head) {
+          this.waitingOn = head
+          head.whenSettled(this.flushBound)
+        }
+        return
+      }
+      this.buffered.shift()
+      if (!this.writeOne(head)) this.paused = true
+    }
+    if (this.roomWaiter && this.buffered.length < this.options.capacity / 2) this.wakeRoom()
+    if (this.buffered.length === 0 && this.state === 'failed') {
+      this.state = 'ended'
+      this.closeSink(this.failure)
+    }
+  }
+
+  private writeOne(entry: SharedResult<T>): boolean {
+    if (entry.error) {
+      this.fail(entry.error)
+      return true
+    }
+    return this.sink?.write(entry) ?? true
+  }
+
+  private closeSink(error: Error | undefined): void {
+    const sink = this.sink
+    this.sink = undefined
+    sink?.close(error)
+  }
+
+  private slow(): SlowSubscriberError {
+    return new SlowSubscriberError(`subscriber too slow: more than ${this.options.capacity} events waiting`)
   }
 
   private wakeRoom(): void {
@@ -128,6 +207,10 @@ export class SubscriberQueue<T> implements AsyncIterableIterator<T, undefined> {
     this.wakeRoom()
     this.detach()
     this.options.onOverflow()
+    if (this.sink) {
+      this.state = 'ended'
+      this.closeSink(this.slow())
+    }
   }
 
   private detach(): void {

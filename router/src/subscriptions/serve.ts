@@ -26,6 +26,7 @@ import { itemInfoChangedArguments, type ItemInfoChangedArguments } from './docum
 import { cursorExpired, type ItemInfoEvent, type ItemInfoFeed, VersionGuard } from './feed.js'
 import type { Subscriber, SubscriptionHub } from './hub.js'
 import type { SubscriptionPlanner } from './plan.js'
+import type { SubscriberQueue } from './queue.js'
 
 export interface SubscribeRequest {
   schema: GraphQLSchema
@@ -60,7 +61,7 @@ export class SubscriptionService {
     private readonly logger: Logger,
   ) {}
 
-  async subscribe(request: SubscribeRequest): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
+  async subscribe(request: SubscribeRequest): Promise<SubscriberQueue<ExecutionResult> | ExecutionResult> {
     const { schema, document, query } = request
     const operationName = request.operationName ?? undefined
     const operation = getOperationAST(document, operationName)

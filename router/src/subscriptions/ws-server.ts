@@ -16,7 +16,9 @@ import { checkOperationLimits, type OperationLimits } from '../limits.js'
 import { forbiddenCharacterError } from '../plugins.js'
 import { type ConnectionLimits, refusalMessage } from './connections.js'
 import type { DocumentCache } from './documents.js'
+import { SubscriberQueue } from './queue.js'
 import type { SubscriptionService } from './serve.js'
+import { writeToSocket } from './ws-sink.js'
 
 export interface WsServerOptions {
   httpServer: http.Server
@@ -39,6 +41,7 @@ export interface WsServerOptions {
 /** What one operation on one socket carries from onSubscribe to execute/subscribe. */
 class WsOperation {
   constructor(
+    readonly id: string,
     readonly query: string,
     readonly authorization: string | undefined,
     readonly socket: WebSocket,
@@ -102,9 +105,11 @@ export function attachWsServer(options: WsServerOptions): { close: () => Promise
         }
         ctx.extra.socket.once('close', place.release)
         ctx.extra.authorization = authorization
+        // The upgrade request (headers, parser state) is not needed past here: not kept per socket.
+        Reflect.set(ctx.extra, 'request', undefined)
         return true
       },
-      onSubscribe: (ctx, _id, payload) => {
+      onSubscribe: (ctx, id, payload) => {
         if (Object.keys(ctx.subscriptions).length > limits.maxPerSocket)
           return [badRequest(`at most ${limits.maxPerSocket} operations per connection`)]
         const schema = options.apiSchema()
@@ -121,7 +126,7 @@ export function attachWsServer(options: WsServerOptions): { close: () => Promise
           document: checked.document,
           operationName: payload.operationName ?? undefined,
           variableValues: payload.variables ?? undefined,
-          contextValue: new WsOperation(payload.query, ctx.extra.authorization, ctx.extra.socket),
+          contextValue: new WsOperation(id, payload.query, ctx.extra.authorization, ctx.extra.socket),
         }
         return args
       },
@@ -150,7 +155,7 @@ export function attachWsServer(options: WsServerOptions): { close: () => Promise
       },
       subscribe: async args => {
         if (!(args.contextValue instanceof WsOperation)) throw new Error('operation without its socket context')
-        const { query, socket, authorization } = args.contextValue
+        const { id, query, socket, authorization } = args.contextValue
         let caller: Caller | null
         try {
           // Checked again per operation: a socket may outlive its token.
@@ -158,7 +163,7 @@ export function attachWsServer(options: WsServerOptions): { close: () => Promise
         } catch (err) {
           return { errors: [err instanceof GraphQLError ? err : new GraphQLError('the token is not valid')] }
         }
-        return options.service.subscribe({
+        const subscribed = await options.service.subscribe({
           schema: args.schema,
           document: args.document,
           query,
@@ -167,6 +172,7 @@ export function attachWsServer(options: WsServerOptions): { close: () => Promise
           caller,
           onOverflow: () => cutOff(socket),
         })
+        return subscribed instanceof SubscriberQueue ? writeToSocket(subscribed, socket, id) : subscribed
       },
     },
     wss,
