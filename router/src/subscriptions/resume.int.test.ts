@@ -131,14 +131,21 @@ describe('ItemInfo.cursor and itemInfoChanged(after)', () => {
     })
     const racers = await racing
     const after = await register('After')
-    // The truth is a subscription of its own: it may hear the last change after the two under test.
-    await eventually(async () => [truth, resumed, owned].every(w => w.received.some(i => i.itemId === after)))
+    // Items are aggregates of their own, so the feed may order a racer after 'After': wait until
+    // the truth has every one, then until both subscribers under test have the truth's last change.
+    const all = [...before, ...racers, after]
+    await eventually(async () => all.every(id => truth.received.some(i => i.itemId === id)))
+    const last = key(truth.received.at(-1)!)
+    const lastMine = key(truth.received.filter(i => i.ownerId === 'owner-1').at(-1)!)
+    await eventually(
+      async () => resumed.received.some(i => key(i) === last) && owned.received.some(i => key(i) === lastMine),
+    )
 
     const expected = truth.received.filter(i => BigInt(i.cursor) > BigInt(start!.cursor))
     expect(resumed.errors).toEqual([])
     expect(resumed.received.slice(0, expected.length).map(key)).toEqual(expected.map(key))
     expect(new Set(resumed.received.map(key)).size).toBe(resumed.received.length)
-    expect(expected.map(i => i.itemId)).toEqual(expect.arrayContaining([...before, ...racers, after]))
+    expect(expected.map(i => i.itemId)).toEqual(expect.arrayContaining(all))
     // The owner filter: the same sequence without owner-2's item, items registered later included.
     const mine = expected.filter(i => i.ownerId === 'owner-1')
     expect(owned.received.slice(0, mine.length).map(key)).toEqual(mine.map(key))
@@ -163,7 +170,12 @@ describe('itemInfoChanged(current: true)', () => {
     const later = await racing
     const reserved = await api(`mutation($id: ID!) { reserveItem(itemId: $id) { id } }`, { id: ids[0] }, renter)
     expect(reserved.errors).toBeUndefined()
-    await eventually(async () => board.received.some(i => i.itemId === ids[0] && i.reservationStatus === 'CONFIRMED'))
+    // Each item is an aggregate of its own: the feed may order the confirmation before a racer's registration.
+    await eventually(
+      async () =>
+        board.received.some(i => i.itemId === ids[0] && i.reservationStatus === 'CONFIRMED') &&
+        later.every(id => board.received.some(i => i.itemId === id)),
+    )
     expect(board.errors).toEqual([])
     expect(board.received.every(i => i.ownerId === 'owner-2')).toBe(true)
     expect(new Set(board.received.map(key)).size).toBe(board.received.length)
