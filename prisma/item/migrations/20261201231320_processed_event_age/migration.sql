@@ -1,0 +1,2 @@
+-- CreateIndex
+CREATE INDEX "ProcessedEvent_processedAt_idx" ON "ProcessedEvent"("processedAt");
