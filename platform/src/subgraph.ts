@@ -41,7 +41,7 @@ export interface PrismaLike {
 }
 
 export interface SubgraphOptions<Db extends PrismaLike, Ctx extends RequestContext> {
-  config: ServiceConfig & EventsConfig
+  config: SubgraphConfig
   /** The database folder under prisma/ (schema.prisma + migrations/). */
   database: string
   createDb: (url: string, poolSize: number, pool: PoolOptions) => Db
@@ -104,6 +104,26 @@ const CONTEXT_STATUS: Partial<Record<AppError['code'], number>> = { UNAUTHENTICA
 
 export const prismaRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'prisma')
 
+type SubgraphConfig = ServiceConfig & EventsConfig
+type Wired<Ctx extends RequestContext> = ReturnType<SubgraphOptions<PrismaLike, Ctx>['setup']>
+
+/** Whether the start-up migrations are applied yet, and why not. Until then the service is not ready. */
+interface StartupState {
+  migrated: boolean
+  lastError: string
+  stopping: boolean
+}
+
+/** What runs beside the HTTP service, started once migrated and stopped in reverse. */
+interface Parts<Db extends PrismaLike> {
+  db: Db
+  bus: EventBus
+  relay: OutboxRelay | undefined
+  retention: Retention
+  consumers: EventConsumer[]
+  workers: Worker[]
+}
+
 export async function buildSubgraph<Db extends PrismaLike, Ctx extends RequestContext>(
   o: SubgraphOptions<Db, Ctx>,
 ): Promise<Subgraph<Db>> {
@@ -113,45 +133,55 @@ export async function buildSubgraph<Db extends PrismaLike, Ctx extends RequestCo
     connectTimeoutMs: config.dbConnectTimeoutMs,
     queryTimeoutMs: config.dbQueryTimeoutMs,
   })
-  // Every consumer database has a ProcessedEvent table: it is also the ledger that keeps order across replicas.
-  const processed = (db as unknown as { processedEvent?: ProcessedEventTable }).processedEvent
-  const ledger = processed ? processedEventLedger(processed) : undefined
-  const bus = new EventBus({
-    url: config.natsUrl,
-    auth: config.natsAuth,
-    limits: config.natsStreamLimits,
-    stream: config.natsStream,
-    name: config.service,
-    logger,
-    extraStreams: o.streams,
-  })
+  const bus = eventBus(config, logger, o.streams)
+  const state: StartupState = { migrated: false, lastError: 'not tried yet', stopping: false }
 
-  /** Set once the migrations are applied: until then the service is not ready and answers SERVICE_UNAVAILABLE. */
-  let migrated = false
-  let lastStartupError = 'not tried yet'
   let relay: OutboxRelay | undefined
   // kick is called only after a commit, by which time the relay below exists.
   const wired = o.setup({ db, kick: rows => relay?.kick(rows), logger, bus })
-  if (wired.outbox)
-    relay = new OutboxRelay({
-      store: wired.outbox,
-      bus,
-      logger,
-      pollIntervalMs: config.outboxPollIntervalMs,
-      batchSize: config.outboxBatchSize,
-    })
-  const retention = new Retention(
-    [
-      ...standardPruners(db as unknown as PrunableTables, {
-        outboxMs: config.outboxRetentionMs,
-        processedMs: config.processedEventRetentionMs,
-      }),
-      ...(wired.retention ?? []),
-    ],
-    config.retentionIntervalMs,
+  if (wired.outbox) relay = outboxRelay(config, wired.outbox, bus, logger)
+  const parts: Parts<Db> = {
+    db,
+    bus,
+    relay,
+    retention: retentionOf(config, db, wired.retention ?? [], logger),
+    consumers: eventConsumers(config, wired.consumers ?? [], bus, logger, ledgerOf(db)),
+    workers: wired.workers ?? [],
+  }
+
+  const service = subgraphService(o, logger, wired, state)
+  addHealthChecks(service, parts, state)
+  unwindOnStop(service, parts, state)
+  return {
+    service,
     logger,
-  )
-  const consumers = (wired.consumers ?? []).map(
+    db,
+    bus,
+    relay,
+    consumers: parts.consumers,
+    async start() {
+      const port = await service.start()
+      void migrateThenRun(config, o.database, { service, logger, state, parts })
+      return port
+    },
+    stop: () => service.stop(),
+  }
+}
+
+/** Every consumer database has a ProcessedEvent table: it is also the ledger that keeps order across replicas. */
+function ledgerOf(db: PrismaLike) {
+  const processed = (db as unknown as { processedEvent?: ProcessedEventTable }).processedEvent
+  return processed ? processedEventLedger(processed) : undefined
+}
+
+function eventConsumers(
+  config: EventsConfig,
+  specs: DeclaredConsumer[],
+  bus: EventBus,
+  logger: Logger,
+  ledger: ReturnType<typeof ledgerOf>,
+): EventConsumer[] {
+  return specs.map(
     spec =>
       new EventConsumer({
         ...spec,
@@ -170,13 +200,71 @@ export async function buildSubgraph<Db extends PrismaLike, Ctx extends RequestCo
         pullExpiresMs: config.consumerPullExpiresMs,
       }),
   )
+}
 
+/** Unwound in reverse: consumers stop taking events, the relay publishes what it has, then the bus and pool close. */
+function unwindOnStop(service: HttpService, parts: Parts<PrismaLike>, state: StartupState): void {
+  const { db, bus, retention, relay, workers, consumers } = parts
+  service.onStop(() => db.$disconnect())
+  service.onStop(() => bus.close())
+  service.onStop(() => retention.stop())
+  service.onStop(async () => relay?.stop())
+  service.onStop(async () => {
+    await Promise.all(workers.map(w => w.stop()))
+  })
+  service.onStop(async () => {
+    await Promise.all(consumers.map(c => c.stop()))
+  })
+  service.onStopping(() => {
+    state.stopping = true
+  })
+}
+
+function eventBus(config: SubgraphConfig, logger: Logger, streams?: StreamSpec[]) {
+  return new EventBus({
+    url: config.natsUrl,
+    auth: config.natsAuth,
+    limits: config.natsStreamLimits,
+    stream: config.natsStream,
+    name: config.service,
+    logger,
+    extraStreams: streams,
+  })
+}
+
+function outboxRelay(config: EventsConfig, store: OutboxStore, bus: EventBus, logger: Logger): OutboxRelay {
+  return new OutboxRelay({
+    store,
+    bus,
+    logger,
+    pollIntervalMs: config.outboxPollIntervalMs,
+    batchSize: config.outboxBatchSize,
+  })
+}
+
+/** The outbox and processed-event ids every service prunes, then the service's own rows. */
+function retentionOf(config: EventsConfig, db: PrismaLike, own: Pruner[], logger: Logger): Retention {
+  const standard = standardPruners(db as unknown as PrunableTables, {
+    outboxMs: config.outboxRetentionMs,
+    processedMs: config.processedEventRetentionMs,
+  })
+  return new Retention([...standard, ...own], config.retentionIntervalMs, logger)
+}
+
+/** The Apollo subgraph over the platform's HTTP service, answering only GDmarket processes. */
+function subgraphService<Ctx extends RequestContext>(
+  o: Pick<SubgraphOptions<PrismaLike, Ctx>, 'config' | 'schemaFile' | 'resolvers'>,
+  logger: Logger,
+  wired: Wired<Ctx>,
+  state: StartupState,
+): HttpService {
+  const { config } = o
   const schema = buildSubgraphSchema({
     typeDefs: parse(readFileSync(o.schemaFile, 'utf8')),
     // The generated map is typed against the schema; Apollo's own resolver type is looser and lives in dist/.
     resolvers: o.resolvers as SubgraphResolvers,
   })
-  const service = createHttpService<Ctx>({
+  return createHttpService<Ctx>({
     config,
     logger,
     // Closed: only the router and the other subgraphs (they carry the internal secret) are answered,
@@ -184,7 +272,7 @@ export async function buildSubgraph<Db extends PrismaLike, Ctx extends RequestCo
     admit: headers => isInternalRequest(headers, config.internalSecret),
     apollo: shared => new ApolloServer<Ctx>({ ...shared, schema }),
     context: (base: RequestBase) => {
-      if (!migrated)
+      if (!state.migrated)
         contextError(() => {
           throw serviceUnavailable(`${config.service} is starting: waiting for its database`)
         })
@@ -197,66 +285,43 @@ export async function buildSubgraph<Db extends PrismaLike, Ctx extends RequestCo
       })
     },
   })
+}
+
+function addHealthChecks(service: HttpService, parts: Parts<PrismaLike>, state: StartupState): void {
+  const { db, bus, consumers } = parts
   service.health.addReadinessCheck('database', async () => {
-    if (!migrated) throw new Error(`waiting for the database: ${lastStartupError}`)
+    if (!state.migrated) throw new Error(`waiting for the database: ${state.lastError}`)
     await db.$queryRawUnsafe('SELECT 1')
   })
   service.health.addReadinessCheck('nats', () => {
     if (!bus.isConnected()) throw new Error('not connected')
   })
   for (const c of consumers) service.health.addLivenessCheck(`consumer ${c.name}`, () => c.stalled())
+}
 
-  // Unwound in reverse: consumers stop taking events, the relay publishes what it has, then the bus and pool close.
-  service.onStop(() => db.$disconnect())
-  service.onStop(() => bus.close())
-  service.onStop(() => retention.stop())
-  service.onStop(async () => relay?.stop())
-  service.onStop(async () => {
-    await Promise.all((wired.workers ?? []).map(w => w.stop()))
-  })
-  service.onStop(async () => {
-    await Promise.all(consumers.map(c => c.stop()))
-  })
-
-  let stopping = false
-  service.onStopping(() => {
-    stopping = true
-  })
-  /** Migrations with capped backoff until the database answers; then the relay and the consumers. */
-  async function prepare(): Promise<void> {
-    for (let delay = 100; !stopping; delay = Math.min(delay * 2, config.dbStartupBackoffMaxMs)) {
-      try {
-        const applied = await migrateDatabase({ url: config.databaseUrl, dir: path.join(prismaRoot, o.database) })
-        if (applied.length) logger.info({ applied }, 'migrations applied')
-        // Loading the migration engine blocks the loop once; that is start-up, not a wedge.
-        service.health.forgetBlocks()
-        migrated = true
-        break
-      } catch (err) {
-        lastStartupError = err instanceof Error ? err.message : String(err)
-        logger.warn({ err, retryInMs: delay }, 'database not reachable at start; waiting')
-        await new Promise(r => setTimeout(r, delay))
-      }
+/** Migrations with capped backoff until the database answers (or the service stops); then the rest starts. */
+async function migrateThenRun(
+  config: SubgraphConfig,
+  database: string,
+  on: { service: HttpService; logger: Logger; state: StartupState; parts: Parts<PrismaLike> },
+): Promise<void> {
+  const { service, logger, state, parts } = on
+  for (let delay = 100; !state.stopping && !state.migrated; delay = Math.min(delay * 2, config.dbStartupBackoffMaxMs)) {
+    try {
+      const applied = await migrateDatabase({ url: config.databaseUrl, dir: path.join(prismaRoot, database) })
+      if (applied.length) logger.info({ applied }, 'migrations applied')
+      // Loading the migration engine blocks the loop once; that is start-up, not a wedge.
+      service.health.forgetBlocks()
+      state.migrated = true
+    } catch (err) {
+      state.lastError = err instanceof Error ? err.message : String(err)
+      logger.warn({ err, retryInMs: delay }, 'database not reachable at start; waiting')
+      await new Promise(r => setTimeout(r, delay))
     }
-    if (stopping) return
-    retention.start()
-    relay?.start()
-    for (const c of consumers) c.start()
-    for (const w of wired.workers ?? []) w.start()
   }
-
-  return {
-    service,
-    logger,
-    db,
-    bus,
-    relay,
-    consumers,
-    async start() {
-      const port = await service.start()
-      void prepare()
-      return port
-    },
-    stop: () => service.stop(),
-  }
+  if (state.stopping) return
+  parts.retention.start()
+  parts.relay?.start()
+  for (const c of parts.consumers) c.start()
+  for (const w of parts.workers) w.start()
 }
