@@ -105,73 +105,34 @@ function dedupeKey(url: string, init: FetcherRequestInit): string | undefined {
   return `${url}\n${headers}\n${init.body}`
 }
 
+type Agents = Record<'http:' | 'https:', http.Agent>
+
 export function createSubgraphFetch(limits: SubgraphFetchLimits): SubgraphFetch {
   const agentOptions = { keepAlive: true, maxSockets: limits.subgraphMaxSockets, timeout: limits.subgraphKeepAliveMs }
-  const agents = { 'http:': new http.Agent(agentOptions), 'https:': new https.Agent(agentOptions) }
+  const agents: Agents = { 'http:': new http.Agent(agentOptions), 'https:': new https.Agent(agentOptions) }
+  const send = (url: string, init: FetcherRequestInit) => sendOnce(url, init, agents, limits)
+  return {
+    fetcher:
+      limits.subgraphDedupeQueries === false
+        ? async (url, init = {}) => new BufferedResponse(await send(url, init))
+        : sharedFetcher(send),
+    close() {
+      agents['http:'].destroy()
+      agents['https:'].destroy()
+    },
+  }
+}
 
-  const send = (url: string, init: FetcherRequestInit): Promise<Answer> =>
-    new Promise((resolve, reject) => {
-      const target = new URL(url)
-      const body = init.body ?? ''
-      const request = (target.protocol === 'https:' ? https : http).request(target, {
-        method: init.method ?? 'POST',
-        headers: { ...init.headers, 'content-length': String(Buffer.byteLength(body)) },
-        agent: target.protocol === 'https:' ? agents['https:'] : agents['http:'],
-      })
-      let done = false
-      const fail = (err: Error) => {
-        if (done) return
-        done = true
-        clearTimeout(timer)
-        request.destroy() // the socket is in an unknown state: never return it to the pool
-        reject(
-          err instanceof SubgraphUnreachableError ? err : new SubgraphUnreachableError(err.message, { cause: err }),
-        )
-      }
-      // One deadline for connect + send + the complete response, not per socket event.
-      const timer = setTimeout(
-        () => fail(new SubgraphUnreachableError(`no complete answer within ${limits.subgraphTimeoutMs} ms`)),
-        limits.subgraphTimeoutMs,
-      )
-      request.on('error', fail)
-      request.on('response', response => {
-        const chunks: Buffer[] = []
-        let size = 0
-        response.on('error', fail)
-        response.on('data', (chunk: Buffer) => {
-          size += chunk.length
-          if (size > limits.subgraphMaxResponseBytes)
-            fail(new SubgraphUnreachableError(`response over ${limits.subgraphMaxResponseBytes} bytes`))
-          else chunks.push(chunk)
-        })
-        response.on('end', () => {
-          if (done) return
-          done = true
-          clearTimeout(timer)
-          const status = response.statusCode ?? 502
-          const headers = new Headers()
-          for (const [name, value] of Object.entries(response.headers)) {
-            for (const v of Array.isArray(value) ? value : value === undefined ? [] : [value]) headers.append(name, v)
-          }
-          resolve({
-            url,
-            status,
-            statusText: response.statusMessage ?? '',
-            headers,
-            body: NULL_BODY_STATUSES.has(status) ? EMPTY : Buffer.concat(chunks),
-          })
-        })
-      })
-      request.end(body)
-    })
-
-  // Identical queries in flight at the same time (same subgraph, same body, same caller and secret)
-  // share one subgraph request: a popular query under load costs the subgraph once per round trip,
-  // not once per client (what Hive Gateway and Apollo Router do by default too). Only queries:
-  // a mutation always reaches the subgraph. Each waiter parses its own copy of the body.
+/**
+ * Identical queries in flight at the same time (same subgraph, same body, same caller and secret)
+ * share one subgraph request: a popular query under load costs the subgraph once per round trip,
+ * not once per client (what Hive Gateway and Apollo Router do by default too). Only queries:
+ * a mutation always reaches the subgraph. Each waiter parses its own copy of the body.
+ */
+function sharedFetcher(send: (url: string, init: FetcherRequestInit) => Promise<Answer>): Fetcher {
   const inflight = new Map<string, Promise<Answer>>()
-  const fetcher: Fetcher = async (url, init = {}) => {
-    const key = limits.subgraphDedupeQueries === false ? undefined : dedupeKey(url, init)
+  return async (url, init = {}) => {
+    const key = dedupeKey(url, init)
     if (key === undefined) return new BufferedResponse(await send(url, init))
     let answer = inflight.get(key)
     if (!answer) {
@@ -180,12 +141,65 @@ export function createSubgraphFetch(limits: SubgraphFetchLimits): SubgraphFetch 
     }
     return new BufferedResponse(await answer)
   }
+}
 
+/** One request to a subgraph, its whole answer read within the deadline and under the size cap. */
+function sendOnce(url: string, init: FetcherRequestInit, agents: Agents, limits: SubgraphFetchLimits): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const target = new URL(url)
+    const body = init.body ?? ''
+    const request = (target.protocol === 'https:' ? https : http).request(target, {
+      method: init.method ?? 'POST',
+      headers: { ...init.headers, 'content-length': String(Buffer.byteLength(body)) },
+      agent: target.protocol === 'https:' ? agents['https:'] : agents['http:'],
+    })
+    let done = false
+    const settle = () => {
+      if (done) return false
+      done = true
+      clearTimeout(timer)
+      return true
+    }
+    const fail = (err: Error) => {
+      if (!settle()) return
+      request.destroy() // the socket is in an unknown state: never return it to the pool
+      reject(err instanceof SubgraphUnreachableError ? err : new SubgraphUnreachableError(err.message, { cause: err }))
+    }
+    // One deadline for connect + send + the complete response, not per socket event.
+    const timer = setTimeout(
+      () => fail(new SubgraphUnreachableError(`no complete answer within ${limits.subgraphTimeoutMs} ms`)),
+      limits.subgraphTimeoutMs,
+    )
+    request.on('error', fail)
+    request.on('response', response => {
+      const chunks: Buffer[] = []
+      let size = 0
+      response.on('error', fail)
+      response.on('data', (chunk: Buffer) => {
+        size += chunk.length
+        if (size > limits.subgraphMaxResponseBytes)
+          fail(new SubgraphUnreachableError(`response over ${limits.subgraphMaxResponseBytes} bytes`))
+        else chunks.push(chunk)
+      })
+      response.on('end', () => {
+        if (settle()) resolve(answerOf(url, response, chunks))
+      })
+    })
+    request.end(body)
+  })
+}
+
+function answerOf(url: string, response: http.IncomingMessage, chunks: Buffer[]): Answer {
+  const status = response.statusCode ?? 502
+  const headers = new Headers()
+  for (const [name, value] of Object.entries(response.headers)) {
+    for (const v of Array.isArray(value) ? value : value === undefined ? [] : [value]) headers.append(name, v)
+  }
   return {
-    fetcher,
-    close() {
-      agents['http:'].destroy()
-      agents['https:'].destroy()
-    },
+    url,
+    status,
+    statusText: response.statusMessage ?? '',
+    headers,
+    body: NULL_BODY_STATUSES.has(status) ? EMPTY : Buffer.concat(chunks),
   }
 }
