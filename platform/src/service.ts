@@ -145,13 +145,21 @@ export function formatError(logger: Logger, mode: ServiceConfig['mode']) {
   }
 }
 
+type Hook = () => Promise<void> | void
+
 export function createHttpService<Ctx extends BaseContext>(options: HttpServiceOptions<Ctx>): HttpService {
   const { config, logger } = options
-  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES
   const health = new Health(config.livenessMaxEventLoopDelayMs, 2000, logger, config.livenessBlockedWindowMs)
-  const stopHooks: (() => Promise<void> | void)[] = []
-  const stoppingHooks: (() => Promise<void> | void)[] = []
-  let apollo: ApolloServer<Ctx>
+  const stopHooks: Hook[] = []
+  const stoppingHooks: Hook[] = []
+  const routes: Record<string, RouteHandler> = {
+    'GET /health/live': (_req, res) => sendJson(res, health.live()),
+    'GET /health/ready': async (_req, res) => sendJson(res, await health.ready()),
+    ...(config.debugRoutes ? debugRoutes() : {}),
+    ...options.routes,
+  }
+  // Requests arrive only once started, by which time apollo below exists.
+  const handle = requestHandler(options, routes, health, () => apollo)
 
   const httpServer = http.createServer((req, res) => {
     handle(req, res).catch(err => {
@@ -162,15 +170,38 @@ export function createHttpService<Ctx extends BaseContext>(options: HttpServiceO
   })
   httpServer.keepAliveTimeout = 65_000 // longer than common load balancer idle timeouts
   httpServer.on('clientError', answerClientError)
+  const apollo = options.apollo(sharedApolloOptions<Ctx>(httpServer, config, logger))
 
-  const routes: Record<string, RouteHandler> = {
-    'GET /health/live': (_req, res) => sendJson(res, health.live()),
-    'GET /health/ready': async (_req, res) => sendJson(res, await health.ready()),
-    ...(config.debugRoutes ? debugRoutes() : {}),
-    ...options.routes,
+  let stopping: Promise<void> | undefined
+  return {
+    httpServer,
+    health,
+    logger,
+    onStop: hook => void stopHooks.push(hook),
+    onStopping: hook => void stoppingHooks.push(hook),
+    async start() {
+      await apollo.start()
+      const port = await listen(httpServer, config)
+      health.markStarted()
+      logger.info({ port }, `${config.service} listening`)
+      return port
+    },
+    stop() {
+      stopping ??= stopInOrder({ config, logger, health, apollo, stoppingHooks, stopHooks })
+      return stopping
+    },
   }
+}
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+/** Routes first, then /graphql (and /): correlation id, CORS, admission, the body, then Apollo. */
+function requestHandler<Ctx extends BaseContext>(
+  options: HttpServiceOptions<Ctx>,
+  routes: Record<string, RouteHandler>,
+  health: Health,
+  apollo: () => ApolloServer<Ctx>,
+): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES
+  return async (req, res) => {
     // While draining, tell keep-alive clients to open their next request elsewhere.
     if (health.isStopping) res.setHeader('connection', 'close')
     const url = new URL(req.url ?? '/', 'http://localhost')
@@ -190,51 +221,45 @@ export function createHttpService<Ctx extends BaseContext>(options: HttpServiceO
     }
     const body = await readJsonBody(req, res, maxBodyBytes)
     if (body === ANSWERED) return
-    await executeGraphQL(apollo, req, res, url, body, () =>
+    await executeGraphQL(apollo(), req, res, url, body, () =>
       options.context({
         correlationId,
-        logger: logger.child({ correlationId }),
+        logger: options.logger.child({ correlationId }),
         headers: req.headers,
         remoteAddress: req.socket.remoteAddress,
       }),
     )
   }
+}
 
-  apollo = options.apollo(sharedApolloOptions<Ctx>(httpServer, config, logger))
+/** Resolves with the bound port (config.port 0: one the system chose). */
+async function listen(httpServer: http.Server, config: ServiceConfig): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject)
+    httpServer.listen(config.port, config.host, () => resolve())
+  })
+  const address = httpServer.address()
+  return typeof address === 'object' && address ? address.port : config.port
+}
 
-  let stopping: Promise<void> | undefined
-  return {
-    httpServer,
-    health,
-    logger,
-    onStop: hook => void stopHooks.push(hook),
-    onStopping: hook => void stoppingHooks.push(hook),
-    async start() {
-      await apollo.start()
-      await new Promise<void>((resolve, reject) => {
-        httpServer.once('error', reject)
-        httpServer.listen(config.port, config.host, () => resolve())
-      })
-      health.markStarted()
-      const address = httpServer.address()
-      const port = typeof address === 'object' && address ? address.port : config.port
-      logger.info({ port }, `${config.service} listening`)
-      return port
-    },
-    stop() {
-      stopping ??= (async () => {
-        health.markStopping()
-        logger.info({ graceMs: config.shutdownGraceMs }, 'stopping: not ready any more')
-        if (config.shutdownGraceMs > 0) await new Promise(r => setTimeout(r, config.shutdownGraceMs))
-        await runHooks(stoppingHooks, logger)
-        await apollo.stop()
-        await runHooks([...stopHooks].reverse(), logger)
-        health.dispose()
-        logger.info('stopped')
-      })()
-      return stopping
-    },
-  }
+/** Not ready at once, serve through the grace period, close long-lived connections, drain HTTP, then the hooks. */
+async function stopInOrder(s: {
+  config: ServiceConfig
+  logger: Logger
+  health: Health
+  apollo: Pick<ApolloServer<BaseContext>, 'stop'>
+  stoppingHooks: Hook[]
+  stopHooks: Hook[]
+}): Promise<void> {
+  const { config, logger, health } = s
+  health.markStopping()
+  logger.info({ graceMs: config.shutdownGraceMs }, 'stopping: not ready any more')
+  if (config.shutdownGraceMs > 0) await new Promise(r => setTimeout(r, config.shutdownGraceMs))
+  await runHooks(s.stoppingHooks, logger)
+  await s.apollo.stop()
+  await runHooks([...s.stopHooks].reverse(), logger)
+  health.dispose()
+  logger.info('stopped')
 }
 
 function sharedApolloOptions<Ctx extends BaseContext>(
@@ -333,7 +358,7 @@ async function executeGraphQL<Ctx extends BaseContext>(
 }
 
 /** Runs hooks one after another; one failing does not keep the others from running. */
-async function runHooks(hooks: (() => Promise<void> | void)[], logger: Logger): Promise<void> {
+async function runHooks(hooks: Hook[], logger: Logger): Promise<void> {
   for (const hook of hooks) {
     try {
       await hook()
