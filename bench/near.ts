@@ -32,7 +32,7 @@ const KM_LAT = 1 / 111.0
 const KM_LNG = 1 / 88.2
 
 /** A point uniform over the disc of `km` around the centre. */
-function around(km: number): { lat: number; lng: number } {
+function around(km: number): Point {
   const d = km * Math.sqrt(Math.random())
   const a = Math.random() * 2 * Math.PI
   return { lat: CENTRE.lat + d * KM_LAT * Math.cos(a), lng: CENTRE.lng + d * KM_LNG * Math.sin(a) }
@@ -87,62 +87,34 @@ const stats = (ms: number[]) => {
   }
 }
 
+type Point = { lat: number; lng: number }
+
+/** How long each call took, in ms, one after another. */
+async function timeEach<T>(xs: T[], fn: (x: T) => Promise<unknown>): Promise<number[]> {
+  const ms: number[] = []
+  for (const x of xs) {
+    const t0 = performance.now()
+    await fn(x)
+    ms.push(performance.now() - t0)
+  }
+  return ms
+}
+
 export const nearBench: BenchPart = {
   name: 'near',
   onlyWhenNamed: true,
   run: async () => {
     const market = await startMarket(['item', 'router'])
     try {
-      const url = market.stack.url('router')
+      const databaseUrl = market.stack.databaseUrl('item')
       console.error(`bench: near: seeding ${ITEMS} items by COPY…`)
-      const seedMs = await seed(market.stack.databaseUrl('item'))
+      const seedMs = await seed(databaseUrl)
       console.error(`bench: near: seeded in ${Math.round(seedMs / 1000)} s`)
       const points = Array.from({ length: QUERIES }, () => around(10))
-
-      // Warm-up: connections, plans and the index's pages, as a running service has them.
-      for (const near of points.slice(0, 200)) await must(url, NEAR, { near }, '')
-      // Other work on the machine makes every number noisier: record how busy it was.
-      const loadAverage = os.loadavg()[0]
-      const routerMs: number[] = []
-      let found = 0
-      for (const near of points) {
-        const t0 = performance.now()
-        const d = await must<{ itemsNear: unknown[] }>(url, NEAR, { near }, '')
-        routerMs.push(performance.now() - t0)
-        found += d.itemsNear.length
-      }
-
-      // The same statement without the router and the subgraph around it.
-      const db = createItemDb(market.stack.databaseUrl('item'), 2)
-      const storeMs: number[] = []
-      try {
-        for (const near of points.slice(0, 200))
-          await itemsNear(db, { near, radiusKm: RADIUS_KM, status: 'RENTABLE', first: FIRST })
-        for (const near of points) {
-          const t0 = performance.now()
-          await itemsNear(db, { near, radiusKm: RADIUS_KM, status: 'RENTABLE', first: FIRST })
-          storeMs.push(performance.now() - t0)
-        }
-      } finally {
-        await db.$disconnect()
-      }
-
-      const client = new pg.Client(market.stack.databaseUrl('item'))
-      await client.connect()
-      const scanMs: number[] = []
-      try {
-        await client.query(HAVERSINE, [CENTRE.lat, CENTRE.lng, RADIUS_KM, FIRST]) // warm-up
-        for (const p of points.slice(0, SCANS)) {
-          const t0 = performance.now()
-          await client.query(HAVERSINE, [p.lat, p.lng, RADIUS_KM, FIRST])
-          scanMs.push(performance.now() - t0)
-        }
-      } finally {
-        await client.end()
-      }
-      const router = stats(routerMs)
-      const store = stats(storeMs)
-      const haversine = stats(scanMs)
+      const viaRouter = await throughRouter(market.stack.url('router'), points)
+      const store = stats(await storeAlone(databaseUrl, points))
+      const haversine = stats(await fullScan(databaseUrl, points.slice(0, SCANS)))
+      const router = stats(viaRouter.ms)
       return {
         near: {
           items: ITEMS,
@@ -150,7 +122,7 @@ export const nearBench: BenchPart = {
           radius_km: RADIUS_KM,
           first: FIRST,
           seed_s: round(seedMs / 1000, 1),
-          mean_results: round(found / QUERIES, 1),
+          mean_results: round(viaRouter.found / QUERIES, 1),
           router_itemsNear: router,
           store_itemsNear_sql: store,
           haversine_full_scan_sql: haversine,
@@ -159,11 +131,46 @@ export const nearBench: BenchPart = {
           ratio_sql_p50: round(haversine.p50_ms / store.p50_ms, 1),
           goal_p99_ms: 20,
           goal_met: router.p99_ms <= 20,
-          load_average_1m: round(loadAverage),
+          load_average_1m: round(viaRouter.loadAverage),
         },
       }
     } finally {
       await market.stack.dispose()
     }
   },
+}
+
+async function throughRouter(url: string, points: Point[]) {
+  // Warm-up: connections, plans and the index's pages, as a running service has them.
+  for (const near of points.slice(0, 200)) await must(url, NEAR, { near }, '')
+  // Other work on the machine makes every number noisier: record how busy it was.
+  const loadAverage = os.loadavg()[0]
+  let found = 0
+  const ms = await timeEach(points, async near => {
+    found += (await must<{ itemsNear: unknown[] }>(url, NEAR, { near }, '')).itemsNear.length
+  })
+  return { ms, found, loadAverage }
+}
+
+/** The same statement without the router and the subgraph around it. */
+async function storeAlone(databaseUrl: string, points: Point[]): Promise<number[]> {
+  const db = createItemDb(databaseUrl, 2)
+  const near = (p: Point) => itemsNear(db, { near: p, radiusKm: RADIUS_KM, status: 'RENTABLE', first: FIRST })
+  try {
+    for (const p of points.slice(0, 200)) await near(p)
+    return await timeEach(points, near)
+  } finally {
+    await db.$disconnect()
+  }
+}
+
+async function fullScan(databaseUrl: string, points: Point[]): Promise<number[]> {
+  const client = new pg.Client(databaseUrl)
+  await client.connect()
+  try {
+    await client.query(HAVERSINE, [CENTRE.lat, CENTRE.lng, RADIUS_KM, FIRST]) // warm-up
+    return await timeEach(points, p => client.query(HAVERSINE, [p.lat, p.lng, RADIUS_KM, FIRST]))
+  } finally {
+    await client.end()
+  }
 }

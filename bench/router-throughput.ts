@@ -95,28 +95,43 @@ async function startPeer(
       `${url}?query=%7B__typename%7D`,
     )
   } else {
-    const bin = path.join(ROOT, 'node_modules/@graphql-hive/gateway/dist/bin.js')
-    const args = [
-      '--import',
-      'tsx',
-      bin,
-      'supergraph',
-      supergraphFile,
-      '--host',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      '-c',
-      path.join(ROOT, 'bench/lib/hive-gateway.config.ts'),
-    ]
-    proc = await spawnNode(args, env, `http://127.0.0.1:${port}/readiness`)
+    proc = await spawnNode(hiveGatewayArgs(supergraphFile, port), env, `http://127.0.0.1:${port}/readiness`)
   }
   return { url, pid: proc.pid, stop: proc.stop }
+}
+
+function hiveGatewayArgs(supergraphFile: string, port: number): string[] {
+  const bin = path.join(ROOT, 'node_modules/@graphql-hive/gateway/dist/bin.js')
+  const config = path.join(ROOT, 'bench/lib/hive-gateway.config.ts')
+  return [
+    '--import',
+    'tsx',
+    bin,
+    'supergraph',
+    supergraphFile,
+    '--host',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '-c',
+    config,
+  ]
 }
 
 export interface RouterRun extends LoadResult {
   warmup_rps: number
 }
+
+/** The one request every router is measured with, and what it must answer. */
+interface Workload {
+  body: string
+  headers: Record<string, string>
+  bearer: string
+  owner: string
+}
+
+type Seeded = Awaited<ReturnType<typeof seed>>
+const ROUTERS = ['ours', 'ours_no_dedupe', 'stock_gateway', 'hive_gateway'] as const
 
 export const routerThroughputBench: BenchPart = {
   name: 'router',
@@ -132,91 +147,99 @@ export const routerThroughputBench: BenchPart = {
       writeFileSync(supergraphFile, composeSupergraph(urls))
 
       let router = await startOurs(market, 'router')
-      const seedStarted = Date.now()
-      const seeded = await seed(market, router.url)
-      console.error(
-        `bench: seeded ${seeded.items.length} items and ${seeded.reservations.length} paid reservations in ${Math.round((Date.now() - seedStarted) / 1000)} s`,
-      )
-      // Let the seeding's aftermath (outbox relays, projections, autovacuum) settle before the first router is measured.
-      await sleep(SETTLE_MS)
+      const seeded = await seedThenSettle(market, router.url)
       const loadavgAtStart = round(os.loadavg()[0])
-
       const caller = { userId: seeded.renters[0], name: nameOf(seeded.renters[0]), roles: ['renter' as const] }
       const bearer = await market.tokenFor(caller.userId, caller.roles)
-      const body = JSON.stringify({ query: DEEP_QUERY, variables: { owner: seeded.owners[0] } })
-      const headers = { authorization: `Bearer ${bearer}` }
+      const work: Workload = {
+        body: JSON.stringify({ query: DEEP_QUERY, variables: { owner: seeded.owners[0] } }),
+        headers: { authorization: `Bearer ${bearer}` },
+        bearer,
+        owner: seeded.owners[0],
+      }
       const peerHeaders = market.subgraphHeaders(caller)
 
       const results = {} as Record<RouterName, RouterRun>
       let golden: string | undefined
       let soak: Record<string, number | number[]> | undefined
-      for (const name of ['ours', 'ours_no_dedupe', 'stock_gateway', 'hive_gateway'] as const) {
+      for (const name of ROUTERS) {
         if (name === 'ours_no_dedupe') router = await startOurs(market, 'router-no-dedupe')
         else if (name !== 'ours') router = await startPeer(name, supergraphFile, peerHeaders)
         try {
-          // Same answer from every router, or the comparison means nothing.
-          const answer = await must(router.url, DEEP_QUERY, { owner: seeded.owners[0] }, bearer)
-          const text = JSON.stringify(answer)
-          golden ??= text
-          if (text !== golden)
-            throw new Error(`${name} answers differently:\n${text.slice(0, 500)}\nvs ours:\n${golden.slice(0, 500)}`)
-          console.error(`bench: ${name}: warm-up ${WARMUP_S} s, then ${DURATION_S} s at ${CONNECTIONS} connections`)
-          const warm = await load({
-            url: router.url,
-            body,
-            headers,
-            connections: CONNECTIONS,
-            durationS: WARMUP_S,
-            pid: router.pid,
-          })
-          results[name] = {
-            ...(await load({
-              url: router.url,
-              body,
-              headers,
-              connections: CONNECTIONS,
-              durationS: DURATION_S,
-              pid: router.pid,
-            })),
-            warmup_rps: warm.rps,
-          }
-          if (name === 'ours' && SOAK_S > 0) soak = await soakOurs(router, body, headers)
+          golden = await sameAnswer(name, router, work, golden)
+          results[name] = await measure(name, router, work)
+          if (name === 'ours' && SOAK_S > 0) soak = await soakOurs(router, work.body, work.headers)
         } finally {
           await router.stop()
         }
         await sleep(1000) // let sockets and subgraph pools settle between routers
       }
-      return {
-        router: {
-          query: 'reservations → payment → reservation → item (4 sequential fetches) + itemInfos → item; 4 subgraphs',
-          data: {
-            items: seeded.items.length,
-            reservations: seeded.reservations.length,
-            caller_reservations: seeded.reservations.length / seeded.renters.length,
-          },
-          connections: CONNECTIONS,
-          duration_s: DURATION_S,
-          router_node_options: ROUTER_NODE_OPTIONS,
-          // Other work on the machine when measuring began (1-minute load average; 2 cores here).
-          loadavg_at_start: loadavgAtStart,
-          ...results,
-          ratios: {
-            rps_ours_vs_stock: round(results.ours.rps / results.stock_gateway.rps),
-            rps_ours_vs_hive: round(results.ours.rps / results.hive_gateway.rps),
-            cpu_per_req_ours_vs_stock: round(results.ours.cpu_ms_per_req / results.stock_gateway.cpu_ms_per_req),
-            cpu_per_req_ours_vs_hive: round(results.ours.cpu_ms_per_req / results.hive_gateway.cpu_ms_per_req),
-            rps_ours_no_dedupe_vs_stock: round(results.ours_no_dedupe.rps / results.stock_gateway.rps),
-            cpu_per_req_ours_no_dedupe_vs_stock: round(
-              results.ours_no_dedupe.cpu_ms_per_req / results.stock_gateway.cpu_ms_per_req,
-            ),
-          },
-        },
-        ...(soak ? { soak } : {}),
-      }
+      return { router: summary(seeded, loadavgAtStart, results), ...(soak ? { soak } : {}) }
     } finally {
       await stack.dispose()
     }
   },
+}
+
+async function seedThenSettle(market: Market, routerUrl: string): Promise<Seeded> {
+  const started = Date.now()
+  const seeded = await seed(market, routerUrl)
+  const s = Math.round((Date.now() - started) / 1000)
+  console.error(
+    `bench: seeded ${seeded.items.length} items and ${seeded.reservations.length} paid reservations in ${s} s`,
+  )
+  // Let the seeding's aftermath (outbox relays, projections, autovacuum) settle before the first router is measured.
+  await sleep(SETTLE_MS)
+  return seeded
+}
+
+/** Same answer from every router, or the comparison means nothing: returns the answer all must give. */
+async function sameAnswer(name: RouterName, router: RouterUnderTest, work: Workload, golden?: string) {
+  const text = JSON.stringify(await must(router.url, DEEP_QUERY, { owner: work.owner }, work.bearer))
+  if (golden !== undefined && text !== golden)
+    throw new Error(`${name} answers differently:\n${text.slice(0, 500)}\nvs ours:\n${golden.slice(0, 500)}`)
+  return golden ?? text
+}
+
+async function measure(name: RouterName, router: RouterUnderTest, work: Workload): Promise<RouterRun> {
+  console.error(`bench: ${name}: warm-up ${WARMUP_S} s, then ${DURATION_S} s at ${CONNECTIONS} connections`)
+  const at = (durationS: number) =>
+    load({
+      url: router.url,
+      body: work.body,
+      headers: work.headers,
+      connections: CONNECTIONS,
+      durationS,
+      pid: router.pid,
+    })
+  const warm = await at(WARMUP_S)
+  return { ...(await at(DURATION_S)), warmup_rps: warm.rps }
+}
+
+function summary(seeded: Seeded, loadavgAtStart: number, results: Record<RouterName, RouterRun>) {
+  const ratio = (a: RouterName, b: RouterName, of: 'rps' | 'cpu_ms_per_req') => round(results[a][of] / results[b][of])
+  return {
+    query: 'reservations → payment → reservation → item (4 sequential fetches) + itemInfos → item; 4 subgraphs',
+    data: {
+      items: seeded.items.length,
+      reservations: seeded.reservations.length,
+      caller_reservations: seeded.reservations.length / seeded.renters.length,
+    },
+    connections: CONNECTIONS,
+    duration_s: DURATION_S,
+    router_node_options: ROUTER_NODE_OPTIONS,
+    // Other work on the machine when measuring began (1-minute load average; 2 cores here).
+    loadavg_at_start: loadavgAtStart,
+    ...results,
+    ratios: {
+      rps_ours_vs_stock: ratio('ours', 'stock_gateway', 'rps'),
+      rps_ours_vs_hive: ratio('ours', 'hive_gateway', 'rps'),
+      cpu_per_req_ours_vs_stock: ratio('ours', 'stock_gateway', 'cpu_ms_per_req'),
+      cpu_per_req_ours_vs_hive: ratio('ours', 'hive_gateway', 'cpu_ms_per_req'),
+      rps_ours_no_dedupe_vs_stock: ratio('ours_no_dedupe', 'stock_gateway', 'rps'),
+      cpu_per_req_ours_no_dedupe_vs_stock: ratio('ours_no_dedupe', 'stock_gateway', 'cpu_ms_per_req'),
+    },
+  }
 }
 
 const median = (xs: number[]): number => {

@@ -28,21 +28,32 @@ function rows(prefix: string, value: unknown): [string, string][] {
 }
 
 async function main(): Promise<void> {
-  const only = process.argv.slice(2).filter(a => !a.startsWith('--')) // flags (e.g. --full-soak) are read by the parts
   const results: Record<string, unknown> = {
     date: new Date().toISOString(),
     host: { cpus: os.cpus().length, node: process.version },
   }
-  const unknown = only.filter(name => !PARTS.some(p => p.name === name))
-  if (unknown.length)
-    throw new Error(`no bench part ${unknown.join(', ')}; parts: ${PARTS.map(p => p.name).join(', ')}`)
-  const chosen = PARTS.filter(p => (only.length === 0 ? !p.onlyWhenNamed : only.includes(p.name)))
-  for (const part of chosen) {
+  for (const part of chosenParts(process.argv.slice(2))) {
     const started = Date.now()
     console.error(`bench: ${part.name}…`)
     Object.assign(results, await part.run())
     console.error(`bench: ${part.name} done in ${Math.round((Date.now() - started) / 1000)} s`)
   }
+  writeResults(results)
+  const table = rows('', results)
+  const width = Math.max(...table.map(([k]) => k.length))
+  for (const [k, v] of table) console.log(`${k.padEnd(width)}  ${v}`)
+}
+
+/** The parts named on the command line, or every part not marked onlyWhenNamed. */
+function chosenParts(argv: string[]): BenchPart[] {
+  const only = argv.filter(a => !a.startsWith('--')) // flags (e.g. --full-soak) are read by the parts
+  const unknown = only.filter(name => !PARTS.some(p => p.name === name))
+  if (unknown.length)
+    throw new Error(`no bench part ${unknown.join(', ')}; parts: ${PARTS.map(p => p.name).join(', ')}`)
+  return PARTS.filter(p => (only.length === 0 ? !p.onlyWhenNamed : only.includes(p.name)))
+}
+
+function writeResults(results: Record<string, unknown>): void {
   const dir = path.join(import.meta.dirname, 'results')
   mkdirSync(dir, { recursive: true })
   const json = `${JSON.stringify(results, null, 2)}\n`
@@ -50,9 +61,6 @@ async function main(): Promise<void> {
   writeFileSync(path.join(dir, 'latest.json'), json)
   // The README and chart describe the router comparison; a run without it leaves them as they are.
   if (results.router) writeReport(results, import.meta.dirname)
-  const table = rows('', results)
-  const width = Math.max(...table.map(([k]) => k.length))
-  for (const [k, v] of table) console.log(`${k.padEnd(width)}  ${v}`)
 }
 
 main().then(
