@@ -39,7 +39,7 @@ const once = (
 /** A reservation the caller may see (its customer or the item's owner), else null as if it did not exist. */
 async function visible(ctx: ReservationContext, id: string): Promise<Reservation | null> {
   const r = await ctx.reservations.load(id)
-  return r && canSee(r, ctx.caller?.userId ?? null) ? r : null
+  return r && canSee(r, ctx.caller) ? r : null
 }
 
 /** Another subgraph's entity, by its key. */

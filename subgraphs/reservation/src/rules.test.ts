@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals'
+import type { Caller } from '@gdmarket/platform/identity'
 import { thrownCode } from '../../../test/thrown.js'
 import {
   assertCancellable,
@@ -64,11 +65,12 @@ describe('reservation rules', () => {
   })
 
   it('shows a reservation to its customer and the item owner only', () => {
-    expect(canSee(confirmed, 'renter')).toBe(true)
-    expect(canSee(confirmed, 'owner')).toBe(true)
-    expect(canSee(confirmed, 'someone')).toBe(false)
+    const as = (userId: string): Caller => ({ userId, name: userId, roles: ['owner', 'renter'] })
+    expect(canSee(confirmed, as('renter'))).toBe(true)
+    expect(canSee(confirmed, as('owner'))).toBe(true)
+    expect(canSee(confirmed, as('someone'))).toBe(false)
     expect(canSee(confirmed, null)).toBe(false)
-    expect(canSee({ ...confirmed, ownerId: null }, 'owner')).toBe(false)
+    expect(canSee({ ...confirmed, ownerId: null }, as('owner'))).toBe(false)
   })
 
   it('decides a hold only while PENDING', () => {

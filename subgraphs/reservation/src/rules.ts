@@ -1,5 +1,6 @@
 // The reservation's rules, as plain functions over plain values: no GraphQL, no database.
 import { conflict, forbidden } from '@gdmarket/platform/errors'
+import type { Caller } from '@gdmarket/platform/identity'
 import type { RentalStatus } from '@gdmarket/contracts/item'
 import type { PaymentStatus } from '@gdmarket/contracts/payment'
 import type { ReservationStatus } from '@gdmarket/contracts/reservation'
@@ -85,8 +86,8 @@ export function returnDecision(r: ReservationState, asked: RentalRequest): 'retu
 }
 
 /** The customer and the item's owner see a reservation; nobody else (not even that it exists). */
-export function canSee(r: ReservationState, userId: string | null): boolean {
-  return userId !== null && (r.customerId === userId || r.ownerId === userId)
+export function canSee(r: ReservationState, caller: Caller | null): boolean {
+  return caller !== null && (r.customerId === caller.userId || r.ownerId === caller.userId)
 }
 
 // Saga transitions: whether an item event may still change the reservation (false when it is
