@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
 import { newId } from './ids.js'
-import { PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, readPage } from './paging.js'
+import { newestFirst, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, readPage } from './paging.js'
 import { thrownCode } from '../../test/thrown.js'
 
 describe('readPage', () => {
@@ -32,5 +32,20 @@ describe('newId', () => {
     expect([...ids].sort()).toEqual(ids)
     expect(new Set(ids).size).toBe(ids.length)
     expect(Number.parseInt(ids[0]!.replace(/-/g, '').slice(0, 12), 16)).toBe(now)
+  })
+})
+
+describe('newestFirst', () => {
+  it('reads a page below `after`, id descending, `first` rows', () => {
+    expect(newestFirst({ first: 10, after: null }, { customerId: 'c' })).toEqual({
+      where: { customerId: 'c' },
+      orderBy: { id: 'desc' },
+      take: 10,
+    })
+    expect(newestFirst({ first: 5, after: 'x' }, {}, 'itemId')).toEqual({
+      where: { itemId: { lt: 'x' } },
+      orderBy: { itemId: 'desc' },
+      take: 5,
+    })
   })
 })

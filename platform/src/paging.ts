@@ -24,3 +24,12 @@ export function readPage(args: PageArgs): Page {
     throw badInput(`first must be from 1 to ${PAGE_SIZE_MAX}`)
   return { first, after: args.after == null ? null : requireId(args.after, 'after') }
 }
+
+/**
+ * The findMany arguments of one page, newest first: `where`, then below `after` on the id column
+ * `key` (one that sorts by creation), at most `first` rows.
+ */
+export function newestFirst<W extends object, K extends string = 'id'>(page: Page, where: W, key: K = 'id' as K) {
+  const below = page.after ? ({ [key]: { lt: page.after } } as Record<K, { lt: string }>) : {}
+  return { where: { ...where, ...below }, orderBy: { [key]: 'desc' } as Record<K, 'desc'>, take: page.first }
+}

@@ -5,7 +5,7 @@ import { prismaAdapter, type PoolOptions } from '@gdmarket/platform/database'
 import { itemInfoChangedSubject } from '@gdmarket/contracts/item-info'
 import { prismaOutboxStore, type OutboxRow, type OutboxStore, type PublishedRow } from '@gdmarket/platform/outbox'
 import { PrismaClient, type Prisma } from '../../generated/projections/client.js'
-import type { Page } from '@gdmarket/platform/paging'
+import { newestFirst, type Page } from '@gdmarket/platform/paging'
 import type { ItemInfoRow, ItemInfoView } from './item-info-rules.js'
 
 export type ProjectionsDb = PrismaClient
@@ -102,11 +102,7 @@ export async function maxCursor(db: ProjectionsDb): Promise<bigint> {
 
 /** A page of every ItemInfo, or of one owner's, newest item first (item ids sort by creation); index (ownerId, itemId). */
 export const listInfos = (db: ProjectionsDb, ownerId: string | null | undefined, page: Page): Promise<ItemInfoRow[]> =>
-  db.itemInfo.findMany({
-    where: { ...(ownerId ? { ownerId } : {}), ...(page.after ? { itemId: { lt: page.after } } : {}) },
-    orderBy: { itemId: 'desc' },
-    take: page.first,
-  })
+  db.itemInfo.findMany(newestFirst(page, ownerId ? { ownerId } : {}, 'itemId'))
 
 /** ItemInfos by item id, in the order asked, null where missing: the DataLoader batch. */
 export async function infosByIds(db: ProjectionsDb, ids: readonly string[]): Promise<(ItemInfoRow | null)[]> {

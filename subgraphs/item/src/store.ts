@@ -4,7 +4,7 @@ import { prismaAdapter, type PoolOptions } from '@gdmarket/platform/database'
 import { prismaIdempotencyTable } from '@gdmarket/platform/idempotency'
 import { prismaOutbox, type Kick } from '@gdmarket/platform/outbox'
 import { itemEvents, type GeoPoint, type ItemSnapshot, type ItemStatus } from '@gdmarket/contracts/item'
-import type { Page } from '@gdmarket/platform/paging'
+import { newestFirst, type Page } from '@gdmarket/platform/paging'
 import { Prisma, PrismaClient, type Item } from '../../../generated/item/client.js'
 
 export type ItemDb = PrismaClient
@@ -96,11 +96,7 @@ export async function itemsNear(
 
 /** A page of items not deleted, newest first (ids sort by creation); index (status, deletedAt, id) or (deletedAt, id). */
 export const listItems = (db: ItemDb, status: ItemStatus | null | undefined, page: Page) =>
-  db.item.findMany({
-    where: { deletedAt: null, ...(status ? { status } : {}), ...(page.after ? { id: { lt: page.after } } : {}) },
-    orderBy: { id: 'desc' },
-    take: page.first,
-  })
+  db.item.findMany(newestFirst(page, { deletedAt: null, ...(status ? { status } : {}) }))
 
 /** Live (not deleted) items by id, in the order asked, null where missing: the DataLoader batch. */
 export async function itemsByIds(db: ItemDb, ids: readonly string[]): Promise<(Item | null)[]> {

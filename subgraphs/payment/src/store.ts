@@ -3,7 +3,7 @@ import { inKeyOrder } from '@gdmarket/platform/rows'
 import { prismaAdapter, type PoolOptions } from '@gdmarket/platform/database'
 import { prismaOutbox, type Kick } from '@gdmarket/platform/outbox'
 import { paymentEvents, type PaymentFacts } from '@gdmarket/contracts/payment'
-import type { Page } from '@gdmarket/platform/paging'
+import { newestFirst, type Page } from '@gdmarket/platform/paging'
 import { PrismaClient, Prisma, type Payment } from '../../../generated/payment/client.js'
 
 export type PaymentDb = PrismaClient
@@ -23,11 +23,7 @@ export const findByReservation = (tx: PaymentTx | PaymentDb, reservationId: stri
 
 /** A page of a customer's payments, newest first (ids sort by creation); index (customerId, id). */
 export const listPayments = (db: PaymentDb, customerId: string, page: Page) =>
-  db.payment.findMany({
-    where: { customerId, ...(page.after ? { id: { lt: page.after } } : {}) },
-    orderBy: { id: 'desc' },
-    take: page.first,
-  })
+  db.payment.findMany(newestFirst(page, { customerId }))
 
 /** Payments by id, in the order asked, null where missing: a DataLoader batch. */
 export async function paymentsByIds(db: PaymentDb, ids: readonly string[]): Promise<(Payment | null)[]> {

@@ -4,7 +4,7 @@ import { prismaAdapter, type PoolOptions } from '@gdmarket/platform/database'
 import { prismaIdempotencyTable } from '@gdmarket/platform/idempotency'
 import { prismaOutbox, type Kick } from '@gdmarket/platform/outbox'
 import { reservationEvents, type ReservationSnapshot } from '@gdmarket/contracts/reservation'
-import type { Page } from '@gdmarket/platform/paging'
+import { newestFirst, type Page } from '@gdmarket/platform/paging'
 import { Prisma, PrismaClient, type Reservation } from '../../../generated/reservation/client.js'
 
 export type ReservationDb = PrismaClient
@@ -38,11 +38,7 @@ export const findReservation = (tx: ReservationTx | ReservationDb, id: string) =
 
 /** A page of a customer's reservations, newest first (ids sort by creation); index (customerId, id). */
 export const listReservations = (db: ReservationDb, customerId: string, page: Page) =>
-  db.reservation.findMany({
-    where: { customerId, ...(page.after ? { id: { lt: page.after } } : {}) },
-    orderBy: { id: 'desc' },
-    take: page.first,
-  })
+  db.reservation.findMany(newestFirst(page, { customerId }))
 
 /** Reservations by id, in the order asked, null where missing: the DataLoader batch. */
 export async function reservationsByIds(db: ReservationDb, ids: readonly string[]): Promise<(Reservation | null)[]> {
