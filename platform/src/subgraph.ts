@@ -42,13 +42,14 @@ export interface PrismaLike {
 
 export interface SubgraphOptions<Db extends PrismaLike, Ctx extends RequestContext> {
   config: SubgraphConfig
-  /** The database folder under prisma/ (schema.prisma + migrations/). */
-  database: string
+  /**
+   * The service's entry in the catalogue (contracts/services.ts): its database folder under prisma/
+   * (schema.prisma + migrations/) and its .graphql file, from the repository root.
+   */
+  entry: { database: string; sdl: string }
   createDb: (url: string, poolSize: number, pool: PoolOptions) => Db
   /** JetStream streams of the service's own, beside the event stream. */
   streams?: StreamSpec[]
-  /** Path of the subgraph's .graphql file. */
-  schemaFile: string
   /** The subgraph's generated `Resolvers` map (generated/<db>/resolvers.ts), typed by its schema. */
   resolvers: object
   /** Wires the service's use cases once: the per-request context and the event consumers. */
@@ -102,7 +103,8 @@ export type SubgraphResolvers = Extract<
 
 const CONTEXT_STATUS: Partial<Record<AppError['code'], number>> = { UNAUTHENTICATED: 401, SERVICE_UNAVAILABLE: 503 }
 
-export const prismaRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'prisma')
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
+export const prismaRoot = path.join(repoRoot, 'prisma')
 
 type SubgraphConfig = ServiceConfig & EventsConfig
 type Wired<Ctx extends RequestContext> = ReturnType<SubgraphOptions<PrismaLike, Ctx>['setup']>
@@ -161,7 +163,7 @@ export async function buildSubgraph<Db extends PrismaLike, Ctx extends RequestCo
     consumers: parts.consumers,
     async start() {
       const port = await service.start()
-      void migrateThenRun(config, o.database, { service, logger, state, parts })
+      void migrateThenRun(config, o.entry.database, { service, logger, state, parts })
       return port
     },
     stop: () => service.stop(),
@@ -253,14 +255,14 @@ function retentionOf(config: EventsConfig, db: PrismaLike, own: Pruner[], logger
 
 /** The Apollo subgraph over the platform's HTTP service, answering only GDmarket processes. */
 function subgraphService<Ctx extends RequestContext>(
-  o: Pick<SubgraphOptions<PrismaLike, Ctx>, 'config' | 'schemaFile' | 'resolvers'>,
+  o: Pick<SubgraphOptions<PrismaLike, Ctx>, 'config' | 'entry' | 'resolvers'>,
   logger: Logger,
   wired: Wired<Ctx>,
   state: StartupState,
 ): HttpService {
   const { config } = o
   const schema = buildSubgraphSchema({
-    typeDefs: parse(readFileSync(o.schemaFile, 'utf8')),
+    typeDefs: parse(readFileSync(path.join(repoRoot, o.entry.sdl), 'utf8')),
     // The generated map is typed against the schema; Apollo's own resolver type is looser and lives in dist/.
     resolvers: o.resolvers as SubgraphResolvers,
   })

@@ -1,7 +1,7 @@
 // Builds the projections subgraph (never listens; main.ts does): the ItemInfo read model fed by a
 // durable consumer of every event, queried over GraphQL, each change published to the change feed
 // stream (through an outbox) that the router's itemInfoChanged subscriptions read.
-import { repoPath, SUBGRAPHS } from '@gdmarket/contracts/services'
+import { SUBGRAPHS } from '@gdmarket/contracts/services'
 import { consumer } from '@gdmarket/platform/consumer'
 import { eitherCatalogue } from '@gdmarket/platform/events'
 import { buildSubgraph } from '@gdmarket/platform/subgraph'
@@ -22,9 +22,8 @@ import { changeFeedStore, createProjectionsDb } from './store.js'
 export function buildProjectionsSubgraph(config: ProjectionsConfig) {
   return buildSubgraph({
     config,
-    database: SUBGRAPHS.projections.database,
+    entry: SUBGRAPHS.projections,
     createDb: createProjectionsDb,
-    schemaFile: repoPath(SUBGRAPHS.projections.sdl),
     resolvers,
     streams: [
       {

@@ -1,5 +1,5 @@
 // Builds the item subgraph (never listens; main.ts does).
-import { repoPath, SUBGRAPHS } from '@gdmarket/contracts/services'
+import { SUBGRAPHS } from '@gdmarket/contracts/services'
 import { consumer } from '@gdmarket/platform/consumer'
 import { Idempotency } from '@gdmarket/platform/idempotency'
 import { buildSubgraph } from '@gdmarket/platform/subgraph'
@@ -14,9 +14,8 @@ import { createItemDb, itemIdempotency, itemOutbox, reservationKnown } from './s
 export function buildItemSubgraph(config: ItemConfig) {
   return buildSubgraph({
     config,
-    database: SUBGRAPHS.item.database,
+    entry: SUBGRAPHS.item,
     createDb: createItemDb,
-    schemaFile: repoPath(SUBGRAPHS.item.sdl),
     resolvers,
     setup: ({ db, kick }) => {
       const outbox = itemOutbox(db, config.natsStream, kick)

@@ -1,6 +1,6 @@
 // Builds the payment subgraph (never listens; main.ts does). It consumes no events: the
 // reservation subgraph calls it synchronously, and it only publishes.
-import { repoPath, SUBGRAPHS } from '@gdmarket/contracts/services'
+import { SUBGRAPHS } from '@gdmarket/contracts/services'
 import { buildSubgraph } from '@gdmarket/platform/subgraph'
 import type { PaymentConfig } from './config.js'
 import type { PaymentDeps } from './payments.js'
@@ -10,9 +10,8 @@ import { createPaymentDb, paymentOutbox } from './store.js'
 export function buildPaymentSubgraph(config: PaymentConfig) {
   return buildSubgraph({
     config,
-    database: SUBGRAPHS.payment.database,
+    entry: SUBGRAPHS.payment,
     createDb: createPaymentDb,
-    schemaFile: repoPath(SUBGRAPHS.payment.sdl),
     resolvers,
     setup: ({ db, kick }) => {
       const outbox = paymentOutbox(db, config.natsStream, kick)

@@ -1,5 +1,5 @@
 // Builds the reservation subgraph (never listens; main.ts does).
-import { repoPath, SUBGRAPHS } from '@gdmarket/contracts/services'
+import { SUBGRAPHS } from '@gdmarket/contracts/services'
 import { consumer } from '@gdmarket/platform/consumer'
 import { Idempotency } from '@gdmarket/platform/idempotency'
 import { buildSubgraph } from '@gdmarket/platform/subgraph'
@@ -15,9 +15,8 @@ import { createReservationDb, reservationIdempotency, reservationOutbox } from '
 export function buildReservationSubgraph(config: ReservationConfig) {
   return buildSubgraph({
     config,
-    database: SUBGRAPHS.reservation.database,
+    entry: SUBGRAPHS.reservation,
     createDb: createReservationDb,
-    schemaFile: repoPath(SUBGRAPHS.reservation.sdl),
     resolvers,
     setup: ({ db, kick, logger }) => {
       const outbox = reservationOutbox(db, config.natsStream, kick)
