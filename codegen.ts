@@ -8,25 +8,25 @@ import { SUBGRAPH_NAMES, SUBGRAPHS, type SubgraphName } from '@gdmarket/contract
 
 /** What each subgraph's resolvers work on; the schema file and the output folder come from the service catalogue. */
 const resolverTypes: Record<SubgraphName, { context: string; mappers: Record<string, string> }> = {
-  // GraphQL type → `module#Type`, modules relative to the subgraph's SDL file.
+  // GraphQL type → `module#Type`, modules relative to the subgraph's SDL file (or a package's).
   item: { context: 'ItemContext', mappers: { Item: './store.js#Item' } },
   reservation: {
     context: 'ReservationContext',
-    mappers: { Reservation: './store.js#Reservation', Item: './resolvers.js#EntityRef' },
+    mappers: { Reservation: './store.js#Reservation', Item: '@gdmarket/platform/subgraph#EntityRef' },
   },
   payment: {
     context: 'PaymentContext',
-    mappers: { Payment: './store.js#Payment', Reservation: './resolvers.js#ReservationRef' },
+    mappers: { Payment: './store.js#Payment', Reservation: '@gdmarket/platform/subgraph#EntityRef' },
   },
   projections: {
     context: 'ProjectionsContext',
-    mappers: { ItemInfo: './item-info-rules.js#ItemInfoView', Item: './resolvers.js#EntityRef' },
+    mappers: { ItemInfo: './item-info-rules.js#ItemInfoView', Item: '@gdmarket/platform/subgraph#EntityRef' },
   },
 }
 
-/** From generated/<database>/ to a module beside the subgraph's SDL file. */
+/** From generated/<database>/ to a module beside the subgraph's SDL file; a package's (`@…`) as it is. */
 const fromOut = (name: SubgraphName, module: string) =>
-  `../../${path.posix.dirname(SUBGRAPHS[name].sdl)}/${module.replace(/^\.\//, '')}`
+  module.startsWith('@') ? module : `../../${path.posix.dirname(SUBGRAPHS[name].sdl)}/${module.replace(/^\.\//, '')}`
 
 const config: CodegenConfig = {
   overwrite: true,

@@ -35,6 +35,11 @@ export interface RequestContext extends BaseContext {
   idempotencyKey: string | null
 }
 
+/** Another subgraph's entity as a resolver gets it: its key, nothing else. */
+export interface EntityRef {
+  id: string
+}
+
 export interface PrismaLike {
   $disconnect(): Promise<void>
   $queryRawUnsafe(query: string): Promise<unknown>

@@ -26,11 +26,6 @@ export function projectionsContext(request: RequestContext, db: ProjectionsDb): 
   return { ...request, db, infos }
 }
 
-/** Another subgraph's entity, by its key. */
-export interface EntityRef {
-  id: string
-}
-
 /** The schema's enums are the domain's own states: this fails to compile if either changes alone. */
 export const sameEnums: [
   Same<Schema.ItemStatus, ItemStatus>,

@@ -36,11 +36,6 @@ const asked = (ctx: PaymentContext): PaymentRequest => ({
   cause: { correlationId: ctx.correlationId },
 })
 
-/** The reservation this subgraph extends with its payment: only its key. */
-export interface ReservationRef {
-  id: string
-}
-
 /** The schema's enum is the domain's own state: this fails to compile if either changes alone. */
 export const sameEnums: [Same<Schema.PaymentStatus, PaymentStatus>] = [true]
 

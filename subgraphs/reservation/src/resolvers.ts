@@ -42,11 +42,6 @@ async function visible(ctx: ReservationContext, id: string): Promise<Reservation
   return r && canSee(r, ctx.caller) ? r : null
 }
 
-/** Another subgraph's entity, by its key. */
-export interface EntityRef {
-  id: string
-}
-
 /** The schema's enums are the domain's own states: this fails to compile if either changes alone. */
 export const sameEnums: [
   Same<Schema.ReservationStatus, ReservationStatus>,
