@@ -2,7 +2,7 @@
 // bench/results/<date>.json and bench/results/latest.json. A part is a name and a function that
 // returns its JSON fragment; add one by appending to PARTS. A part marked onlyWhenNamed (near:
 // a million rows seeded) runs only when named: `npm run bench -- near`.
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { writeReport } from './lib/report.js'
@@ -32,13 +32,14 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     host: { cpus: os.cpus().length, node: process.version },
   }
-  for (const part of chosenParts(process.argv.slice(2))) {
+  const chosen = chosenParts(process.argv.slice(2))
+  for (const part of chosen) {
     const started = Date.now()
     console.error(`bench: ${part.name}…`)
     Object.assign(results, await part.run())
     console.error(`bench: ${part.name} done in ${Math.round((Date.now() - started) / 1000)} s`)
   }
-  writeResults(results)
+  writeResults(results, chosen)
   const table = rows('', results)
   const width = Math.max(...table.map(([k]) => k.length))
   for (const [k, v] of table) console.log(`${k.padEnd(width)}  ${v}`)
@@ -53,14 +54,22 @@ function chosenParts(argv: string[]): BenchPart[] {
   return PARTS.filter(p => (only.length === 0 ? !p.onlyWhenNamed : only.includes(p.name)))
 }
 
-function writeResults(results: Record<string, unknown>): void {
+function writeResults(results: Record<string, unknown>, chosen: BenchPart[]): void {
   const dir = path.join(import.meta.dirname, 'results')
   mkdirSync(dir, { recursive: true })
-  const json = `${JSON.stringify(results, null, 2)}\n`
-  writeFileSync(path.join(dir, `${String(results.date).slice(0, 19).replace(/:/g, '-')}.json`), json)
-  writeFileSync(path.join(dir, 'latest.json'), json)
-  // The README and chart describe the router comparison; a run without it leaves them as they are.
-  if (results.router) writeReport(results, import.meta.dirname)
+  writeFileSync(
+    path.join(dir, `${String(results.date).slice(0, 19).replace(/:/g, '-')}.json`),
+    `${JSON.stringify(results, null, 2)}\n`,
+  )
+  // latest.json keeps every part's last numbers: a run of some parts replaces theirs, and `ran`
+  // says when each part last ran, so the README and charts always describe every part.
+  const latest = path.join(dir, 'latest.json')
+  const previous = existsSync(latest) ? (JSON.parse(readFileSync(latest, 'utf8')) as Record<string, unknown>) : {}
+  const ran = { ...(previous.ran as Record<string, string> | undefined) }
+  for (const part of chosen) ran[part.name] = String(results.date)
+  const merged: Record<string, unknown> = { ...previous, ...results, ran }
+  writeFileSync(latest, `${JSON.stringify(merged, null, 2)}\n`)
+  if (merged.router) writeReport(merged, import.meta.dirname)
 }
 
 main().then(

@@ -3,6 +3,7 @@
 // and data seeded through the real mutations, so every row went through the same use cases,
 // events and projections as in life.
 import { randomBytes } from 'node:crypto'
+import path from 'node:path'
 import {
   encodeCaller,
   INTERNAL_SECRET_HEADER,
@@ -14,6 +15,8 @@ import { eventually, gql, Stack, token, type ServiceName } from '../../test/harn
 
 export interface Market {
   stack: Stack
+  /** Stops every process (gracefully when profiling, so each writes its profile) and drops the data. */
+  dispose(): Promise<void>
   jwtSecret: string
   internalSecret: string
   /** A bearer token for the router. */
@@ -22,11 +25,29 @@ export interface Market {
   subgraphHeaders(caller: Caller): Record<string, string>
 }
 
+/**
+ * BENCH_CPU_PROF=<dir>: every service process runs with `--cpu-prof`, writing
+ * <dir>/<service>/*.cpuprofile when it stops (`npx tsx bench/lib/profile.ts <dir>` summarises them).
+ */
+const PROFILE_DIR = process.env.BENCH_CPU_PROF
+
+function profiled(services: ServiceName[]): Partial<Record<ServiceName, NodeJS.ProcessEnv>> {
+  if (!PROFILE_DIR) return {}
+  return Object.fromEntries(
+    services.map(s => [
+      s,
+      { GDMARKET_NODE_FLAGS: `--cpu-prof --cpu-prof-dir=${path.resolve(PROFILE_DIR, s)}`, SHUTDOWN_GRACE_MS: '0' },
+    ]),
+  )
+}
+
 export async function startMarket(services: ServiceName[], routerEnv: NodeJS.ProcessEnv = {}): Promise<Market> {
   const jwtSecret = randomBytes(24).toString('hex')
   const internalSecret = randomBytes(24).toString('hex')
+  const profiles = profiled(services)
   // LOG_LEVEL=info is the production default; the harness would otherwise lower it to warn.
   const stack = new Stack({
+    ...profiles,
     all: {
       NODE_ENV: 'production',
       LOG_LEVEL: 'info',
@@ -35,7 +56,7 @@ export async function startMarket(services: ServiceName[], routerEnv: NodeJS.Pro
       // The load comes from a handful of callers on one address: measure the router, not its rate limit.
       RATE_LIMIT_ENABLED: '0',
     },
-    router: routerEnv,
+    router: { ...profiles.router, ...routerEnv },
   })
   try {
     await stack.start(...services)
@@ -45,6 +66,11 @@ export async function startMarket(services: ServiceName[], routerEnv: NodeJS.Pro
   }
   return {
     stack,
+    dispose: async () => {
+      // A profile is written on a clean exit only.
+      if (PROFILE_DIR) await Promise.all([...stack.running.keys()].map(n => stack.stop(n, 'SIGTERM')))
+      await stack.dispose()
+    },
     jwtSecret,
     internalSecret,
     tokenFor: (userId, roles) => token(userId, nameOf(userId), roles, jwtSecret),

@@ -59,6 +59,97 @@ ${parts.join('\n')}
 `
 }
 
+/** The write path against offered load: sustained throughput (left) and latency (right, log scale). */
+export function writeChartSvg(results: Json): string {
+  const load = obj(results.write_load)
+  const steps = Object.values(load)
+    .map(obj)
+    .filter(s => Number.isFinite(num(s.offered_per_s)))
+    .sort((a, b) => num(a.offered_per_s) - num(b.offered_per_s))
+  const w = 470
+  const h = 260
+  const pad = { l: 50, r: 15, t: 30, b: 40 }
+  const xs = steps.map(s => num(s.offered_per_s))
+  const xMax = Math.max(...xs, 1)
+  const x = (v: number) => pad.l + (v / xMax) * (w - pad.l - pad.r)
+  const parts: string[] = []
+  const line = (x0: number, pts: [number, number][], color: string, label: string, ly: number) => {
+    const ok = pts.filter(([, y]) => Number.isFinite(y))
+    parts.push(
+      `<polyline fill="none" stroke="${color}" stroke-width="2" points="${ok.map(([a, b]) => `${x0 + a},${b}`).join(' ')}"/>`,
+    )
+    for (const [a, b] of ok) parts.push(`<circle cx="${x0 + a}" cy="${b}" r="3" fill="${color}"/>`)
+    parts.push(`<text x="${x0 + pad.l + 8}" y="${ly}" font-size="11" fill="${color}">${escapeXml(label)}</text>`)
+  }
+  const axes = (x0: number, title: string, ticks: [number, string][]) => {
+    parts.push(`<text x="${x0 + pad.l}" y="18" font-size="13" font-weight="bold">${escapeXml(title)}</text>`)
+    parts.push(
+      `<line x1="${x0 + pad.l}" y1="${h - pad.b}" x2="${x0 + w - pad.r}" y2="${h - pad.b}" stroke="#999"/>`,
+      `<line x1="${x0 + pad.l}" y1="${pad.t}" x2="${x0 + pad.l}" y2="${h - pad.b}" stroke="#999"/>`,
+    )
+    for (const v of xs)
+      parts.push(`<text x="${x0 + x(v)}" y="${h - pad.b + 14}" font-size="10" text-anchor="middle">${v}</text>`)
+    parts.push(`<text x="${x0 + w / 2}" y="${h - 8}" font-size="10" text-anchor="middle">offered reservations/s</text>`)
+    for (const [y, label] of ticks)
+      parts.push(
+        `<text x="${x0 + pad.l - 4}" y="${y + 3}" font-size="10" text-anchor="end">${label}</text>`,
+        `<line x1="${x0 + pad.l}" y1="${y}" x2="${x0 + w - pad.r}" y2="${y}" stroke="#eee"/>`,
+      )
+  }
+  // Throughput: linear, the diagonal is "kept up".
+  const tMax = xMax * 1.1
+  const ty = (v: number) => h - pad.b - (v / tMax) * (h - pad.t - pad.b)
+  axes(
+    0,
+    'Sustained reservations/s (higher is better)',
+    [0, 0.25, 0.5, 0.75, 1].map(f => [ty(f * tMax), String(Math.round(f * tMax))]),
+  )
+  line(
+    0,
+    xs.map(v => [x(v), ty(v)]),
+    '#bbb',
+    'offered',
+    pad.t + 12,
+  )
+  line(
+    0,
+    steps.map(s => [x(num(s.offered_per_s)), ty(num(s.sustained_per_s))]),
+    '#2b8a3e',
+    'reaching the subscriber',
+    pad.t + 26,
+  )
+  // Latency: log scale from 1 ms to 100 s.
+  const x1 = w + 30
+  const ly = (ms: number) => h - pad.b - ((Math.log10(Math.max(ms, 1)) - 0) / 5) * (h - pad.t - pad.b)
+  axes(
+    x1,
+    'Latency ms, log scale (lower is better)',
+    [1, 10, 100, 1000, 10000, 100000].map(v => [ly(v), String(v)]),
+  )
+  const series: [string, string, string][] = [
+    ['answered_to_event', 'p50_ms', '#1c7ed6'],
+    ['answered_to_event', 'p99_ms', '#74c0fc'],
+    ['reserve_confirmed', 'p50_ms', '#e8590c'],
+    ['reserve_confirmed', 'p99_ms', '#ffa94d'],
+  ]
+  series.forEach(([k, p, color], i) => {
+    line(
+      x1,
+      steps.map(s => [x(num(s.offered_per_s)), ly(num(obj(s[k])[p]))]),
+      color,
+      `${k === 'answered_to_event' ? 'answered → subscriber' : 'reserve → CONFIRMED'} ${p.replace('_ms', '')}`,
+      pad.t + 12 + 14 * i,
+    )
+  })
+  const caption = `GDmarket write path, ${String(results.date ?? '')}, ${os.cpus().length} cores, Node ${process.version}`
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${2 * w + 40}" height="${h + 20}" font-family="sans-serif">
+<rect width="100%" height="100%" fill="white"/>
+${parts.join('\n')}
+<text x="20" y="${h + 14}" font-size="11" fill="#555">${escapeXml(caption)}</text>
+</svg>
+`
+}
+
 function table(header: string[], rows: string[][]): string {
   return [
     `| ${header.join(' | ')} |`,
@@ -72,6 +163,63 @@ function leaves(prefix: string, value: unknown): [string, string][] {
   if (value !== null && typeof value === 'object' && !Array.isArray(value))
     return Object.entries(value).flatMap(([k, v]) => leaves(prefix ? `${prefix}.${k}` : k, v))
   return [[prefix, fmt(value)]]
+}
+
+const WRITE_COLS = [
+  ['offered_per_s', 'offered/s'],
+  ['sustained_per_s', 'sustained/s'],
+  ['answered_to_event.p50_ms', 'answered → subscriber p50 ms'],
+  ['answered_to_event.p99_ms', 'p99 ms'],
+  ['reserve_confirmed.p50_ms', 'reserve → CONFIRMED p50 ms'],
+  ['reserve_confirmed.p99_ms', 'p99 ms'],
+  ['reserve_answered.p50_ms', 'reserveItem answered p50 ms'],
+  ['cpu_ms_per_reservation', 'CPU ms / reservation'],
+  ['cpu_cores', 'cores used'],
+  ['delivered', 'delivered'],
+  ['loadavg_1m', 'load avg'],
+] as const
+
+const at = (o: Json, key: string): unknown => key.split('.').reduce<unknown>((v, k) => obj(v)[k], o)
+
+function writeSection(results: Json): string {
+  const steps = Object.values(obj(results.write_load)).map(obj)
+  if (!steps.length) return 'No write-path run yet.'
+  const wp = obj(results.write_path)
+  const idle = obj(results.write_idle)
+  const rc = obj(results.reserve_confirmed)
+  const byProcess = (s: Json) =>
+    Object.entries(obj(s.cpu_ms_by_process))
+      .map(([k, v]) => `${k} ${fmt(v)}`)
+      .join(', ')
+  const at200 = steps.find(s => s.offered_per_s === 200)
+  return `Last run ${fmt(obj(results.ran).write ?? results.date)}. \`reserveItem\` sent open-loop (on schedule, whatever
+the answers) at each offered rate for ${fmt(steps[0]?.send_s)} s, one fresh item per reservation;
+"sustained" counts reservations that reached a graphql-ws subscriber through the router (its ItemInfo
+event naming the reservation) over the time until the last one did; "reserve → CONFIRMED" ends when
+the ReservationConfirmed event is on the bus. CPU: every GDmarket process, the PostgreSQL backends of
+its databases with PostgreSQL's shared writers, and nats-server (/proc), over the step and its drain,
+per delivered reservation.
+
+![Write path against offered load](results/write.svg)
+
+${table(
+  WRITE_COLS.map(([, label]) => label),
+  steps.map(s => WRITE_COLS.map(([k]) => fmt(at(s, k)))),
+)}
+
+CPU ms per reservation by process at 200/s: ${at200 ? byProcess(at200) : '–'}.
+
+Idle, one at a time (${fmt(idle.reservations)} reservations, load average ${fmt(idle.loadavg_1m)}): reserve →
+CONFIRMED p50 ${fmt(idle.reserve_confirmed_p50_ms)} ms (p99 ${fmt(idle.reserve_confirmed_p99_ms)}), reserveItem
+answered p50 ${fmt(idle.reserve_answered_p50_ms)} ms, answered → subscriber p50 ${fmt(idle.answered_to_event_p50_ms)} ms.
+
+${fmt(wp.workers)} renters looping full rentals (reserveItem → CONFIRMED → payReservation → lendItem →
+returnItem, each on its own item, CONFIRMED polled every ${fmt(wp.poll_ms)} ms through the router):
+${fmt(results.scenarios_per_s)} scenarios/s, reserve → CONFIRMED p50 ${fmt(rc.p50_ms)} ms / p99 ${fmt(rc.p99_ms)} ms,
+${fmt(wp.cpu_ms_per_scenario)} CPU ms per scenario; retries ${fmt(wp.retries)}, of which
+${fmt(wp.event_lag_retries)} were CONFLICTs of an event not yet arrived (${leaves('', wp.retries_by_reason)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ')}).`
 }
 
 export function readme(results: Json): string {
@@ -92,7 +240,7 @@ export function readme(results: Json): string {
     ['router', ...cols],
     ROUTERS.map(([k, label]) => [label, ...cols.map(c => fmt(obj(router[k])[c]))]),
   )
-  const handled = new Set(['date', 'host', 'router'])
+  const handled = new Set(['date', 'host', 'router', 'ran', 'write_load'])
   const others = Object.entries(results).filter(([k]) => !handled.has(k))
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU'
   return `# Benchmarks
@@ -148,6 +296,10 @@ Ratios: ${leaves('', router.ratios)
     .map(([k, v]) => `${k} = ${v}`)
     .join(' · ')}
 
+## Write path
+
+${writeSection(results)}
+
 ## Everything else in this run
 
 ${table(
@@ -168,6 +320,7 @@ third (RSS saw-tooths with the GC).
 }
 
 export function writeReport(results: Json, benchDir: string): void {
+  if (results.write_load) writeFileSync(path.join(benchDir, 'results', 'write.svg'), writeChartSvg(results))
   writeFileSync(path.join(benchDir, 'results', 'latest.svg'), chartSvg(results))
   writeFileSync(path.join(benchDir, 'README.md'), readme(results))
 }
