@@ -40,6 +40,8 @@ export interface SubscriptionLimits {
   bufferSize: number
   /** Concurrent operations per socket. */
   maxPerSocket: number
+  /** Feed changes a replay asks for at once (and holds in memory) per subscriber. */
+  replayBatch: number
   /** A socket that sends no connection_init within this is closed (4408). */
   initTimeoutMs: number
   /** Server ping interval; a client that misses a pong for as long is dropped. */
@@ -101,6 +103,7 @@ export function readRouterConfigFrom(r: ConfigReader): RouterConfig {
       heartbeatMs: r.int('SUBSCRIPTION_HEARTBEAT_MS', 5_000, { min: 100, max: 600_000 }),
       bufferSize: r.int('SUBSCRIPTION_BUFFER_SIZE', 100, { min: 1, max: 100_000 }),
       maxPerSocket: r.int('SUBSCRIPTION_MAX_PER_SOCKET', 100, { min: 1, max: 10_000 }),
+      replayBatch: r.int('SUBSCRIPTION_REPLAY_BATCH', 512, { min: 1, max: 10_000 }),
       initTimeoutMs: r.int('SUBSCRIPTION_INIT_TIMEOUT_MS', 5_000, { min: 100, max: 600_000 }),
       keepAliveMs: r.int('SUBSCRIPTION_KEEP_ALIVE_MS', 12_000, { min: 1_000, max: 600_000 }),
     },

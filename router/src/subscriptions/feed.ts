@@ -30,8 +30,6 @@ export interface ItemInfoEvent {
 const DEFAULT_TRACKED_ITEMS = 100_000
 /** Wait before asking again for a feed that does not exist yet (projections not started). */
 const RETRY_MS = 1000
-/** Messages asked for at once by a replay. */
-const REPLAY_BATCH = 512
 
 const decoder = new TextDecoder()
 
@@ -151,23 +149,36 @@ export class ItemInfoFeed {
   }
 
   /**
-   * The feed's changes from sequence `from` on, in order, for one replay. `wanted` is asked before
-   * each batch whether to go on. Throws CURSOR_EXPIRED when the first change it finds is later than
-   * `from` (the feed dropped what lay between).
+   * The feed's changes from sequence `from` on, in order, one fetched batch at a time (up to
+   * `batchSize`), for one replay. `wanted` is asked before each batch whether to go on. Throws
+   * CURSOR_EXPIRED when the first change it finds is later than `from` (the feed dropped what lay
+   * between).
    */
-  async *read(from: number, wanted: () => boolean): AsyncGenerator<{ seq: number; event: ItemInfoEvent | null }> {
+  async *read(
+    from: number,
+    wanted: () => boolean,
+    batchSize: number,
+  ): AsyncGenerator<{ seq: number; event: ItemInfoEvent | null }[]> {
     const nc = await this.bus.connection()
     const js: JetStreamClient = nc.jetstream()
     const consumer = await js.consumers.get(this.stream, { opt_start_seq: from })
     let expected = from
     while (wanted()) {
-      const batch = await consumer.fetch({ max_messages: REPLAY_BATCH, expires: 1000 })
-      for await (const msg of batch) {
+      const fetched = await consumer.fetch({ max_messages: batchSize, expires: 1000 })
+      let batch: { seq: number; event: ItemInfoEvent | null }[] = []
+      for await (const msg of fetched) {
         if (expected === from && msg.seq > from) throw cursorExpired(from - 1, msg.seq)
         expected = msg.seq + 1
-        yield { seq: msg.seq, event: parseItemInfoEvent(msg.data, msg.seq) }
-        if (!wanted()) break
+        batch.push({ seq: msg.seq, event: parseItemInfoEvent(msg.data, msg.seq) })
+        // Handed on as soon as nothing more has arrived (the message in hand counts as pending),
+        // so the last, partial batch of a replay does not wait for the fetch to expire.
+        if (batch.length >= batchSize || fetched.getPending() <= 1) {
+          yield batch
+          batch = []
+          if (!wanted()) return
+        }
       }
+      if (batch.length) yield batch
     }
   }
 

@@ -95,7 +95,7 @@ export function createSubscriptions({
   })
   const feed = new ItemInfoFeed(bus, event => hub.deliver(event), logger)
   feed.start()
-  const service = new SubscriptionService(hub, feed, planner, executeOperation, logger)
+  const service = new SubscriptionService(hub, feed, planner, executeOperation, logger, limits.replayBatch)
   const connections = new ConnectionLimits(limits)
   const documents = new DocumentCache([], limits.documentCacheBytes, config.operationLimits)
 

@@ -93,4 +93,32 @@ describe('SubscriberQueue', () => {
     expect(shared.text).toBe('{"data":{"n":1}}')
     expect(shared.text).toBe(shared.text)
   })
+
+  it('writes what one batch pushed together, corked, and pauses when the uncorked socket is full', () => {
+    const { q } = queue(10)
+    const calls: string[] = []
+    let full = false
+    q.writeTo({
+      write: r => {
+        calls.push(`write ${r.value}`)
+        return true
+      },
+      close: () => undefined,
+      cork: () => void calls.push('cork'),
+      uncork: () => {
+        calls.push('uncork')
+        return !full
+      },
+    })
+    full = true
+    q.batch(() => {
+      for (let i = 0; i < 3 && q.hasRoom; i++) q.push(new SharedResult({ value: i }))
+    })
+    expect(calls).toEqual(['cork', 'write 0', 'write 1', 'write 2', 'uncork'])
+    q.push(new SharedResult({ value: 3 }))
+    expect(calls).toHaveLength(5) // paused until resume()
+    full = false
+    q.resume()
+    expect(calls.slice(5)).toEqual(['write 3'])
+  })
 })

@@ -25,15 +25,23 @@ export interface QueueOptions {
 export interface QueueSink<T> {
   /** Takes one settled result; false when the socket is full (it calls resume() once drained). */
   write(result: SharedResult<T>): boolean
+  /** Several writes follow: hold them for one socket write. */
+  cork?(): void
+  /** Sends what was held; false when the socket is full (resume() follows). */
+  uncork?(): boolean
   /** No more results: ended normally (no error) or the error the subscription ends with. */
   close(error?: Error): void
 }
 
 const DONE: IteratorReturnResult<undefined> = { value: undefined, done: true }
+/** The shared empty buffer (never pushed to: push() gives a queue its own array first). */
+// biome-ignore lint/suspicious/noExplicitAny: empty; typed per queue on read
+const NONE: SharedResult<any>[] = []
 
 export class SubscriberQueue<T> implements AsyncIterableIterator<T, undefined> {
-  private readonly buffered: SharedResult<T>[] = []
-  private readonly waiting: ((result: Promise<IteratorResult<T, undefined>>) => void)[] = []
+  // Small per subscriber: arrays and callbacks are made only when first needed.
+  private buffered: SharedResult<T>[] = NONE
+  private waiting: ((result: Promise<IteratorResult<T, undefined>>) => void)[] | undefined
   private state: 'open' | 'overflowed' | 'failed' | 'ended' = 'open'
   private failure: Error | undefined
   private detached = false
@@ -44,13 +52,34 @@ export class SubscriberQueue<T> implements AsyncIterableIterator<T, undefined> {
   private paused = false
   /** The unsettled head a flush waits on (registered once). */
   private waitingOn: SharedResult<T> | undefined
-  private readonly flushBound = () => this.flush()
+  private flushBound: (() => void) | undefined
+  /** Inside batch(): pushes wait, to be written together at its end. */
+  private batching = false
 
   constructor(private readonly options: QueueOptions) {}
 
   /** Number of results not yet taken. */
   get length(): number {
     return this.buffered.length
+  }
+
+  /** Whether a replay may push another result now (the buffer is under half full). */
+  get hasRoom(): boolean {
+    return this.state === 'open' && this.buffered.length < this.options.capacity / 2
+  }
+
+  /**
+   * Runs `pushes` (a replay's batch), then writes what they pushed together (one socket write for
+   * the batch instead of one per result).
+   */
+  batch(pushes: () => void): void {
+    this.batching = true
+    try {
+      pushes()
+    } finally {
+      this.batching = false
+      this.flush()
+    }
   }
 
   /** False once the subscriber is gone (or cut off): a replay stops reading for it. */
@@ -73,7 +102,7 @@ export class SubscriberQueue<T> implements AsyncIterableIterator<T, undefined> {
     this.failure = error
     this.detach()
     this.wakeRoom()
-    for (const waiter of this.waiting.splice(0)) waiter(Promise.reject(error))
+    for (const waiter of this.takeWaiting()) waiter(Promise.reject(error))
     if (this.sink) this.flush()
   }
 
@@ -82,12 +111,12 @@ export class SubscriberQueue<T> implements AsyncIterableIterator<T, undefined> {
     if (this.state !== 'open') return
     const entry = result instanceof SharedResult ? result : new SharedResult(result)
     if (this.sink) {
-      if (this.buffered.length === 0 && !this.paused && entry.settled) {
+      if (this.buffered.length === 0 && !this.paused && !this.batching && entry.settled) {
         if (!this.writeOne(entry)) this.paused = true
         return
       }
     } else {
-      const waiter = this.waiting.shift()
+      const waiter = this.waiting?.shift()
       if (waiter) {
         waiter(entry.promise.then(value => ({ value, done: false })))
         return
@@ -97,8 +126,9 @@ export class SubscriberQueue<T> implements AsyncIterableIterator<T, undefined> {
       this.overflow()
       return
     }
+    if (this.buffered === NONE) this.buffered = []
     this.buffered.push(entry)
-    if (this.sink && this.buffered.length === 1) this.flush()
+    if (this.sink && this.buffered.length === 1 && !this.batching) this.flush()
   }
 
   /** From now on results go to `sink` as they settle, instead of being pulled. */
@@ -127,7 +157,9 @@ export class SubscriberQueue<T> implements AsyncIterableIterator<T, undefined> {
       return Promise.reject(this.slow())
     }
     if (this.state === 'ended') return Promise.resolve(DONE)
-    return new Promise(resolve => this.waiting.push(resolve))
+    this.waiting ??= []
+    const waiting = this.waiting
+    return new Promise(resolve => waiting.push(resolve))
   }
 
   return(): Promise<IteratorResult<T, undefined>> {
@@ -147,9 +179,9 @@ export class SubscriberQueue<T> implements AsyncIterableIterator<T, undefined> {
   /** Stops taking results, drops what waits, and completes every pending pull. */
   end(): void {
     this.state = 'ended'
-    this.buffered.length = 0
+    this.buffered = NONE
     this.wakeRoom()
-    for (const waiter of this.waiting.splice(0)) waiter(Promise.resolve(DONE))
+    for (const waiter of this.takeWaiting()) waiter(Promise.resolve(DONE))
     this.detach()
     this.closeSink(undefined)
   }
@@ -157,19 +189,23 @@ export class SubscriberQueue<T> implements AsyncIterableIterator<T, undefined> {
   /** Writes every settled result at the head, in order, while the sink takes them. */
   private flush(): void {
     const sink = this.sink
-    if (!sink) return
+    if (!sink || this.batching) return
+    const corked = this.buffered.length > 1 && sink.cork !== undefined
+    if (corked) sink.cork?.()
     while (this.buffered.length > 0 && !this.paused) {
       const head = this.buffered[0]
       if (!head.settled) {
         if (this.waitingOn !== head) {
           this.waitingOn = head
+          this.flushBound ??= () => this.flush()
           head.whenSettled(this.flushBound)
         }
-        return
+        break
       }
       this.buffered.shift()
       if (!this.writeOne(head)) this.paused = true
     }
+    if (corked && sink.uncork?.() === false) this.paused = true
     if (this.roomWaiter && this.buffered.length < this.options.capacity / 2) this.wakeRoom()
     if (this.buffered.length === 0 && this.state === 'failed') {
       this.state = 'ended'
@@ -183,6 +219,12 @@ export class SubscriberQueue<T> implements AsyncIterableIterator<T, undefined> {
       return true
     }
     return this.sink?.write(entry) ?? true
+  }
+
+  private takeWaiting(): ((result: Promise<IteratorResult<T, undefined>>) => void)[] {
+    const waiting = this.waiting ?? []
+    this.waiting = undefined
+    return waiting
   }
 
   private closeSink(error: Error | undefined): void {
@@ -203,7 +245,7 @@ export class SubscriberQueue<T> implements AsyncIterableIterator<T, undefined> {
 
   private overflow(): void {
     this.state = 'overflowed'
-    this.buffered.length = 0
+    this.buffered = NONE
     this.wakeRoom()
     this.detach()
     this.options.onOverflow()

@@ -59,6 +59,8 @@ export class SubscriptionService {
     private readonly planner: SubscriptionPlanner,
     private readonly executeOperation: ExecuteOperation,
     private readonly logger: Logger,
+    /** Feed changes a replay fetches at once (SUBSCRIPTION_REPLAY_BATCH). */
+    private readonly replayBatch = 512,
   ) {}
 
   async subscribe(request: SubscribeRequest): Promise<SubscriberQueue<ExecutionResult> | ExecutionResult> {
@@ -130,18 +132,35 @@ export class SubscriptionService {
     return null
   }
 
-  /** Every change after `after` from the feed stream, then live; backpressured by the subscriber's buffer. */
+  /**
+   * Every change after `after` from the feed stream, then live; backpressured by the subscriber's
+   * buffer. The feed is read a batch at a time, and what one batch pushes is written at once.
+   */
   private async replay(subscriber: Subscriber, after: number): Promise<void> {
     const guard = new VersionGuard()
     const queue = subscriber.queue
     let position = after
     try {
-      for await (const { seq, event } of this.feed.read(after + 1, () => queue.open)) {
-        position = seq
-        if (event && guard.admit(event) && subscriber.wants(event)) this.hub.send(subscriber, event)
-        // This step and goLive are one synchronous step: no live change can slip in between.
-        if (position >= this.feed.lastSeq) return this.hub.goLive(subscriber, position)
-        await queue.room()
+      for await (const batch of this.feed.read(after + 1, () => queue.open, this.replayBatch)) {
+        let next = 0
+        let live = false
+        while (next < batch.length && !live && queue.open) {
+          queue.batch(() => {
+            for (; next < batch.length && queue.hasRoom; next++) {
+              const { seq, event } = batch[next]
+              position = seq
+              if (event && guard.admit(event) && subscriber.wants(event)) this.hub.send(subscriber, event)
+              // This step and goLive are one synchronous step: no live change can slip in between.
+              if (position >= this.feed.lastSeq) {
+                this.hub.goLive(subscriber, position)
+                live = true
+                return
+              }
+            }
+          })
+          if (!live) await queue.room()
+        }
+        if (live || !queue.open) return
       }
     } catch (err) {
       if (err instanceof GraphQLError) return queue.fail(err)

@@ -4,6 +4,7 @@
 // through Apollo Server exactly like HTTP ones (same identity rules, limits and error format).
 import { randomUUID } from 'node:crypto'
 import type http from 'node:http'
+import type { Socket } from 'node:net'
 import { GraphQLError, type ExecutionArgs, type ExecutionResult, type GraphQLSchema } from 'graphql'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { useServer } from 'graphql-ws/use/ws'
@@ -45,6 +46,7 @@ class WsOperation {
     readonly query: string,
     readonly authorization: string | undefined,
     readonly socket: WebSocket,
+    readonly tcp: Socket | undefined,
   ) {}
 }
 
@@ -86,7 +88,7 @@ export function attachWsServer(options: WsServerOptions): { close: () => Promise
     setTimeout(() => socket.terminate(), 1000).unref()
   }
 
-  const server = useServer<Record<string, unknown>, { authorization: string | undefined }>(
+  const server = useServer<Record<string, unknown>, { authorization: string | undefined; tcp: Socket | undefined }>(
     {
       connectionInitWaitTimeout: limits.initTimeoutMs,
       onConnect: async ctx => {
@@ -105,6 +107,8 @@ export function attachWsServer(options: WsServerOptions): { close: () => Promise
         }
         ctx.extra.socket.once('close', place.release)
         ctx.extra.authorization = authorization
+        // The TCP socket ws writes to, corked while a replay's batch is written.
+        ctx.extra.tcp = ctx.extra.request.socket
         // The upgrade request (headers, parser state) is not needed past here: not kept per socket.
         Reflect.set(ctx.extra, 'request', undefined)
         return true
@@ -126,7 +130,7 @@ export function attachWsServer(options: WsServerOptions): { close: () => Promise
           document: checked.document,
           operationName: payload.operationName ?? undefined,
           variableValues: payload.variables ?? undefined,
-          contextValue: new WsOperation(id, payload.query, ctx.extra.authorization, ctx.extra.socket),
+          contextValue: new WsOperation(id, payload.query, ctx.extra.authorization, ctx.extra.socket, ctx.extra.tcp),
         }
         return args
       },
@@ -155,7 +159,7 @@ export function attachWsServer(options: WsServerOptions): { close: () => Promise
       },
       subscribe: async args => {
         if (!(args.contextValue instanceof WsOperation)) throw new Error('operation without its socket context')
-        const { id, query, socket, authorization } = args.contextValue
+        const { id, query, socket, tcp, authorization } = args.contextValue
         let caller: Caller | null
         try {
           // Checked again per operation: a socket may outlive its token.
@@ -172,7 +176,7 @@ export function attachWsServer(options: WsServerOptions): { close: () => Promise
           caller,
           onOverflow: () => cutOff(socket),
         })
-        return subscribed instanceof SubscriberQueue ? writeToSocket(subscribed, socket, id) : subscribed
+        return subscribed instanceof SubscriberQueue ? writeToSocket(subscribed, socket, tcp, id) : subscribed
       },
     },
     wss,

@@ -4,48 +4,108 @@
 // queue as they settle: the shared JSON text of the result (serialised once per result, not per
 // subscriber) inside a `next` message for this operation id. graphql-ws still owns the protocol,
 // errors and `complete`: it gets an iterator that ends when the queue does.
+import type { Socket } from 'node:net'
 import type { ExecutionResult } from 'graphql'
 import type { WebSocket } from 'ws'
-import type { SubscriberQueue } from './queue.js'
+import type { QueueSink, SubscriberQueue } from './queue.js'
+import type { SharedResult } from './shared.js'
 
 const DONE: IteratorReturnResult<undefined> = { value: undefined, done: true }
+
+/**
+ * The queue's sink and graphql-ws's iterator in one small object (one per subscription: closures
+ * and promises made up front cost more than the rest of a subscriber).
+ */
+class SocketWriter implements QueueSink<ExecutionResult>, AsyncIterableIterator<ExecutionResult, undefined> {
+  private readonly prefix: string
+  /** A write stayed in the socket's buffer: the queue waits for that write's callback. */
+  private draining = false
+  /** Between cork() and uncork(): writes collect in the TCP socket for one system call. */
+  private corked = false
+  private closed: { error: Error | undefined } | undefined
+  private settle:
+    | { resolve: (r: IteratorResult<ExecutionResult, undefined>) => void; reject: (e: Error) => void }
+    | undefined
+  private readonly written = (err?: Error) => {
+    if (!this.draining) return
+    this.draining = false
+    if (!err) this.queue.resume()
+  }
+
+  constructor(
+    private readonly queue: SubscriberQueue<ExecutionResult>,
+    private readonly socket: WebSocket,
+    /** The TCP socket under the WebSocket (the upgrade request's): corked for a batch. */
+    private readonly tcp: Socket | undefined,
+    id: string,
+  ) {
+    this.prefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`
+  }
+
+  write(result: SharedResult<ExecutionResult>): boolean {
+    const socket = this.socket
+    if (socket.readyState !== socket.OPEN) return true
+    socket.send(`${this.prefix}${result.text}}`, this.written)
+    return this.corked || this.roomLeft()
+  }
+
+  cork(): void {
+    if (!this.tcp) return
+    this.tcp.cork()
+    this.corked = true
+  }
+
+  uncork(): boolean {
+    if (!this.corked) return true
+    this.corked = false
+    this.tcp?.uncork()
+    return this.roomLeft()
+  }
+
+  /** Whether the socket took everything written (else the queue waits for the last write's callback). */
+  private roomLeft(): boolean {
+    if (this.socket.bufferedAmount === 0) return true
+    this.draining = true
+    return false
+  }
+
+  close(error?: Error): void {
+    this.closed = { error }
+    const settle = this.settle
+    this.settle = undefined
+    if (!settle) return
+    if (error) settle.reject(error)
+    else settle.resolve(DONE)
+  }
+
+  /** graphql-ws asks once: it settles when the queue ends (done) or fails (the error it sends). */
+  next(): Promise<IteratorResult<ExecutionResult, undefined>> {
+    if (this.closed) return this.closed.error ? Promise.reject(this.closed.error) : Promise.resolve(DONE)
+    return new Promise((resolve, reject) => {
+      this.settle = { resolve, reject }
+    })
+  }
+
+  return(): Promise<IteratorResult<ExecutionResult, undefined>> {
+    return this.queue.return()
+  }
+
+  throw(error?: unknown): Promise<IteratorResult<ExecutionResult, undefined>> {
+    return this.queue.throw(error)
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this
+  }
+}
 
 export function writeToSocket(
   queue: SubscriberQueue<ExecutionResult>,
   socket: WebSocket,
+  tcp: Socket | undefined,
   id: string,
 ): AsyncIterableIterator<ExecutionResult, undefined> {
-  const prefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`
-  // Set when a write stayed in the socket's buffer: the queue waits for that write's callback.
-  let draining = false
-  const written = (err?: Error) => {
-    if (!draining) return
-    draining = false
-    if (!err) queue.resume()
-  }
-  let resolveEnd!: (result: IteratorResult<ExecutionResult, undefined>) => void
-  let rejectEnd!: (error: Error) => void
-  const ended = new Promise<IteratorResult<ExecutionResult, undefined>>((resolve, reject) => {
-    resolveEnd = resolve
-    rejectEnd = reject
-  })
-  // It may fail before graphql-ws asks for it (a replay that fails at once): not unhandled.
-  ended.catch(() => undefined)
-  queue.writeTo({
-    write: result => {
-      if (socket.readyState !== socket.OPEN) return true
-      socket.send(`${prefix}${result.text}}`, written)
-      if (socket.bufferedAmount === 0) return true
-      draining = true
-      return false
-    },
-    close: error => (error ? rejectEnd(error) : resolveEnd(DONE)),
-  })
-  const iterator: AsyncIterableIterator<ExecutionResult, undefined> = {
-    next: () => ended,
-    return: () => queue.return(),
-    throw: error => queue.throw(error),
-    [Symbol.asyncIterator]: () => iterator,
-  }
-  return iterator
+  const writer = new SocketWriter(queue, socket, tcp, id)
+  queue.writeTo(writer)
+  return writer
 }
