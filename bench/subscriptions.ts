@@ -110,6 +110,11 @@ async function propagation(stack: Stack): Promise<Record<string, number>> {
       complete: () => undefined,
     },
   )
+  // Beside it, ItemInfo's own fields only: the router's hop without the item subgraph's answer.
+  const seenOwn = new Map<string, number>()
+  const own = await ownerSubscriber(url, owner, 'subscription { itemInfoChanged { reservationId version } }', rid => {
+    if (!seenOwn.has(rid)) seenOwn.set(rid, performance.now())
+  })
   // Measure on a quiet pipeline: wait until the registrations' own ItemInfo events have passed.
   while (performance.now() - lastEventAt < 2000) await sleep(200)
   const loadAtStart = load1()
@@ -129,8 +134,10 @@ async function propagation(stack: Stack): Promise<Record<string, number>> {
   const deadline = Date.now() + 30_000
   while (seen.size < answered.size && Date.now() < deadline) await sleep(100)
   await client.dispose()
+  own.terminate()
   await nc.close()
   const hops = [...seen].filter(([rid]) => published.has(rid)).map(([rid, at]) => at - published.get(rid)!)
+  const ownHops = [...seenOwn].filter(([rid]) => published.has(rid)).map(([rid, at]) => at - published.get(rid)!)
   // An event can beat the HTTP response home; that counts as 0, not negative.
   const latencies = [...answered].filter(([rid]) => seen.has(rid)).map(([rid, at]) => Math.max(0, seen.get(rid)! - at))
   return {
@@ -138,6 +145,8 @@ async function propagation(stack: Stack): Promise<Record<string, number>> {
     p99_ms: round(percentile(latencies, 99)),
     router_hop_p50_ms: round(percentile(hops, 50)),
     router_hop_p99_ms: round(percentile(hops, 99)),
+    own_fields_hop_p50_ms: round(percentile(ownHops, 50)),
+    own_fields_hop_p99_ms: round(percentile(ownHops, 99)),
     mutations: total,
     mutations_per_s: round(achieved),
     delivered: latencies.length,
@@ -364,9 +373,24 @@ async function propagationFeed(stack: Stack, inspector: Inspector): Promise<Reco
   })
   const seen = new Map<string, number>()
   // The owner (token in connection_init) sees the private reservationId.
-  const authed = await ownerSubscriber(url, owner, (rid, at) => {
-    if (!seen.has(rid)) seen.set(rid, at)
-  })
+  const authed = await ownerSubscriber(
+    url,
+    owner,
+    'subscription { itemInfoChanged { reservationId version item { name } } }',
+    (rid, at) => {
+      if (!seen.has(rid)) seen.set(rid, at)
+    },
+  )
+  // Beside it, ItemInfo's own fields only: the hop without the item subgraph's answer in it.
+  const seenOwn = new Map<string, number>()
+  const own = await ownerSubscriber(
+    url,
+    owner,
+    'subscription { itemInfoChanged { reservationId version } }',
+    (rid, at) => {
+      if (!seenOwn.has(rid)) seenOwn.set(rid, at)
+    },
+  )
   await sleep(2000)
   const total = RATE_PER_S * PROPAGATION_S
   const loadAtStart = load1()
@@ -401,15 +425,21 @@ async function propagationFeed(stack: Stack, inspector: Inspector): Promise<Reco
     await Promise.all(sent)
     const achieved = total / ((performance.now() - started) / 1000)
     const deadline = Date.now() + 20_000
-    while (seen.size < total && Date.now() < deadline) await sleep(100)
+    while ((seen.size < total || seenOwn.size < total) && Date.now() < deadline) await sleep(100)
     return { achieved }
   })
   authed.terminate()
+  own.terminate()
   await nc.close()
-  const hops = [...seen].filter(([rid]) => publishedAt.has(rid)).map(([rid, t]) => t - publishedAt.get(rid)!)
+  const hopsOf = (arrivals: Map<string, number>) =>
+    [...arrivals].filter(([rid]) => publishedAt.has(rid)).map(([rid, t]) => t - publishedAt.get(rid)!)
+  const hops = hopsOf(seen)
+  const ownHops = hopsOf(seenOwn)
   return {
     router_hop_p50_ms: round(percentile(hops, 50)),
     router_hop_p99_ms: round(percentile(hops, 99)),
+    own_fields_hop_p50_ms: round(percentile(ownHops, 50)),
+    own_fields_hop_p99_ms: round(percentile(ownHops, 99)),
     changes: total,
     changes_per_s: round(result.achieved),
     delivered: hops.length,
@@ -418,7 +448,12 @@ async function propagationFeed(stack: Stack, inspector: Inspector): Promise<Reco
 }
 
 /** A bare subscriber authenticated as `owner` (private fields shown), calling back with each reservationId. */
-function ownerSubscriber(url: string, owner: string, onChange: (rid: string, at: number) => void): Promise<WebSocket> {
+function ownerSubscriber(
+  url: string,
+  owner: string,
+  query: string,
+  onChange: (rid: string, at: number) => void,
+): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url.replace('http', 'ws'), 'graphql-transport-ws')
     ws.on('error', reject)
@@ -427,7 +462,6 @@ function ownerSubscriber(url: string, owner: string, onChange: (rid: string, at:
       const at = now()
       const text = String(data)
       if (text.startsWith('{"type":"connection_ack"')) {
-        const query = 'subscription { itemInfoChanged { reservationId version item { name } } }'
         ws.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query } }))
         resolve(ws)
         return
