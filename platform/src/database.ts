@@ -41,3 +41,9 @@ export function prismaAdapter(url: string, poolSize = 10, pool: PoolOptions = {}
     )
   return new PrismaLibSql({ url: `file:${sqliteFile(url)}` })
 }
+
+/** `create(url, poolSize, pool)` for a service's generated Prisma client, with the adapter its url needs. */
+export const prismaClientFactory =
+  <C>(Client: new (options: { adapter: ReturnType<typeof prismaAdapter> }) => C) =>
+  (url: string, poolSize: number, pool?: PoolOptions): C =>
+    new Client({ adapter: prismaAdapter(url, poolSize, pool) })

@@ -1,7 +1,7 @@
 // Data access for the projections database: the one module that talks to Prisma.
 import { inKeyOrder } from '@gdmarket/platform/rows'
 import { randomUUID } from 'node:crypto'
-import { prismaAdapter, type PoolOptions } from '@gdmarket/platform/database'
+import { prismaClientFactory } from '@gdmarket/platform/database'
 import { itemInfoChangedSubject } from '@gdmarket/contracts/item-info'
 import { prismaOutboxStore, type OutboxRow, type OutboxStore, type PublishedRow } from '@gdmarket/platform/outbox'
 import { PrismaClient, type Prisma } from '../../generated/projections/client.js'
@@ -11,8 +11,7 @@ import type { ItemInfoRow, ItemInfoView } from './item-info-rules.js'
 export type ProjectionsDb = PrismaClient
 export type ProjectionsTx = Prisma.TransactionClient
 
-export const createProjectionsDb = (url: string, poolSize: number, pool?: PoolOptions): ProjectionsDb =>
-  new PrismaClient({ adapter: prismaAdapter(url, poolSize, pool) })
+export const createProjectionsDb = prismaClientFactory(PrismaClient)
 
 /** Another writer changed the row between our read and our write; the event is retried. */
 export class ConcurrentChange extends Error {

@@ -1,6 +1,6 @@
 // Data access for the item database: the one module that talks to Prisma.
 import { inKeyOrder, updateIfUnchanged as updateVersioned } from '@gdmarket/platform/rows'
-import { prismaAdapter, type PoolOptions } from '@gdmarket/platform/database'
+import { prismaClientFactory } from '@gdmarket/platform/database'
 import { prismaIdempotencyTable } from '@gdmarket/platform/idempotency'
 import { prismaOutbox, type Kick } from '@gdmarket/platform/outbox'
 import { itemEvents, type GeoPoint, type ItemSnapshot, type ItemStatus } from '@gdmarket/contracts/item'
@@ -11,8 +11,7 @@ export type ItemDb = PrismaClient
 export type ItemTx = Prisma.TransactionClient
 export type { Item }
 
-export const createItemDb = (url: string, poolSize: number, pool?: PoolOptions): ItemDb =>
-  new PrismaClient({ adapter: prismaAdapter(url, poolSize, pool) })
+export const createItemDb = prismaClientFactory(PrismaClient)
 
 /** Use cases write state and events through `transact`; the relay publishes from `store`. */
 export const itemOutbox = (db: ItemDb, stream: string, kick: Kick) =>

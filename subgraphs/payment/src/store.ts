@@ -1,6 +1,6 @@
 // Data access for the payment database (SQLite): the one module that talks to Prisma.
 import { inKeyOrder } from '@gdmarket/platform/rows'
-import { prismaAdapter, type PoolOptions } from '@gdmarket/platform/database'
+import { prismaClientFactory } from '@gdmarket/platform/database'
 import { prismaOutbox, type Kick } from '@gdmarket/platform/outbox'
 import { paymentEvents, type PaymentFacts } from '@gdmarket/contracts/payment'
 import { newestFirst, type Page } from '@gdmarket/platform/paging'
@@ -10,8 +10,7 @@ export type PaymentDb = PrismaClient
 export type PaymentTx = Prisma.TransactionClient
 export type { Payment }
 
-export const createPaymentDb = (url: string, poolSize: number, pool?: PoolOptions): PaymentDb =>
-  new PrismaClient({ adapter: prismaAdapter(url, poolSize, pool) })
+export const createPaymentDb = prismaClientFactory(PrismaClient)
 
 /** Use cases write state and events through `transact`; the relay publishes from `store`.
  *  SQLite has no JSON column: the envelope is stored as its JSON text, published as is. */

@@ -1,6 +1,6 @@
 // Data access for the reservation database: the one module that talks to Prisma.
 import { inKeyOrder, updateIfUnchanged as updateVersioned } from '@gdmarket/platform/rows'
-import { prismaAdapter, type PoolOptions } from '@gdmarket/platform/database'
+import { prismaClientFactory } from '@gdmarket/platform/database'
 import { prismaIdempotencyTable } from '@gdmarket/platform/idempotency'
 import { prismaOutbox, type Kick } from '@gdmarket/platform/outbox'
 import { reservationEvents, type ReservationSnapshot } from '@gdmarket/contracts/reservation'
@@ -11,8 +11,7 @@ export type ReservationDb = PrismaClient
 export type ReservationTx = Prisma.TransactionClient
 export type { Reservation }
 
-export const createReservationDb = (url: string, poolSize: number, pool?: PoolOptions): ReservationDb =>
-  new PrismaClient({ adapter: prismaAdapter(url, poolSize, pool) })
+export const createReservationDb = prismaClientFactory(PrismaClient)
 
 /** Use cases write state and events through `transact`; the relay publishes from `store`. */
 export const reservationOutbox = (db: ReservationDb, stream: string, kick: Kick) =>
