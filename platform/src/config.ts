@@ -214,6 +214,8 @@ export interface EventsConfig {
   consumerOrderPollMaxMs: number
   consumerStallMs: number
   consumerPullExpiresMs: number
+  /** Most events a consumer applies in one transaction. */
+  consumerBatchMax: number
   /** Published outbox rows are deleted this long after publishing. */
   outboxRetentionMs: number
   /** Processed-event ids are deleted this long after the event was applied. */
@@ -256,6 +258,7 @@ export function readEventsConfig(r: ConfigReader, defaultDatabaseUrl: string): E
     consumerOrderPollMaxMs: r.int('CONSUMER_ORDER_POLL_MAX_MS', 500, { min: 10, max: 60_000 }),
     consumerStallMs: r.int('CONSUMER_STALL_MS', 60_000, { min: 100 }),
     consumerPullExpiresMs: r.int('CONSUMER_PULL_EXPIRES_MS', 5_000, { min: 1000, max: 300_000 }),
+    consumerBatchMax: r.int('CONSUMER_BATCH_MAX', 32, { min: 1, max: 1000 }),
     ...readRetention(r),
   }
 }

@@ -56,4 +56,11 @@ describe('a consumer declared by its handler table', () => {
     expect(declared.events).toBe('shelf.BookLent')
     expect(declared.keyOf?.(event('BookLent', { title: 'Dune', to: 'Kim' }))).toBe('Dune')
   })
+
+  it('says which types it handles, so the others are settled on arrival', () => {
+    const declared = consumer({ durable: 'library', catalogue: shelf, handlers: { BookLent: async () => undefined } })
+    expect(declared.handles?.('BookLent')).toBe(true)
+    expect(declared.handles?.('BookLost')).toBe(false)
+    expect(declared.handles?.('toString')).toBe(false)
+  })
 })

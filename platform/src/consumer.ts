@@ -22,6 +22,12 @@ export interface EventPosition {
 export type EventHandler = (event: EventEnvelope, position: EventPosition) => Promise<void>
 
 /**
+ * Applies several events (of different keys, each one's turn come) in one transaction: all of them
+ * or none. When it throws, each event is applied again on its own by the handler, with its retries.
+ */
+export type BatchHandler = (batch: { event: EventEnvelope; position: EventPosition }[]) => Promise<void>
+
+/**
  * What a consumer reacts to: one handler per event type of catalogue `C`, each given its own event
  * type. The table is the one answer to "what does it handle": the subject filter and the handled
  * types are derived from it, and events of other types are acknowledged without a handler.
@@ -39,6 +45,13 @@ export interface ConsumerSpec<C> {
   handlers: EventHandlers<C>
   /** Events with the same key are applied in order; default: the aggregate id. */
   keyOf?: (event: EventOf<C>) => string
+  /**
+   * Every handler records its event applied itself (markApplied under the durable's name, in the
+   * transaction of its change), so the consumer need not write that record again after it.
+   */
+  recordsApplied?: boolean
+  /** Applies several events in one transaction (transactionalHandlers makes it with the handlers). */
+  handleBatch?: BatchHandler
 }
 
 export const handledTypes = <C>(handlers: EventHandlers<C>): string[] => Object.keys(handlers)
@@ -59,7 +72,10 @@ export function dispatch<C>(handlers: EventHandlers<C>): EventHandler {
 }
 
 /** What the platform runs for a declared consumer: its table made into one handle and a subject filter. */
-export type DeclaredConsumer = Pick<ConsumerOptions, 'durable' | 'events' | 'handle' | 'keyOf'>
+export type DeclaredConsumer = Pick<
+  ConsumerOptions,
+  'durable' | 'events' | 'handle' | 'keyOf' | 'handles' | 'recordsApplied' | 'handleBatch'
+>
 
 /** Declares a consumer: `consumer({ durable, catalogue, handlers, keyOf })`; the handlers are typed by the catalogue. */
 export function consumer<C>(spec: ConsumerSpec<C>): DeclaredConsumer {
@@ -67,6 +83,9 @@ export function consumer<C>(spec: ConsumerSpec<C>): DeclaredConsumer {
     durable: spec.durable,
     events: subjectFilter(spec),
     handle: dispatch(spec.handlers),
+    handles: type => Object.hasOwn(spec.handlers, type),
+    recordsApplied: spec.recordsApplied,
+    handleBatch: spec.handleBatch,
     // The wire's events are trusted to match their type's payload: producers emit through the same catalogue.
     keyOf: spec.keyOf as ((event: EventEnvelope) => string) | undefined,
   }
@@ -94,6 +113,8 @@ export interface ConsumerLimits {
   stallAfterMs: number
   /** How long one pull request waits for events; a pull lost with a NATS restart is noticed within it. */
   pullExpiresMs: number
+  /** Most events applied in one transaction by `handleBatch` (default 32). */
+  batchMax?: number
 }
 
 export interface ConsumerOptions extends ConsumerLimits {
@@ -103,11 +124,29 @@ export interface ConsumerOptions extends ConsumerLimits {
   /** Which events, as a subject under the stream's prefix: `reservation.*`, `item.ItemHeld`, `*.*` (one filter: NATS 2.9 has no multi-filter consumers). */
   events: string
   handle: EventHandler
+  /**
+   * Which event types `handle` does anything with; the others (the subject filter is one context's
+   * every type) are acknowledged on arrival: no turn to wait for, nothing to record. Default: all.
+   */
+  handles?: (type: string) => boolean
+  /** `handle` records each event it applies in the ledger itself (see ConsumerSpec.recordsApplied). */
+  recordsApplied?: boolean
+  /**
+   * Applies events whose turn came together in one transaction (see BatchHandler); only with
+   * recordsApplied. Without it, or for an event alone, `handle` applies each.
+   */
+  handleBatch?: BatchHandler
   /** Events with the same key are applied in order; default: the aggregate id. */
   keyOf?: (event: EventEnvelope) => string
   logger: Logger
   /** Keeps order across instances sharing the durable consumer; without it, order holds within one instance. */
   ledger?: ConsumerLedger
+}
+
+/** An event whose turn came, waiting for the next batch; told whether the batch applied it. */
+interface Ready {
+  entry: InHand
+  applied: (ok: boolean) => void
 }
 
 /** One delivered message while this instance holds it. */
@@ -131,6 +170,8 @@ export class EventConsumer {
   private readonly tasks = new Set<Promise<void>>()
   private running = 0
   private readonly slotWaiters: (() => void)[] = []
+  private readonly ready: Ready[] = []
+  private batching = false
   private heartbeat: NodeJS.Timeout | undefined
   private order: StreamOrder | undefined
   private stopped = false
@@ -172,6 +213,7 @@ export class EventConsumer {
             durable: this.o.durable,
             filter: this.filter(),
             keyOf: e => this.keyOf(e),
+            ignored: e => this.ignored(e),
             floorMaxAgeMs: this.o.orderPollMaxMs,
           })
         const consumer = await js.consumers.get(this.o.bus.stream, this.o.durable)
@@ -239,11 +281,19 @@ export class EventConsumer {
       this.track(this.deadLetter(msg, undefined, err).catch(() => undefined))
       return
     }
+    const key = this.keyOf(event)
+    const delivery = { dseq: msg.info.deliverySequence, first: msg.info.deliveryCount === 1 }
+    if (this.ignored(event)) {
+      // Nothing to apply, so nothing to order or record: settled as it arrives.
+      this.order?.note(seq, event.id, key, { settled: true, delivery })
+      msg.ack()
+      return
+    }
     let finish!: () => void
     const done = new Promise<void>(r => (finish = r))
-    const entry: InHand = { msg, seq, event, key: this.keyOf(event), done, finish }
+    const entry: InHand = { msg, seq, event, key, done, finish }
     this.inHand.set(seq, entry)
-    this.order?.note(seq, event.id, entry.key)
+    this.order?.note(seq, event.id, key, { delivery })
     this.track(
       this.process(entry)
         .catch(err => {
@@ -271,6 +321,11 @@ export class EventConsumer {
     }
   }
 
+  /** An event of a type the handler does nothing with. */
+  private ignored(event: EventEnvelope): boolean {
+    return this.o.handles !== undefined && !this.o.handles(event.type)
+  }
+
   private beat(): void {
     for (const entry of this.inHand.values()) {
       try {
@@ -285,6 +340,12 @@ export class EventConsumer {
   private async process(entry: InHand): Promise<void> {
     const log = this.o.logger.child({ eventId: entry.event.id, type: entry.event.type, seq: entry.seq })
     await this.awaitTurn(entry)
+    if (await this.inBatch(entry)) {
+      this.resumed(log)
+      this.order?.settle(entry.seq)
+      entry.msg.ack()
+      return
+    }
     let failures = 0
     for (let attempt = 1; ; attempt++) {
       if (this.stopped) throw new Stopped()
@@ -293,8 +354,9 @@ export class EventConsumer {
       entry.attemptStarted = Date.now()
       try {
         await this.o.handle(entry.event, { seq: entry.seq })
-        // Recorded even when the handler had nothing to do, so a later event of the key stops waiting.
-        await this.o.ledger?.record(this.o.durable, entry.event.id, 'applied')
+        // Recorded even when the handler had nothing to do, so a later event of the key stops waiting
+        // (by the handler itself, in its transaction, when it says so).
+        if (!this.o.recordsApplied) await this.o.ledger?.record(this.o.durable, entry.event.id, 'applied')
       } catch (err) {
         error = err ?? new Error('handler failed')
       } finally {
@@ -322,6 +384,53 @@ export class EventConsumer {
       log.warn({ err: error, attempt: failures, retryInMs: delay }, 'event failed; retrying')
       await this.sleep(delay)
     }
+  }
+
+  /**
+   * Offers the event to the next batch: events whose turn comes while a batch is being applied, or
+   * in the same turn of the event loop, are applied together (one transaction, one commit). False
+   * when it is to be applied on its own: no batch handler, alone, or the batch failed.
+   */
+  private inBatch(entry: InHand): Promise<boolean> {
+    if (!this.o.handleBatch || !this.o.recordsApplied || this.stopped) return Promise.resolve(false)
+    return new Promise(applied => {
+      this.ready.push({ entry, applied })
+      this.nextBatch()
+    })
+  }
+
+  private nextBatch(): void {
+    if (this.batching || !this.ready.length) return
+    this.batching = true
+    setImmediate(() => {
+      void this.applyBatch().finally(() => {
+        this.batching = false
+        this.nextBatch()
+      })
+    })
+  }
+
+  private async applyBatch(): Promise<void> {
+    const batch = this.ready.splice(0, this.o.batchMax ?? 32)
+    if (batch.length === 1 || this.stopped) {
+      for (const b of batch) b.applied(false)
+      return
+    }
+    let ok = false
+    await this.acquireSlot()
+    const started = Date.now()
+    for (const b of batch) b.entry.attemptStarted = started
+    try {
+      await this.o.handleBatch?.(batch.map(b => ({ event: b.entry.event, position: { seq: b.entry.seq } })))
+      ok = true
+    } catch (err) {
+      // Each is applied again on its own, where an outage pauses and a failure is retried or dead-lettered.
+      this.o.logger.debug({ err, events: batch.length }, 'batch not applied; applying its events one by one')
+    } finally {
+      for (const b of batch) b.entry.attemptStarted = undefined
+      this.releaseSlot()
+    }
+    for (const b of batch) b.applied(ok)
   }
 
   /** Capped exponential backoff with jitter while something is down. */

@@ -185,6 +185,8 @@ export interface EventSink<C> {
     aggregateVersion: number,
     data: C[K],
   ): Promise<EventEnvelope<C[K], K>>
+  /** The same sink, its events carrying another cause (one transaction applying several events). */
+  withCause(cause: Cause): EventSink<C>
 }
 
 export type Cause = NewEvent<unknown>['cause']
@@ -208,7 +210,7 @@ export function createTransactor<Tx, C>(o: TransactorOptions<Tx, C>): Transact<T
     let written: OutboxRow[] = []
     const result = await o.begin(tx => {
       written = [] // a retried transaction starts over
-      return fn(tx, {
+      const sink = (cause: Cause): EventSink<C> => ({
         async emit(type, aggregateId, aggregateVersion, data) {
           const event = createEvent({ type, aggregateId, aggregateVersion, data, cause })
           const row = outboxRow(o.stream, o.catalogue.context, event)
@@ -216,7 +218,9 @@ export function createTransactor<Tx, C>(o: TransactorOptions<Tx, C>): Transact<T
           written.push(row)
           return event
         },
+        withCause: sink,
       })
+      return fn(tx, sink(cause))
     })
     if (written.length) o.kick(written)
     return result

@@ -60,6 +60,8 @@ export interface StreamOrderOptions {
   /** The consumer's filter subject. */
   filter: string
   keyOf: (event: EventEnvelope) => string
+  /** Events settled on arrival (a type the handler does nothing with): nothing waits for them. */
+  ignored?: (event: EventEnvelope) => boolean
   /** How stale the ack floor may be before it is read again. */
   floorMaxAgeMs: number
 }
@@ -67,6 +69,13 @@ export interface StreamOrderOptions {
 /** One instance's view of which events of the stream (above the ack floor) belong to which key. */
 export class StreamOrder {
   private readonly known = new Map<number, Known>()
+  /**
+   * Stretches of the stream this instance holds every message of the filter of: consecutive first
+   * deliveries (delivery sequence n, n+1) leave no message of the filter between them, since the
+   * consumer hands out new messages in stream order and any other delivery would take a number.
+   * A scan skips them instead of reading the stream message by message.
+   */
+  private runs: { start: number; end: number; dseq: number }[] = []
   private scannedUpTo = 0
   private floor = 0
   private floorReadAt = 0
@@ -74,9 +83,27 @@ export class StreamOrder {
 
   constructor(private readonly o: StreamOrderOptions) {}
 
-  /** A message this instance received. */
-  note(seq: number, id: string, key: string): void {
-    if (seq > this.floor && !this.known.has(seq)) this.known.set(seq, { id, key, settled: false })
+  /**
+   * A message this instance received; `delivery` (its consumer delivery sequence, whether it is the
+   * first delivery) extends the stretch of the stream known to be complete here.
+   */
+  note(
+    seq: number,
+    id: string,
+    key: string,
+    o: { settled?: boolean; delivery?: { dseq: number; first: boolean } } = {},
+  ): void {
+    if (seq > this.floor && !this.known.has(seq)) this.known.set(seq, { id, key, settled: o.settled ?? false })
+    else if (o.settled) this.settle(seq)
+    const d = o.delivery
+    if (!d) return
+    const last = this.runs.at(-1)
+    if (d.first && last && d.dseq === last.dseq + 1 && seq > last.end) {
+      last.end = seq
+      last.dseq = d.dseq
+    } else if (d.first) this.runs.push({ start: seq, end: seq, dseq: d.dseq })
+    else if (last) last.dseq = -1 // a redelivery: the next first delivery starts a new stretch
+    if (this.runs.length > 64) this.runs.shift()
   }
 
   settle(seq: number): void {
@@ -101,6 +128,7 @@ export class StreamOrder {
     this.floorReadAt = Date.now()
     this.floor = Math.max(this.floor, info.ack_floor.stream_seq)
     for (const s of this.known.keys()) if (s <= this.floor) this.known.delete(s)
+    this.runs = this.runs.filter(r => r.end > this.floor)
   }
 
   /** Learns the key of every message of the filter up to `upTo`, one stream read per message not yet seen. */
@@ -110,6 +138,12 @@ export class StreamOrder {
       if (from > upTo) return
       const jsm = await this.o.jsm()
       while (from <= upTo) {
+        const run = this.runs.find(r => from >= r.start && from <= r.end)
+        if (run) {
+          this.scannedUpTo = Math.max(this.scannedUpTo, run.end)
+          from = run.end + 1
+          continue
+        }
         const m = await jsm.streams
           // next_by_subj (nats-server 2.9's message get; the client's type lists it for direct get only)
           .getMessage(this.o.stream, { seq: from, next_by_subj: this.o.filter } as unknown as { seq: number })
@@ -123,7 +157,7 @@ export class StreamOrder {
         }
         try {
           const event = parseEnvelope(m.data)
-          this.note(m.seq, event.id, this.o.keyOf(event))
+          this.note(m.seq, event.id, this.o.keyOf(event), { settled: this.o.ignored?.(event) ?? false })
         } catch {
           // unreadable: it has no key, nothing waits for it
         }

@@ -205,6 +205,7 @@ function eventConsumers(
         orderPollMaxMs: config.consumerOrderPollMaxMs,
         stallAfterMs: config.consumerStallMs,
         pullExpiresMs: config.consumerPullExpiresMs,
+        batchMax: config.consumerBatchMax,
       }),
   )
 }

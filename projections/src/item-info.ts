@@ -4,7 +4,7 @@
 // overwrites a newer one). Each change is also written to the change feed's outbox in the same
 // transaction, so the itemInfoChanged subscriptions get every change, once, in version order.
 import type { EventEnvelope } from '@gdmarket/platform/events'
-import { markApplied, type EventHandlers } from '@gdmarket/platform/consumer'
+import { markApplied, type BatchHandler, type EventHandlers, type EventPosition } from '@gdmarket/platform/consumer'
 import type { Kick, OutboxRow } from '@gdmarket/platform/outbox'
 import {
   canChange,
@@ -15,7 +15,7 @@ import {
   type ItemInfoView,
   type ProjectedEvents,
 } from './item-info-rules.js'
-import { findInfo, maxCursor, recordChange, writeInfo, type ProjectionsDb } from './store.js'
+import { findInfo, maxCursor, recordChange, writeInfo, type ProjectionsDb, type ProjectionsTx } from './store.js'
 
 /** The durable consumer's name, and the name its ProcessedEvent rows are kept under. */
 export const PROJECTIONS_CONSUMER = 'projections'
@@ -65,27 +65,53 @@ export async function applyEvent(
   event: EventEnvelope,
   seq: number,
 ): Promise<ItemInfoView | null> {
-  const itemId = itemIdOf(event)
-  if (!itemId || !canChange(event.type)) return null
-  let recorded: OutboxRow | undefined
+  const [changed] = await applyEvents(deps, [{ event, position: { seq } }])
+  return changed ?? null
+}
+
+/**
+ * Applies events of different items in one transaction (all or none), in the order given; each as
+ * applyEvent does. Returns what each changed.
+ */
+export async function applyEvents(
+  deps: ProjectionDeps,
+  batch: { event: EventEnvelope; position: EventPosition }[],
+): Promise<(ItemInfoView | null)[]> {
+  const todo = batch.filter(({ event }) => itemIdOf(event) && canChange(event.type))
+  if (!todo.length) return batch.map(() => null)
   const position = deps.changeFeed ? await deps.changeFeed.position.current() : 0n
+  const recorded: OutboxRow[] = []
   const changed = await deps.db.$transaction(async tx => {
-    if (!(await markApplied(tx, PROJECTIONS_CONSUMER, event.id))) return null
-    const current = await findInfo(tx, itemId)
-    const decided = decide(current, event, seq)
-    if (!decided) return null
-    const outcome = decided.changed
-      ? { ...decided, row: { ...decided.row, cursor: maxOf(decided.row.cursor, position) } }
-      : decided
-    await writeInfo(tx, current, outcome.row)
-    // Bookkeeping-only writes (a newer source version that shows nothing new) stay silent.
-    if (!outcome.changed) return null
-    const view = viewOf(outcome.row)
-    if (deps.changeFeed) recorded = await recordChange(tx, deps.changeFeed.stream, view)
-    return view
+    const views = new Map<EventEnvelope, ItemInfoView | null>()
+    for (const { event, position: at } of todo) {
+      const view = await applyIn(tx, event, at.seq, position)
+      views.set(event, view)
+      if (view && deps.changeFeed) recorded.push(await recordChange(tx, deps.changeFeed.stream, view))
+    }
+    return views
   })
-  if (recorded) deps.changeFeed?.kick([recorded])
-  return changed
+  if (recorded.length) deps.changeFeed?.kick(recorded)
+  return batch.map(({ event }) => changed.get(event) ?? null)
+}
+
+/** One event in the transaction: the ItemInfo it changed (shown fields), or null. */
+async function applyIn(
+  tx: ProjectionsTx,
+  event: EventEnvelope,
+  seq: number,
+  position: bigint,
+): Promise<ItemInfoView | null> {
+  const itemId = itemIdOf(event)
+  if (!itemId || !(await markApplied(tx, PROJECTIONS_CONSUMER, event.id))) return null
+  const current = await findInfo(tx, itemId)
+  const decided = decide(current, event, seq)
+  if (!decided) return null
+  const outcome = decided.changed
+    ? { ...decided, row: { ...decided.row, cursor: maxOf(decided.row.cursor, position) } }
+    : decided
+  await writeInfo(tx, current, outcome.row)
+  // Bookkeeping-only writes (a newer source version that shows nothing new) stay silent.
+  return outcome.changed ? viewOf(outcome.row) : null
 }
 
 const maxOf = (a: bigint, b: bigint): bigint => (a > b ? a : b)
@@ -100,3 +126,10 @@ export function projectionHandlers(deps: ProjectionDeps): EventHandlers<Projecte
   }
   return Object.fromEntries(changingTypes.map(type => [type, project]))
 }
+
+/** Several events of different items in one transaction (the consumer's batches). */
+export const projectionBatch =
+  (deps: ProjectionDeps): BatchHandler =>
+  async batch => {
+    await applyEvents(deps, batch)
+  }

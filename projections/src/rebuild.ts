@@ -18,7 +18,6 @@ import { createLogger, type Logger } from '@gdmarket/platform/logger'
 import { migrateDatabase } from '@gdmarket/platform/migrate'
 import { main } from '@gdmarket/platform/service'
 import { prismaRoot } from '@gdmarket/platform/subgraph'
-import { processedEventLedger } from '@gdmarket/platform/stream-order'
 import { readProjectionsConfig } from './config.js'
 import { applyEvent, PROJECTIONS_CONSUMER } from './item-info.js'
 import { itemInfoFeedStream } from '@gdmarket/contracts/item-info'
@@ -53,8 +52,8 @@ export async function rebuildItemInfo(o: RebuildOptions): Promise<RebuildResult>
       .jetstream()
       .consumers.get(o.stream, { filterSubjects: `${subjectPrefix(o.stream)}.*.*`, opt_start_seq: 1 })
     await resetProjection(o.db, PROJECTIONS_CONSUMER)
-    // As the service's consumer does: every event read is settled in the ledger, changed something or not.
-    const ledger = processedEventLedger(o.db.processedEvent)
+    // As the service's consumer does: applyEvent records every event of a type it handles in the
+    // ledger (markApplied), changed something or not; the other types are settled without a record.
     for (let done = false; !done; ) {
       const batch = await consumer.fetch({ max_messages: 500, expires: Math.max(1000, o.idleMs ?? 2000) })
       let got = 0
@@ -63,7 +62,6 @@ export async function rebuildItemInfo(o: RebuildOptions): Promise<RebuildResult>
         // One at a time, in stream order: the order the incremental consumer keeps per item.
         const event = parseEnvelope(msg.data)
         if (await applyEvent({ db: o.db }, event, msg.seq)) result.changes++
-        await ledger.record(PROJECTIONS_CONSUMER, event.id, 'applied')
         result.events++
         result.lastSeq = msg.seq
         // Read to the end as it was when we got here; later events are the service's to apply.

@@ -13,6 +13,7 @@ import {
   FeedPosition,
   orderingKey,
   PROJECTIONS_CONSUMER,
+  projectionBatch,
   projectionHandlers,
   type ProjectionDeps,
 } from './item-info.js'
@@ -42,10 +43,13 @@ export function buildProjectionsSubgraph(config: ProjectionsConfig) {
         context: request => projectionsContext(request, db),
         consumers: [
           consumer({
+            // Each handler marks its event applied in the transaction of its change.
+            recordsApplied: true,
             durable: PROJECTIONS_CONSUMER,
             // Two contexts: one filter for every context (NATS 2.9); payment events are acknowledged and ignored.
             catalogue: eitherCatalogue(itemEvents, reservationEvents),
             handlers: projectionHandlers(deps),
+            handleBatch: projectionBatch(deps),
             // Keyed by item: an item's own events and its reservations' events apply in stream order.
             keyOf: orderingKey,
           }),

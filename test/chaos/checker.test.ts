@@ -358,8 +358,8 @@ describe('what the checker expects each consumer to apply', () => {
     const { CONSUMES } = await import('./checker.js')
     // The tables are only read here, never called: no transaction or database is needed.
     const tables = {
-      item: handledTypes(reservationHandlers(null as never)),
-      reservation: handledTypes(itemHandlers(null as never)),
+      item: handledTypes(reservationHandlers(null as never).handlers),
+      reservation: handledTypes(itemHandlers(null as never).handlers),
       projections: handledTypes(projectionHandlers(null as never)),
     }
     const known = new Set(Object.values(tables).flat())

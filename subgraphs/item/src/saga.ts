@@ -3,44 +3,60 @@
 // newer. The item holds on requests, releases on cancellations, and applies the reservation's rental
 // decisions (lend, return) here too, in case lendItem/returnItem stopped after deciding. Confirmed,
 // rejected and payment changes are not in the table: the reservation decides lending against them.
-import { causedBy } from '@gdmarket/platform/events'
-import { markApplied, type EventHandlers } from '@gdmarket/platform/consumer'
 import type { EventSink, Transact } from '@gdmarket/platform/outbox'
+import { transactionalHandlers } from '@gdmarket/platform/transactional'
 import type { ItemEvents } from '@gdmarket/contracts/item'
 import type { ReservationEvent, ReservationEvents } from '@gdmarket/contracts/reservation'
 import { holdRefusal } from './rules.js'
 import { applyLend, applyReturn, ItemMoved } from './rentals.js'
-import { advanceReservation, findItem, holdItem, releaseHold, snapshot, type Item, type ItemTx } from './store.js'
+import { applyReservationEvent, findItem, holdItem, releaseHold, snapshot, type Item, type ItemTx } from './store.js'
 
 export const ITEM_CONSUMER = 'item'
 
-/** What a handler works on: the transaction, its event sink, and the item as it is now. */
-interface HoldStep {
+/** What a handler works on: the transaction and its event sink. */
+interface Applying {
   tx: ItemTx
   events: EventSink<ItemEvents>
+}
+
+/** …and the item as it is now. */
+interface HoldStep extends Applying {
   item: Item | null
   /** Whether this reservation is the one holding the item. */
   holds: boolean
 }
 
-/** The handler table of the item consumer (subject filter `reservation.*`). */
-export function reservationHandlers(transact: Transact<ItemTx, ItemEvents>): EventHandlers<ReservationEvents> {
-  // One step in common: applied once, only if newer than what was seen of the reservation, with the item read.
-  const step =
-    <E extends ReservationEvent>(handle: (event: E, on: HoldStep) => Promise<void>) =>
-    (event: E) =>
-      transact(causedBy(event), async (tx, events) => {
-        const { reservation } = event.data
-        if (!(await markApplied(tx, ITEM_CONSUMER, event.id))) return
-        if (!(await advanceReservation(tx, reservation.reservationId, event.aggregateVersion))) return
-        const item = await findItem(tx, reservation.itemId)
-        await handle(event, { tx, events, item, holds: item?.holdReservationId === reservation.reservationId })
-      })
+/**
+ * The handler table of the item consumer (subject filter `reservation.*`), and the same handlers
+ * applying several events in one transaction.
+ */
+export function reservationHandlers(transact: Transact<ItemTx, ItemEvents>) {
+  // In common: applied once, only if newer than what was seen of the reservation.
+  const once =
+    <E extends ReservationEvent>(handle: (event: E, on: Applying) => Promise<void>) =>
+    async (event: E, tx: ItemTx, events: EventSink<ItemEvents>) => {
+      const { reservation } = event.data
+      if (
+        !(await applyReservationEvent(tx, ITEM_CONSUMER, event.id, reservation.reservationId, event.aggregateVersion))
+      )
+        return
+      await handle(event, { tx, events })
+    }
+  // …with the item read.
+  const step = <E extends ReservationEvent>(handle: (event: E, on: HoldStep) => Promise<void>) =>
+    once<E>(async (event, { tx, events }) => {
+      const { reservation } = event.data
+      const item = await findItem(tx, reservation.itemId)
+      await handle(event, { tx, events, item, holds: item?.holdReservationId === reservation.reservationId })
+    })
 
-  return {
-    ReservationRequested: step(async ({ data: { reservation } }, { tx, events, item }) => {
-      const held = holdRefusal(item) ? null : await holdItem(tx, reservation.itemId, reservation)
+  return transactionalHandlers<ReservationEvents, ItemTx, ItemEvents>(transact, {
+    // The hold is tried first (conditional on the item being rentable, so of racing requests one
+    // wins); the item is read only to say why when it was refused.
+    ReservationRequested: once(async ({ data: { reservation } }, { tx, events }) => {
+      const held = await holdItem(tx, reservation.itemId, reservation)
       if (!held) {
+        const item = await findItem(tx, reservation.itemId)
         await events.emit('ItemHoldRejected', reservation.itemId, item?.version ?? 0, {
           itemId: reservation.itemId,
           reservationId: reservation.reservationId,
@@ -71,5 +87,5 @@ export function reservationHandlers(transact: Transact<ItemTx, ItemEvents>): Eve
       if (reservation.rentalStatus === 'RETURNED')
         await applyReturn(tx, events, reservation.itemId, reservation.reservationId)
     }),
-  }
+  })
 }

@@ -28,15 +28,19 @@ export function buildItemSubgraph(config: ItemConfig) {
         arbiter: reservationArbiter(config),
         idempotency,
       }
+      const holds = reservationHandlers(deps.transact)
       return {
         outbox: outbox.store,
         retention: [idempotency.pruner()],
         context: request => itemContext(request, deps),
         consumers: [
           consumer({
+            // Each handler marks its event applied in the transaction of its change.
+            recordsApplied: true,
             durable: ITEM_CONSUMER,
             catalogue: reservationEvents,
-            handlers: reservationHandlers(deps.transact),
+            handlers: holds.handlers,
+            handleBatch: holds.handleBatch,
             // One item's reservations are decided one after another, in stream order.
             keyOf: e => e.data.reservation.itemId,
           }),

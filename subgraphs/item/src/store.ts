@@ -114,12 +114,24 @@ export const updateIfUnchanged = (tx: ItemTx, item: Item, data: Prisma.ItemUpdat
 export const createItem = (tx: ItemTx, data: Prisma.ItemUncheckedCreateInput): Promise<Item> => tx.item.create({ data })
 
 /**
- * Records the newest version seen of a reservation; false when `version` is not newer, so an
- * older reservation event never overrides a newer one. One statement: insert, or raise the version.
+ * What the item's consumer does first with a reservation event, in one statement: records that
+ * `consumer` applied `eventId` (as markApplied does) and, if it had not, records the newest version
+ * seen of the reservation. True only when the event is new to the consumer and newer than what was
+ * seen, so an older reservation event never overrides a newer one.
  */
-export async function advanceReservation(tx: ItemTx, reservationId: string, version: number): Promise<boolean> {
+export async function applyReservationEvent(
+  tx: ItemTx,
+  consumer: string,
+  eventId: string,
+  reservationId: string,
+  version: number,
+): Promise<boolean> {
   const changed = await tx.$executeRaw`
-    INSERT INTO "ReservationSeen" ("reservationId", "version") VALUES (${reservationId}::uuid, ${version})
+    WITH applied AS (
+      INSERT INTO "ProcessedEvent" ("consumer", "eventId") VALUES (${consumer}, ${eventId}::uuid)
+      ON CONFLICT DO NOTHING RETURNING 1
+    )
+    INSERT INTO "ReservationSeen" ("reservationId", "version") SELECT ${reservationId}::uuid, ${version} FROM applied
     ON CONFLICT ("reservationId") DO UPDATE SET "version" = EXCLUDED."version"
     WHERE "ReservationSeen"."version" < EXCLUDED."version"`
   return changed === 1

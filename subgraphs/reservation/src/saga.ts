@@ -3,9 +3,9 @@
 // so a redelivered or late event changes nothing. Every change bumps the version its event carries.
 // ItemRegistered and ItemReleased are not in the table: a reservation learns nothing from them; nor
 // ItemLent and ItemReturned: they follow the reservation's own decision (renting.ts).
-import { causedBy } from '@gdmarket/platform/events'
-import { markApplied, type EventHandlers } from '@gdmarket/platform/consumer'
+import { markApplied } from '@gdmarket/platform/consumer'
 import type { EventSink, Transact } from '@gdmarket/platform/outbox'
+import { transactionalHandlers } from '@gdmarket/platform/transactional'
 import type { ItemEvent, ItemEvents } from '@gdmarket/contracts/item'
 import type { ReservationEvents } from '@gdmarket/contracts/reservation'
 import { confirmsHold, rejectsHold } from './rules.js'
@@ -21,23 +21,25 @@ export function sagaKey(event: ItemEvent): string {
   return typeof reservationId === 'string' && reservationId ? reservationId : event.aggregateId
 }
 
-/** The handler table of the reservation consumer (subject filter `item.*`). */
-export function itemHandlers(transact: Transact<ReservationTx, ReservationEvents>): EventHandlers<ItemEvents> {
+/**
+ * The handler table of the reservation consumer (subject filter `item.*`), and the same handlers
+ * applying several events in one transaction.
+ */
+export function itemHandlers(transact: Transact<ReservationTx, ReservationEvents>) {
   // Applied at most once: the idempotency record and the change commit together.
   const once =
     <E extends ItemEvent>(handle: (event: E, tx: ReservationTx, events: Events) => Promise<void>) =>
-    (event: E) =>
-      transact(causedBy(event), async (tx, events) => {
-        if (await markApplied(tx, RESERVATION_CONSUMER, event.id)) await handle(event, tx, events)
-      })
+    async (event: E, tx: ReservationTx, events: Events) => {
+      if (await markApplied(tx, RESERVATION_CONSUMER, event.id)) await handle(event, tx, events)
+    }
 
-  return {
+  return transactionalHandlers<ItemEvents, ReservationTx, ReservationEvents>(transact, {
     ItemHeld: once((event, tx, events) => onHeld(tx, events, event.data)),
     ItemHoldRejected: once((event, tx, events) => onHoldRejected(tx, events, event.data)),
     ItemDeleted: once(async (event, tx) => {
       await markItemDeleted(tx, event.data.item.itemId)
     }),
-  }
+  })
 }
 
 /** The item is held for the reservation: it is CONFIRMED, and now knows its price and the item's owner. */

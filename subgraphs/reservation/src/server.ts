@@ -29,6 +29,7 @@ export function buildReservationSubgraph(config: ReservationConfig) {
         logger,
         idempotency,
       }
+      const saga = itemHandlers(deps.transact)
       return {
         outbox: outbox.store,
         workers: [new PaymentReconciler(deps, config)],
@@ -36,9 +37,12 @@ export function buildReservationSubgraph(config: ReservationConfig) {
         context: request => reservationContext(request, deps),
         consumers: [
           consumer({
+            // Each handler marks its event applied in the transaction of its change.
+            recordsApplied: true,
             durable: RESERVATION_CONSUMER,
             catalogue: itemEvents,
-            handlers: itemHandlers(deps.transact),
+            handlers: saga.handlers,
+            handleBatch: saga.handleBatch,
             // One reservation's events are applied one after another, in stream order.
             keyOf: sagaKey,
           }),
