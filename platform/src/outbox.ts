@@ -46,8 +46,12 @@ export interface RelayOptions {
   batchSize: number
 }
 
-/** Rows published right after their commit are marked together, at most this long after. */
-const MARK_DELAY_MS = 5
+/**
+ * Rows published right after their commit are marked together, at most this long after: one
+ * UPDATE for every row published meanwhile. Well under any poll interval, so the poll rarely
+ * publishes a row again (and JetStream drops it by its id when it does).
+ */
+const MARK_DELAY_MS = 25
 
 export class OutboxRelay {
   private timer: NodeJS.Timeout | undefined
