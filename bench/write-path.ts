@@ -240,15 +240,23 @@ async function idle(url: string, renter: string, items: string[], o: Observer) {
   const confirmed: number[] = []
   const answered: number[] = []
   const subscriber: number[] = []
+  // One that does not get through in 10 s is counted, not waited for.
+  const missing = { confirmed: 0, subscriber: 0 }
   for (const itemId of items) {
     const t0 = performance.now()
     const id = (await must<{ reserveItem: { id: string } }>(url, RESERVE, { id: itemId }, renter)).reserveItem.id
     const t1 = performance.now()
-    await until(async () => (o.seen.has(id) && o.confirmed.has(id) ? true : undefined), 'idle CONFIRMED', 10_000)
+    const done = await until(
+      async () => (o.seen.has(id) && o.confirmed.has(id) ? true : undefined),
+      'idle CONFIRMED',
+      10_000,
+    ).catch(() => false)
     answered.push(t1 - t0)
-    confirmed.push(o.confirmed.get(id)! - t0)
-    subscriber.push(Math.max(0, o.seen.get(id)! - t1))
-    await sleep(50)
+    if (o.confirmed.has(id)) confirmed.push(o.confirmed.get(id)! - t0)
+    else missing.confirmed++
+    if (o.seen.has(id)) subscriber.push(Math.max(0, o.seen.get(id)! - t1))
+    else missing.subscriber++
+    if (done) await sleep(50)
   }
   const c = stats(confirmed)
   return {
@@ -258,6 +266,7 @@ async function idle(url: string, renter: string, items: string[], o: Observer) {
     reserve_confirmed_p99_ms: c.p99_ms,
     reserve_answered_p50_ms: stats(answered).p50_ms,
     answered_to_event_p50_ms: stats(subscriber).p50_ms,
+    missing_after_10_s: missing,
   }
 }
 
@@ -326,6 +335,22 @@ async function offered(url: string, renter: string, items: string[], rate: numbe
   }
 }
 
+/** What each consumer still has to do at the end (0 and 0: it kept up). */
+async function backlog(stack: Stack): Promise<Record<string, { pending: number; ack_pending: number }>> {
+  const nc = await connect({ servers: stack.natsUrl })
+  try {
+    const jsm = await nc.jetstreamManager()
+    const out: Record<string, { pending: number; ack_pending: number }> = {}
+    for (const name of ['item', 'reservation', 'projections']) {
+      const info = await jsm.consumers.info(stack.stream, name)
+      out[name] = { pending: info.num_pending, ack_pending: info.num_ack_pending }
+    }
+    return out
+  } finally {
+    await nc.close()
+  }
+}
+
 export const writePathBench: BenchPart = {
   name: 'write',
   run: async () => {
@@ -356,7 +381,7 @@ export const writePathBench: BenchPart = {
           console.error(`bench: write: ${rate}/s offered…`)
           load[`at_${rate}`] = await offered(url, renters[1], fresh.splice(0, rate * DURATION_S), rate, o, meter)
         }
-        return { ...looped, write_idle: idled, write_load: load }
+        return { ...looped, write_idle: idled, write_load: load, write_consumers: await backlog(stack) }
       } finally {
         await o.close()
       }
