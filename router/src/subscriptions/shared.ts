@@ -22,6 +22,7 @@ export class SharedResult<T> {
   error: Error | undefined
   private waiters: (() => void)[] | undefined
   private pending: Promise<T> | undefined
+  private encoded: Buffer | undefined
 
   constructor(source: Promise<T> | { value: T }) {
     if (source instanceof Promise) {
@@ -45,6 +46,12 @@ export class SharedResult<T> {
   /** The JSON text of the result, made once for every subscriber that gets it. */
   get text(): string {
     return textOf(this.value)
+  }
+
+  /** The JSON text as UTF-8 bytes, made once (socket frames copy it). */
+  get bytes(): Buffer {
+    this.encoded ??= Buffer.from(this.text)
+    return this.encoded
   }
 
   /** Runs `wake` once settled (at once if it is). */

@@ -66,7 +66,14 @@ const badRequest = (message: string) => new GraphQLError(message, { extensions: 
 /** Attaches graphql-ws; close() ends every socket with 1001 so clients reconnect to another instance. */
 export function attachWsServer(options: WsServerOptions): { close: () => Promise<void> } {
   const { limits, logger, connections } = options
-  const wss = new WebSocketServer({ server: options.httpServer, path: '/graphql', maxPayload: 1024 * 1024 })
+  // No permessage-deflate: frames are written whole on the TCP socket (ws-sink.ts), and compressing
+  // per subscriber would cost more than the shared serialisation saves.
+  const wss = new WebSocketServer({
+    server: options.httpServer,
+    path: '/graphql',
+    maxPayload: 1024 * 1024,
+    perMessageDeflate: false,
+  })
 
   // Before graphql-ws sees it: a socket over the router's cap is told to try again later (1013).
   wss.on('connection', socket => {

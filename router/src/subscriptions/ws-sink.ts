@@ -18,6 +18,7 @@ const DONE: IteratorReturnResult<undefined> = { value: undefined, done: true }
  */
 class SocketWriter implements QueueSink<ExecutionResult>, AsyncIterableIterator<ExecutionResult, undefined> {
   private readonly prefix: string
+  private readonly prefixBytes: number
   /** A write stayed in the socket's buffer: the queue waits for that write's callback. */
   private draining = false
   /** Between cork() and uncork(): writes collect in the TCP socket for one system call. */
@@ -26,7 +27,7 @@ class SocketWriter implements QueueSink<ExecutionResult>, AsyncIterableIterator<
   private settle:
     | { resolve: (r: IteratorResult<ExecutionResult, undefined>) => void; reject: (e: Error) => void }
     | undefined
-  private readonly written = (err?: Error) => {
+  private readonly written = (err?: Error | null) => {
     if (!this.draining) return
     this.draining = false
     if (!err) this.queue.resume()
@@ -40,12 +41,14 @@ class SocketWriter implements QueueSink<ExecutionResult>, AsyncIterableIterator<
     id: string,
   ) {
     this.prefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`
+    this.prefixBytes = Buffer.byteLength(this.prefix)
   }
 
   write(result: SharedResult<ExecutionResult>): boolean {
     const socket = this.socket
     if (socket.readyState !== socket.OPEN) return true
-    socket.send(`${this.prefix}${result.text}}`, this.written)
+    if (this.tcp) this.tcp.write(textFrame(this.prefix, this.prefixBytes, result.bytes), this.written)
+    else socket.send(`${this.prefix}${result.text}}`, this.written)
     return this.corked || this.roomLeft()
   }
 
@@ -97,6 +100,33 @@ class SocketWriter implements QueueSink<ExecutionResult>, AsyncIterableIterator<
   [Symbol.asyncIterator](): this {
     return this
   }
+}
+
+/**
+ * One WebSocket text message `prefix + body + "}"` as a single unmasked server frame (RFC 6455
+ * §5.2; no extension is negotiated, the server turns permessage-deflate off). Written on the TCP
+ * socket itself, it is one write per subscriber instead of ws's header-and-payload writev; the
+ * shared body is copied, not encoded again. Frames are whole writes, so ws's own (pings, close,
+ * graphql-ws's messages) stay in order around them.
+ */
+export function textFrame(prefix: string, prefixBytes: number, body: Buffer): Buffer {
+  const length = prefixBytes + body.length + 1
+  const header = length < 126 ? 2 : length < 65_536 ? 4 : 10
+  const frame = Buffer.allocUnsafe(header + length)
+  frame[0] = 0x81 // FIN, text
+  if (header === 2) frame[1] = length
+  else if (header === 4) {
+    frame[1] = 126
+    frame.writeUInt16BE(length, 2)
+  } else {
+    frame[1] = 127
+    frame.writeUInt32BE(Math.floor(length / 2 ** 32), 2)
+    frame.writeUInt32BE(length >>> 0, 6)
+  }
+  const at = header + frame.write(prefix, header)
+  body.copy(frame, at)
+  frame[at + body.length] = 0x7d // }
+  return frame
 }
 
 export function writeToSocket(
