@@ -93,8 +93,11 @@ export function canSee(r: ReservationState, caller: Caller | null): boolean {
 // Saga transitions: whether an item event may still change the reservation (false when it is
 // already decided, or the event is older than what the reservation shows).
 
+/** The one status ItemHeld decides (the store's confirming statement is conditional on it). */
+export const HOLD_DECIDES: ReservationStatus = 'PENDING'
+
 /** ItemHeld decides a PENDING reservation only; a cancelled one stays cancelled (the item releases itself). */
-export const confirmsHold = (r: ReservationState): boolean => r.status === 'PENDING'
+export const confirmsHold = (r: ReservationState): boolean => r.status === HOLD_DECIDES
 
 /** ItemHoldRejected likewise decides only a PENDING reservation. */
 export const rejectsHold = (r: ReservationState): boolean => r.status === 'PENDING'

@@ -8,8 +8,15 @@ import type { EventSink, Transact } from '@gdmarket/platform/outbox'
 import { transactionalHandlers } from '@gdmarket/platform/transactional'
 import type { ItemEvent, ItemEvents } from '@gdmarket/contracts/item'
 import type { ReservationEvents } from '@gdmarket/contracts/reservation'
-import { confirmsHold, rejectsHold } from './rules.js'
-import { findReservation, markItemDeleted, snapshot, updateIfUnchanged, type ReservationTx } from './store.js'
+import { HOLD_DECIDES, rejectsHold } from './rules.js'
+import {
+  confirmHold,
+  findReservation,
+  markItemDeleted,
+  snapshot,
+  updateIfUnchanged,
+  type ReservationTx,
+} from './store.js'
 
 export const RESERVATION_CONSUMER = 'reservation'
 
@@ -34,7 +41,8 @@ export function itemHandlers(transact: Transact<ReservationTx, ReservationEvents
     }
 
   return transactionalHandlers<ItemEvents, ReservationTx, ReservationEvents>(transact, {
-    ItemHeld: once((event, tx, events) => onHeld(tx, events, event.data)),
+    // The idempotency record, the PENDING guard and the change in one statement (confirmHold).
+    ItemHeld: (event, tx, events) => onHeld(tx, events, event.id, event.data),
     ItemHoldRejected: once((event, tx, events) => onHoldRejected(tx, events, event.data)),
     ItemDeleted: once(async (event, tx) => {
       await markItemDeleted(tx, event.data.item.itemId)
@@ -43,15 +51,13 @@ export function itemHandlers(transact: Transact<ReservationTx, ReservationEvents
 }
 
 /** The item is held for the reservation: it is CONFIRMED, and now knows its price and the item's owner. */
-async function onHeld(tx: ReservationTx, events: Events, held: ItemEvents['ItemHeld']): Promise<void> {
-  const r = await findReservation(tx, held.reservationId)
-  if (!r || !confirmsHold(r)) return
-  const next = await updateIfUnchanged(tx, r, {
-    status: 'CONFIRMED',
-    amount: held.item.price,
-    ownerId: held.item.ownerId,
-  })
-  if (!next) throw new Error('reservation changed during the hold; retrying the event')
+async function onHeld(tx: ReservationTx, events: Events, eventId: string, held: ItemEvents['ItemHeld']): Promise<void> {
+  const next = await confirmHold(
+    tx,
+    { consumer: RESERVATION_CONSUMER, eventId },
+    { reservationId: held.reservationId, from: HOLD_DECIDES, amount: held.item.price, ownerId: held.item.ownerId },
+  )
+  if (!next) return
   await events.emit('ReservationConfirmed', next.id, next.version, {
     reservation: snapshot(next),
     amount: held.item.price,

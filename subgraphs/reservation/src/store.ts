@@ -48,6 +48,30 @@ export async function reservationsByIds(db: ReservationDb, ids: readonly string[
 export const updateIfUnchanged = (tx: ReservationTx, r: Reservation, data: Prisma.ReservationUpdateManyMutationInput) =>
   updateVersioned<Reservation, Prisma.ReservationUpdateManyMutationInput>(tx.reservation, r, data)
 
+/**
+ * Records `eventId` applied by `consumer` and confirms the reservation for the item's hold, in one
+ * statement: only if the event was not applied before and the reservation is still in status
+ * `from` (so no read, and no race with a change in between). The reservation after the change, or
+ * null when there was nothing to do.
+ */
+export async function confirmHold(
+  tx: ReservationTx,
+  applied: { consumer: string; eventId: string },
+  hold: { reservationId: string; from: Reservation['status']; amount: number; ownerId: string },
+): Promise<Reservation | null> {
+  const [next] = await tx.$queryRaw<Reservation[]>`
+    WITH applied AS (
+      INSERT INTO "ProcessedEvent" ("consumer", "eventId") VALUES (${applied.consumer}, ${applied.eventId}::uuid)
+      ON CONFLICT DO NOTHING RETURNING 1
+    )
+    UPDATE "Reservation" SET "status" = 'CONFIRMED', "amount" = ${hold.amount}, "ownerId" = ${hold.ownerId},
+      "version" = "version" + 1, "updatedAt" = now()
+    WHERE "id" = ${hold.reservationId}::uuid AND "status" = ${hold.from}::"ReservationStatus"
+      AND EXISTS (SELECT 1 FROM applied)
+    RETURNING *`
+  return next ?? null
+}
+
 /** A new reservation: PENDING, version 1. */
 export const createReservation = (
   tx: ReservationTx,
