@@ -1,7 +1,7 @@
 // The payment use cases of a reservation: pay it and cancel (refund) the payment. Each records its
 // intent under the reservation's row guard before payment is called (payment-intents.ts), so a
 // concurrent lendItem or cancellation either wins the row first or gets CONFLICT.
-import { callAndSettle, recordIntent } from './payment-intents.js'
+import { callAndSettle, recordIntent, refundAndSettle } from './payment-intents.js'
 import { ownReservation, type Asked, type ReservationDeps } from './reservations.js'
 import { assertPayable, assertPaymentCancellable } from './rules.js'
 import type { Reservation } from './store.js'
@@ -28,12 +28,5 @@ export async function payReservation(deps: ReservationDeps, asked: Asked, id: st
 export async function cancelPayment(deps: ReservationDeps, asked: Asked, id: string): Promise<Reservation> {
   const r = await ownReservation(deps, asked.caller, id)
   assertPaymentCancellable(r)
-  const pending = await recordIntent(deps, asked.cause, r, 'REFUND')
-  return callAndSettle(
-    deps,
-    asked.cause,
-    pending,
-    attemptId => deps.payment.refund({ reservationId: r.id, attemptId }, asked.cause.correlationId),
-    asked.answer,
-  )
+  return refundAndSettle(deps, asked.cause, r, asked.answer)
 }

@@ -136,3 +136,24 @@ export async function callAndSettle(
   if (!now) throw notFound('no such reservation')
   return now
 }
+
+/**
+ * Records a refund intent for the reservation and asks payment to refund whatever charge exists;
+ * `cancelAfterRefund`: the reservation is CANCELLED once payment has answered.
+ */
+export async function refundAndSettle(
+  deps: ReservationDeps,
+  cause: Cause,
+  r: Reservation,
+  answer?: ReservationAnswer,
+  cancelAfterRefund = false,
+): Promise<Reservation> {
+  const pending = await recordIntent(deps, cause, r, 'REFUND', cancelAfterRefund)
+  return callAndSettle(
+    deps,
+    cause,
+    pending,
+    attemptId => deps.payment.refund({ reservationId: r.id, attemptId }, cause.correlationId),
+    answer,
+  )
+}

@@ -7,7 +7,7 @@ import type { Answer, Idempotency } from '@gdmarket/platform/idempotency'
 import type { Logger } from '@gdmarket/platform/logger'
 import type { Cause, Transact } from '@gdmarket/platform/outbox'
 import type { PaymentClient } from './payment-client.js'
-import { callAndSettle, recordIntent } from './payment-intents.js'
+import { refundAndSettle } from './payment-intents.js'
 import { assertCancellable, assertCustomer } from './rules.js'
 import {
   createReservation,
@@ -75,16 +75,7 @@ export async function reserveItem(deps: ReservationDeps, asked: Asked, itemId: s
 export async function cancelReservation(deps: ReservationDeps, asked: Asked, id: string): Promise<Reservation> {
   const r = await ownReservation(deps, asked.caller, id)
   assertCancellable(r)
-  if (r.status === 'CONFIRMED') {
-    const pending = await recordIntent(deps, asked.cause, r, 'REFUND', true)
-    return callAndSettle(
-      deps,
-      asked.cause,
-      pending,
-      attemptId => deps.payment.refund({ reservationId: r.id, attemptId }, asked.cause.correlationId),
-      asked.answer,
-    )
-  }
+  if (r.status === 'CONFIRMED') return refundAndSettle(deps, asked.cause, r, asked.answer, true)
   const cancelled = await deps.transact(asked.cause, async (tx, events) => {
     const next = await updateIfUnchanged(tx, r, { status: 'CANCELLED' })
     if (!next) return null
