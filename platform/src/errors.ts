@@ -1,14 +1,16 @@
 // The contract's error codes. Domain code throws AppError; the GraphQL layer turns it into an
 // error whose extensions.code is the code, and hides anything unexpected behind INTERNAL_SERVER_ERROR.
-export type ErrorCode =
-  | 'UNAUTHENTICATED'
-  | 'FORBIDDEN'
-  | 'BAD_USER_INPUT'
-  | 'NOT_FOUND'
-  | 'CONFLICT'
-  | 'PAYMENT_DECLINED'
-  | 'PAYMENT_UNAVAILABLE'
-  | 'SERVICE_UNAVAILABLE'
+export const ERROR_CODES = [
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'BAD_USER_INPUT',
+  'NOT_FOUND',
+  'CONFLICT',
+  'PAYMENT_DECLINED',
+  'PAYMENT_UNAVAILABLE',
+  'SERVICE_UNAVAILABLE',
+] as const
+export type ErrorCode = (typeof ERROR_CODES)[number]
 
 export class AppError extends Error {
   constructor(

@@ -2,19 +2,10 @@
 // with the internal secret, the request's correlation id and, when a person is behind it, the caller
 // the router vouched for, under a deadline. The callee's contract errors come back as the same
 // AppError; a callee that cannot be reached or does not answer in time is `unreachable`.
-import { AppError, type ErrorCode } from './errors.js'
+import { AppError, ERROR_CODES, type ErrorCode } from './errors.js'
 import { CORRELATION_HEADER, IDENTITY_HEADER, INTERNAL_SECRET_HEADER, encodeCaller, type Caller } from './identity.js'
 
-const CODES = new Set<ErrorCode>([
-  'UNAUTHENTICATED',
-  'FORBIDDEN',
-  'BAD_USER_INPUT',
-  'NOT_FOUND',
-  'CONFLICT',
-  'PAYMENT_DECLINED',
-  'PAYMENT_UNAVAILABLE',
-  'SERVICE_UNAVAILABLE',
-])
+const CODES = new Set<string>(ERROR_CODES)
 
 /** The callee did not answer: refused, timed out, or answered something that is not GraphQL. */
 export class UnreachableError extends Error {

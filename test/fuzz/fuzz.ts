@@ -14,21 +14,15 @@ import fc from 'fast-check'
 import type { GraphQLSchema } from 'graphql'
 import { SignJWT } from 'jose'
 import pg from 'pg'
+import { ERROR_CODES } from '@gdmarket/platform/errors'
 import { signToken } from '../../router/src/auth.js'
 import { composeSupergraph } from '../../router/src/supergraph.js'
 import { gql, Stack, sleep } from '../harness.js'
 import { type FuzzRequest, type FuzzTokens, fuzzRequests } from './generate.js'
 
 /** Codes an answer may carry: the contract's, and Apollo's standard ones the contract allows. */
-export const DOCUMENTED_CODES = new Set([
-  'UNAUTHENTICATED',
-  'FORBIDDEN',
-  'BAD_USER_INPUT',
-  'NOT_FOUND',
-  'CONFLICT',
-  'PAYMENT_DECLINED',
-  'PAYMENT_UNAVAILABLE',
-  'SERVICE_UNAVAILABLE',
+export const DOCUMENTED_CODES = new Set<string>([
+  ...ERROR_CODES,
   'QUERY_TOO_COMPLEX',
   'RATE_LIMITED',
   'CURSOR_EXPIRED',
