@@ -20,7 +20,7 @@ const resolverTypes: Record<SubgraphName, { context: string; mappers: Record<str
   },
   projections: {
     context: 'ProjectionsContext',
-    mappers: { ItemInfo: './item-info-rules.js#ItemInfoView', Item: '@gdmarket/platform/subgraph#EntityRef' },
+    mappers: { ItemInfo: './item-info-rules.js#ItemInfoView', Item: './item-info-rules.js#ProvidedItem' },
   },
 }
 

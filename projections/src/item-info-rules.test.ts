@@ -74,11 +74,12 @@ describe('ItemInfo decisions', () => {
     expect(decide(row, itemEv('ItemRegistered', 1), 10)).toBeNull()
   })
 
-  it('ItemDeleted marks the row deleted and its view has no item', () => {
+  it('ItemDeleted marks the row deleted and its view has no item; before, the item with what the read model provides', () => {
     const row = run([itemEv('ItemDeleted', 2, { deleted: true })], registered())!
     expect(row).toMatchObject({ deleted: true, version: 2, itemVersion: 2 })
     expect(viewOf(row).item).toBeNull()
-    expect(viewOf(registered()).item).toEqual({ id: itemId })
+    const live = registered()
+    expect(viewOf(live).item).toEqual({ id: itemId, name: live.itemName, price: live.itemPrice, ownerId: live.ownerId })
   })
 
   it('carries the location from the snapshot; an event from before locations keeps it', () => {

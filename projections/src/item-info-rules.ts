@@ -200,12 +200,20 @@ export function decide(current: ItemInfoRow | null, event: EventEnvelope, seq: n
   return fn(current, event, seq)
 }
 
+/** The item's fields this read model provides (projections.graphql's @provides): fixed at registration. */
+export interface ProvidedItem {
+  id: string
+  name: string
+  price: number
+  ownerId: string
+}
+
 /** ItemInfo as the GraphQL type shows it: the query result and the change notification alike. */
 export type ItemInfoView = Omit<
   ItemInfoRow,
   'itemVersion' | 'reservationVersion' | 'lastSeq' | 'updatedAt' | 'lat' | 'lng' | 'cursor'
 > & {
-  item: { id: string } | null
+  item: ProvidedItem | null
   location: GeoPoint | null
   updatedAt: string
   /** A decimal string: feed positions outgrow a GraphQL Int, and clients compare them as given. */
@@ -217,7 +225,7 @@ export function viewOf(row: ItemInfoRow): ItemInfoView {
   return {
     ...shown,
     // A deleted item is null here: the gateway would otherwise return the stub without asking the item subgraph.
-    item: row.deleted ? null : { id: row.itemId },
+    item: row.deleted ? null : { id: row.itemId, name: row.itemName, price: row.itemPrice, ownerId: row.ownerId },
     location: lat === null || lng === null ? null : { lat, lng },
     updatedAt: updatedAt.toISOString(),
     cursor: cursor.toString(),

@@ -16,7 +16,7 @@ import { createProjectionsDb, type ProjectionsDb } from './store.js'
 import type { ItemInfoView } from './item-info-rules.js'
 
 const FIELDS =
-  'itemId item { id } itemName itemPrice ownerId itemStatus rentalStatus deleted reservationId customerId customerName reservationStatus paymentStatus version updatedAt cursor location { lat lng }'
+  'itemId item { id name price ownerId } itemName itemPrice ownerId itemStatus rentalStatus deleted reservationId customerId customerName reservationStatus paymentStatus version updatedAt cursor location { lat lng }'
 const owner = {
   [IDENTITY_HEADER]: encodeCaller({ userId: 'owner-1', name: 'Park', roles: ['owner'] }),
   [INTERNAL_SECRET_HEADER]: DEV_INTERNAL_SECRET,

@@ -14,7 +14,7 @@ const context: RouterContext = { caller: null, correlationId: 'test', logger }
 const ITEM = '5b6b2a40-0000-4000-8000-000000000001'
 const payload = (version: number, deleted = false) => ({
   itemId: ITEM,
-  item: deleted ? null : { id: ITEM },
+  item: deleted ? null : { id: ITEM, name: 'Tent', price: 100, ownerId: 'o-1' },
   itemName: 'Tent (as of the event)',
   itemPrice: 100,
   ownerId: 'o-1',
@@ -36,7 +36,7 @@ function setup() {
     process: async ({ request }) => {
       const reps: { id: string }[] = request.variables?.representations ?? []
       representations.push(reps)
-      return { data: { _entities: reps.map(() => ({ __typename: 'Item', name: 'Tent (live)', price: 250 })) } }
+      return { data: { _entities: reps.map(() => ({ __typename: 'Item', status: 'NOT_RENTABLE' })) } }
     },
   }
   const planner = new SubscriptionPlanner({ item }, logger)
@@ -46,21 +46,21 @@ function setup() {
 }
 
 describe('SubscriptionPlanner', () => {
-  it('answers ItemInfo fields from the event and item fields from the item subgraph, with aliases and fragments', async () => {
+  it('answers ItemInfo fields and the provided item fields from the event, the rest from the item subgraph, with aliases and fragments', async () => {
     const { planner, representations } = setup()
     const doc = parse(
-      `subscription S($id: ID) { changed: itemInfoChanged(itemId: $id) { version name: itemName ...I } } fragment I on ItemInfo { item { name price } }`,
+      `subscription S($id: ID) { changed: itemInfoChanged(itemId: $id) { version name: itemName ...I } } fragment I on ItemInfo { item { name status } }`,
     )
     const result = await planner.prepare(doc, 'S').run(payload(3), { id: ITEM }, context)
     expect(result).toEqual({
-      data: { changed: { version: 3, name: 'Tent (as of the event)', item: { name: 'Tent (live)', price: 250 } } },
+      data: { changed: { version: 3, name: 'Tent (as of the event)', item: { name: 'Tent', status: 'NOT_RENTABLE' } } },
     })
     expect(representations).toEqual([[{ __typename: 'Item', id: ITEM }]])
   })
 
   it('does not ask the item subgraph for a deleted item or a selection without item fields', async () => {
     const { planner, representations } = setup()
-    const withItem = planner.prepare(parse('subscription { itemInfoChanged { deleted item { name } } }'), undefined)
+    const withItem = planner.prepare(parse('subscription { itemInfoChanged { deleted item { status } } }'), undefined)
     expect(await withItem.run(payload(4, true), {}, context)).toEqual({
       data: { itemInfoChanged: { deleted: true, item: null } },
     })
@@ -93,8 +93,21 @@ describe('SubscriptionPlanner', () => {
       },
     })
     expect(
-      planner.prepare(parse('subscription { itemInfoChanged { item { name } } }'), undefined).runOwn,
+      planner.prepare(parse('subscription { itemInfoChanged { item { name status } } }'), undefined).runOwn,
     ).toBeUndefined()
+  })
+
+  it('answers the item fields the read model provides (name, price, owner) from the event, synchronously', async () => {
+    const { planner, representations } = setup()
+    const prepared = planner.prepare(
+      parse('subscription { itemInfoChanged { item { name price ownerId } } }'),
+      undefined,
+    )
+    expect(prepared.runOwn).toBeDefined()
+    const own = prepared.runOwn?.(payload(7), {})
+    expect(own).toEqual({ data: { itemInfoChanged: { item: { name: 'Tent', price: 100, ownerId: 'o-1' } } } })
+    expect(await prepared.run(payload(7), {}, context)).toEqual(own)
+    expect(representations).toEqual([])
   })
 
   it('refuses to plan before the supergraph is loaded', () => {

@@ -14,9 +14,9 @@ interface Info {
   itemName: string
   reservationStatus: string | null
   itemStatus: string
-  item: { name: string; price: number } | null
+  item: { name: string; price: number; createdAt: string } | null
 }
-const SELECTION = 'itemId version itemName itemStatus reservationStatus item { name price }'
+const SELECTION = 'itemId version itemName itemStatus reservationStatus item { name price createdAt }'
 const BUFFER = 16
 
 const stack = new Stack({ router: { SUBSCRIPTION_BUFFER_SIZE: String(BUFFER) } })
@@ -75,7 +75,7 @@ afterAll(async () => {
 })
 
 describe('itemInfoChanged through the router', () => {
-  it('pushes every change of an item in order, to each subscriber the same, with item resolved by the item subgraph', async () => {
+  it('pushes every change of an item in order, to each subscriber the same, with item resolved (name and price from the read model, createdAt by the item subgraph)', async () => {
     const everything = await watch(client(), null)
     const id = await register('Kayak')
     await eventually(async () => everything.received.find(i => i.itemId === id))
@@ -85,7 +85,7 @@ describe('itemInfoChanged through the router', () => {
       itemName: 'Kayak',
       itemStatus: 'RENTABLE',
       reservationStatus: null,
-      item: { name: 'Kayak', price: 700 },
+      item: { name: 'Kayak', price: 700, createdAt: expect.any(String) },
     })
 
     const [first, second] = await Promise.all([watch(client({ authorization: renter }), id), watch(client(), id)])
