@@ -4,6 +4,7 @@
 import type { EventBus } from './bus.js'
 import { createEvent, eventSubject, type EventCatalogue, type EventEnvelope, type NewEvent } from './events.js'
 import type { Logger } from './logger.js'
+import { statementSink, type StatementSink } from './outbox-statement.js'
 
 /** Tells the relay there is something to publish: the rows just committed, or none to make it look. */
 export type Kick = (rows?: OutboxRow[]) => void
@@ -181,8 +182,11 @@ export class OutboxRelay {
   }
 }
 
-/** Appends events of catalogue `C` to the outbox inside the current transaction; the payload must match the type. */
-export interface EventSink<C> {
+/**
+ * Appends events of catalogue `C` to the outbox inside the current transaction; the payload must
+ * match the type. A statement run on the transaction may write its own rows (StatementSink).
+ */
+export interface EventSink<C> extends StatementSink<C> {
   emit<K extends keyof C & string>(
     type: K,
     aggregateId: string,
@@ -198,6 +202,8 @@ export type Cause = NewEvent<unknown>['cause']
 export interface TransactorOptions<Tx, C> {
   /** Runs fn in one database transaction (the Prisma client's $transaction). */
   begin: <T>(fn: (tx: Tx) => Promise<T>) => Promise<T>
+  /** The database outside any transaction, where each statement commits on its own. */
+  db: Tx
   insertOutbox: (tx: Tx, row: OutboxRow) => Promise<unknown>
   stream: string
   /** The events this service publishes. */
@@ -206,29 +212,49 @@ export interface TransactorOptions<Tx, C> {
   kick: Kick
 }
 
-export type Transact<Tx, C> = <T>(cause: Cause, fn: (tx: Tx, events: EventSink<C>) => Promise<T>) => Promise<T>
+export interface Transact<Tx, C> {
+  /** State and its events in one transaction; the relay is kicked only after the commit. */
+  <T>(cause: Cause, fn: (tx: Tx, events: EventSink<C>) => Promise<T>): Promise<T>
+  /**
+   * `fn`'s one statement, which writes its state and its own outbox rows (StatementSink), on the
+   * database in no transaction: committed on its own, it needs neither BEGIN nor COMMIT. `fn` must
+   * run exactly one writing statement, or what it writes is not atomic. The relay is kicked after it.
+   */
+  alone<T>(cause: Cause, fn: (db: Tx, events: StatementSink<C>) => Promise<T>): Promise<T>
+}
 
-/** State and its events in one transaction; the relay is kicked only after the commit. */
 export function createTransactor<Tx, C>(o: TransactorOptions<Tx, C>): Transact<Tx, C> {
-  return async (cause, fn) => {
+  const { context } = o.catalogue
+  const transact = async <T>(cause: Cause, fn: (tx: Tx, events: EventSink<C>) => Promise<T>): Promise<T> => {
     let written: OutboxRow[] = []
     const result = await o.begin(tx => {
       written = [] // a retried transaction starts over
       const sink = (cause: Cause): EventSink<C> => ({
         async emit(type, aggregateId, aggregateVersion, data) {
           const event = createEvent({ type, aggregateId, aggregateVersion, data, cause })
-          const row = outboxRow(o.stream, o.catalogue.context, event)
+          const row = outboxRow(o.stream, context, event)
           await o.insertOutbox(tx, row)
           written.push(row)
           return event
         },
         withCause: sink,
+        ...statementSink<C>(o.stream, context, cause, rows => written.push(...rows)),
       })
       return fn(tx, sink(cause))
     })
     if (written.length) o.kick(written)
     return result
   }
+  const alone = async <T>(cause: Cause, fn: (db: Tx, events: StatementSink<C>) => Promise<T>): Promise<T> => {
+    const written: OutboxRow[] = []
+    const result = await fn(
+      o.db,
+      statementSink<C>(o.stream, context, cause, rows => written.push(...rows)),
+    )
+    if (written.length) o.kick(written)
+    return result
+  }
+  return Object.assign(transact, { alone })
 }
 
 /** The part of a generated Prisma client the outbox needs: its OutboxEvent table and transactions. */
@@ -253,12 +279,13 @@ export interface OutboxTable<Envelope> {
  * store its relay reads. `encode` turns an envelope into the column's type (jsonb, or text on SQLite).
  */
 export function prismaOutbox<Tx extends { outboxEvent: OutboxTable<Envelope> }, Envelope, C>(
-  db: PrismaOutboxClient<Tx, Envelope>,
+  db: PrismaOutboxClient<Tx, Envelope> & Tx,
   o: { stream: string; catalogue: EventCatalogue<C>; kick: Kick; encode: (envelope: EventEnvelope) => Envelope },
 ): { transact: Transact<Tx, C>; store: OutboxStore } {
   return {
     transact: createTransactor<Tx, C>({
       begin: fn => db.$transaction(fn),
+      db,
       insertOutbox: (tx, row) =>
         tx.outboxEvent.create({
           data: { id: row.id, subject: row.subject, envelope: o.encode(row.envelope as EventEnvelope) },
