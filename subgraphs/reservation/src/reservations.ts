@@ -6,6 +6,7 @@ import type { ReservationEvents } from '@gdmarket/contracts/reservation'
 import type { Answer, Idempotency } from '@gdmarket/platform/idempotency'
 import type { Logger } from '@gdmarket/platform/logger'
 import type { Cause, Transact } from '@gdmarket/platform/outbox'
+import type { StatementSink } from '@gdmarket/platform/outbox-statement'
 import type { PaymentClient } from './payment-client.js'
 import { refundAndSettle } from './payment-intents.js'
 import { assertCancellable, assertCustomer } from './rules.js'
@@ -48,21 +49,21 @@ export async function ownReservation(deps: ReservationDeps, caller: Caller | nul
   return r
 }
 
-/** Answers PENDING at once; the item subgraph decides the hold from the ReservationRequested event. */
+/**
+ * Answers PENDING at once; the item subgraph decides the hold from the ReservationRequested event.
+ * The reservation and its event are one statement, committed on its own; with an Idempotency-Key
+ * the answer's record joins it in a transaction.
+ */
 export async function reserveItem(deps: ReservationDeps, asked: Asked, itemId: string): Promise<Reservation> {
   const renter = requireRole(asked.caller, 'renter')
   const id = requireId(itemId, 'item id')
+  const create = (db: ReservationTx, events: StatementSink<ReservationEvents>) =>
+    createReservation(db, { id: newId(), itemId: id, customerId: renter.userId, customerName: renter.name }, events)
+  const answer = asked.answer
+  if (!answer) return deps.transact.alone(asked.cause, create)
   return deps.transact(asked.cause, async (tx, events) => {
-    const r = await createReservation(tx, {
-      id: newId(),
-      itemId: id,
-      customerId: renter.userId,
-      customerName: renter.name,
-    })
-    await events.emit('ReservationRequested', r.id, r.version, {
-      reservation: snapshot(r),
-    })
-    await asked.answer?.(tx, r)
+    const r = await create(tx, events)
+    await answer(tx, r)
     return r
   })
 }

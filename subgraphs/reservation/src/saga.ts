@@ -41,26 +41,22 @@ export function itemHandlers(transact: Transact<ReservationTx, ReservationEvents
     }
 
   return transactionalHandlers<ItemEvents, ReservationTx, ReservationEvents>(transact, {
-    // The idempotency record, the PENDING guard and the change in one statement (confirmHold).
-    ItemHeld: (event, tx, events) => onHeld(tx, events, event.id, event.data),
+    // The item is held for the reservation: it is CONFIRMED, and now knows its price and the item's
+    // owner. The idempotency record, the PENDING guard, the change and its event are one statement
+    // (confirmHold): no transaction when applied alone.
+    ItemHeld: {
+      statement: async (event, db, events) => {
+        const { reservationId, item } = event.data
+        const applied = { consumer: RESERVATION_CONSUMER, eventId: event.id }
+        const hold = { reservationId, from: HOLD_DECIDES, amount: item.price, ownerId: item.ownerId }
+        await confirmHold(db, applied, hold, events)
+        return true // confirmed, or nothing to do
+      },
+    },
     ItemHoldRejected: once((event, tx, events) => onHoldRejected(tx, events, event.data)),
     ItemDeleted: once(async (event, tx) => {
       await markItemDeleted(tx, event.data.item.itemId)
     }),
-  })
-}
-
-/** The item is held for the reservation: it is CONFIRMED, and now knows its price and the item's owner. */
-async function onHeld(tx: ReservationTx, events: Events, eventId: string, held: ItemEvents['ItemHeld']): Promise<void> {
-  const next = await confirmHold(
-    tx,
-    { consumer: RESERVATION_CONSUMER, eventId },
-    { reservationId: held.reservationId, from: HOLD_DECIDES, amount: held.item.price, ownerId: held.item.ownerId },
-  )
-  if (!next) return
-  await events.emit('ReservationConfirmed', next.id, next.version, {
-    reservation: snapshot(next),
-    amount: held.item.price,
   })
 }
 

@@ -3,7 +3,8 @@ import { inKeyOrder, updateIfUnchanged as updateVersioned } from '@gdmarket/plat
 import { prismaClientFactory } from '@gdmarket/platform/database'
 import { prismaIdempotencyTable } from '@gdmarket/platform/idempotency'
 import { prismaOutbox, type Kick } from '@gdmarket/platform/outbox'
-import { reservationEvents, type ReservationSnapshot } from '@gdmarket/contracts/reservation'
+import { written, type StatementSink, type Written } from '@gdmarket/platform/outbox-statement'
+import { reservationEvents, type ReservationEvents, type ReservationSnapshot } from '@gdmarket/contracts/reservation'
 import { newestFirst, type Page } from '@gdmarket/platform/paging'
 import { Prisma, PrismaClient, type Reservation } from '../../../generated/reservation/client.js'
 
@@ -32,6 +33,17 @@ export const snapshot = (r: Reservation): ReservationSnapshot => ({
   rentalStatus: r.rentalStatus,
 })
 
+/**
+ * snapshot() as jsonb over the reservation row named `row` in a statement, for the events a
+ * statement writes itself (store.int.test.ts checks the two agree).
+ */
+const snapshotSql = (row: string) => {
+  const r = Prisma.raw(row)
+  return Prisma.sql`jsonb_build_object('reservationId', ${r}."id", 'itemId', ${r}."itemId",
+    'customerId', ${r}."customerId", 'customerName', ${r}."customerName", 'status', ${r}."status",
+    'paymentStatus', ${r}."paymentStatus", 'rentalStatus', ${r}."rentalStatus")`
+}
+
 export const findReservation = (tx: ReservationTx | ReservationDb, id: string) =>
   tx.reservation.findUnique({ where: { id } })
 
@@ -49,34 +61,60 @@ export const updateIfUnchanged = (tx: ReservationTx, r: Reservation, data: Prism
   updateVersioned<Reservation, Prisma.ReservationUpdateManyMutationInput>(tx.reservation, r, data)
 
 /**
- * Records `eventId` applied by `consumer` and confirms the reservation for the item's hold, in one
- * statement: only if the event was not applied before and the reservation is still in status
- * `from` (so no read, and no race with a change in between). The reservation after the change, or
- * null when there was nothing to do.
+ * Records `eventId` applied by `consumer`, confirms the reservation for the item's hold and writes
+ * its ReservationConfirmed event, in one statement: only if the event was not applied before and
+ * the reservation is still in status `from` (so no read, and no race with a change in between).
+ * The reservation after the change, or null when there was nothing to do (and nothing was written).
  */
 export async function confirmHold(
-  tx: ReservationTx,
+  db: ReservationTx,
   applied: { consumer: string; eventId: string },
   hold: { reservationId: string; from: Reservation['status']; amount: number; ownerId: string },
+  events: StatementSink<ReservationEvents>,
 ): Promise<Reservation | null> {
-  const [next] = await tx.$queryRaw<Reservation[]>`
+  const [next] = await db.$queryRaw<(Reservation & Written)[]>`
     WITH applied AS (
       INSERT INTO "ProcessedEvent" ("consumer", "eventId") VALUES (${applied.consumer}, ${applied.eventId}::uuid)
       ON CONFLICT DO NOTHING RETURNING 1
-    )
-    UPDATE "Reservation" SET "status" = 'CONFIRMED', "amount" = ${hold.amount}, "ownerId" = ${hold.ownerId},
-      "version" = "version" + 1, "updatedAt" = now()
-    WHERE "id" = ${hold.reservationId}::uuid AND "status" = ${hold.from}::"ReservationStatus"
-      AND EXISTS (SELECT 1 FROM applied)
-    RETURNING *`
-  return next ?? null
+    ), confirmed AS (
+      UPDATE "Reservation" SET "status" = 'CONFIRMED', "amount" = ${hold.amount}, "ownerId" = ${hold.ownerId},
+        "version" = "version" + 1, "updatedAt" = now()
+      WHERE "id" = ${hold.reservationId}::uuid AND "status" = ${hold.from}::"ReservationStatus"
+        AND EXISTS (SELECT 1 FROM applied)
+      RETURNING *
+    ), outbox AS (${events.outbox('ReservationConfirmed', 'confirmed', {
+      aggregateId: hold.reservationId,
+      aggregateVersion: Prisma.sql`confirmed."version"`,
+      data: { amount: hold.amount },
+      fromRow: { reservation: snapshotSql('confirmed') },
+    })})
+    SELECT confirmed.*, ${written('outbox')} FROM confirmed`
+  return events.written(next)
 }
 
-/** A new reservation: PENDING, version 1. */
-export const createReservation = (
-  tx: ReservationTx,
-  data: Prisma.ReservationUncheckedCreateInput,
-): Promise<Reservation> => tx.reservation.create({ data })
+/**
+ * A new reservation (PENDING, version 1) and its ReservationRequested event, in one statement (no
+ * transaction needed: see Transact.alone).
+ */
+export async function createReservation(
+  db: ReservationTx,
+  r: Pick<Reservation, 'id' | 'itemId' | 'customerId' | 'customerName'>,
+  events: StatementSink<ReservationEvents>,
+): Promise<Reservation> {
+  const [created] = await db.$queryRaw<(Reservation & Written)[]>`
+    WITH created AS (
+      INSERT INTO "Reservation" ("id", "itemId", "customerId", "customerName", "updatedAt")
+      VALUES (${r.id}::uuid, ${r.itemId}::uuid, ${r.customerId}, ${r.customerName}, now())
+      RETURNING *
+    ), outbox AS (${events.outbox('ReservationRequested', 'created', {
+      aggregateId: r.id,
+      aggregateVersion: Prisma.sql`created."version"`,
+      data: {},
+      fromRow: { reservation: snapshotSql('created') },
+    })})
+    SELECT created.*, ${written('outbox')} FROM created`
+  return events.written(created)!
+}
 
 /** Marks every reservation of a deleted item (Reservation.item turns null); answers how many changed. */
 export async function markItemDeleted(tx: ReservationTx, itemId: string): Promise<number> {
