@@ -9,7 +9,16 @@ import type { ItemEvents } from '@gdmarket/contracts/item'
 import type { ReservationEvent, ReservationEvents } from '@gdmarket/contracts/reservation'
 import { holdRefusal } from './rules.js'
 import { applyLend, applyReturn, ItemMoved } from './rentals.js'
-import { applyReservationEvent, findItem, holdItem, releaseHold, snapshot, type Item, type ItemTx } from './store.js'
+import {
+  applyReservationEvent,
+  findItem,
+  holdForRequest,
+  holdItem,
+  releaseHold,
+  snapshot,
+  type Item,
+  type ItemTx,
+} from './store.js'
 
 export const ITEM_CONSUMER = 'item'
 
@@ -51,26 +60,36 @@ export function reservationHandlers(transact: Transact<ItemTx, ItemEvents>) {
     })
 
   return transactionalHandlers<ReservationEvents, ItemTx, ItemEvents>(transact, {
-    // The hold is tried first (conditional on the item being rentable, so of racing requests one
-    // wins); the item is read only to say why when it was refused.
-    ReservationRequested: once(async ({ data: { reservation } }, { tx, events }) => {
-      const held = await holdItem(tx, reservation.itemId, reservation)
-      if (!held) {
-        const item = await findItem(tx, reservation.itemId)
-        await events.emit('ItemHoldRejected', reservation.itemId, item?.version ?? 0, {
-          itemId: reservation.itemId,
+    // The common case, the request winning the hold, is one statement (holdForRequest: the hold,
+    // the idempotency record, the version seen and ItemHeld), with no transaction when alone.
+    // Otherwise the hold is tried again in a transaction (conditional on the item being rentable,
+    // so of racing requests one wins), and the item is read only to say why when it was refused.
+    ReservationRequested: {
+      statement: async (event, db, events) => {
+        const { reservation } = event.data
+        const applied = { consumer: ITEM_CONSUMER, eventId: event.id }
+        const request = { ...reservation, version: event.aggregateVersion }
+        return (await holdForRequest(db, applied, request, events)) !== null
+      },
+      otherwise: once(async ({ data: { reservation } }, { tx, events }) => {
+        const held = await holdItem(tx, reservation.itemId, reservation)
+        if (!held) {
+          const item = await findItem(tx, reservation.itemId)
+          await events.emit('ItemHoldRejected', reservation.itemId, item?.version ?? 0, {
+            itemId: reservation.itemId,
+            reservationId: reservation.reservationId,
+            reason: holdRefusal(item) ?? 'NOT_RENTABLE',
+          })
+          return
+        }
+        await events.emit('ItemHeld', held.id, held.version, {
+          item: snapshot(held),
           reservationId: reservation.reservationId,
-          reason: holdRefusal(item) ?? 'NOT_RENTABLE',
+          customerId: reservation.customerId,
+          customerName: reservation.customerName,
         })
-        return
-      }
-      await events.emit('ItemHeld', held.id, held.version, {
-        item: snapshot(held),
-        reservationId: reservation.reservationId,
-        customerId: reservation.customerId,
-        customerName: reservation.customerName,
-      })
-    }),
+      }),
+    },
     ReservationCancelled: step(async ({ data: { reservation } }, { tx, events, item, holds }) => {
       if (!item || !holds || item.rentalStatus === 'RENTING') return
       // Guarded by the version read: a lend or a new hold committed meanwhile makes the event retry.

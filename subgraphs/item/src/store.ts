@@ -3,7 +3,14 @@ import { inKeyOrder, updateIfUnchanged as updateVersioned } from '@gdmarket/plat
 import { prismaClientFactory } from '@gdmarket/platform/database'
 import { prismaIdempotencyTable } from '@gdmarket/platform/idempotency'
 import { prismaOutbox, type Kick } from '@gdmarket/platform/outbox'
-import { itemEvents, type GeoPoint, type ItemSnapshot, type ItemStatus } from '@gdmarket/contracts/item'
+import { written, type StatementSink, type Written } from '@gdmarket/platform/outbox-statement'
+import {
+  itemEvents,
+  type GeoPoint,
+  type ItemEvents,
+  type ItemSnapshot,
+  type ItemStatus,
+} from '@gdmarket/contracts/item'
 import { newestFirst, type Page } from '@gdmarket/platform/paging'
 import { Prisma, PrismaClient, type Item } from '../../../generated/item/client.js'
 
@@ -33,6 +40,25 @@ export const snapshot = (item: Item): ItemSnapshot => ({
   location: locationOf(item),
   area: item.area,
 })
+
+/**
+ * snapshot() as jsonb over the item row named `row` in a statement, for the events a statement
+ * writes itself (item.int.test.ts checks the two agree).
+ */
+const snapshotSql = (row: string) => {
+  const i = Prisma.raw(row)
+  return Prisma.sql`jsonb_build_object('itemId', ${i}."id", 'name', ${i}."name", 'price', ${i}."price",
+    'ownerId', ${i}."ownerId", 'status', ${i}."status", 'rentalStatus', ${i}."rentalStatus",
+    'deleted', ${i}."deletedAt" IS NOT NULL,
+    'location', CASE WHEN ${i}."lat" IS NULL OR ${i}."lng" IS NULL THEN NULL
+                     ELSE jsonb_build_object('lat', ${i}."lat", 'lng', ${i}."lng") END,
+    'area', ${i}."area")`
+}
+
+/** The Item columns Prisma reads (not the geography, which it has no type for), enums as text. */
+const ITEM_COLUMNS = Prisma.raw(`"id", "name", "price", "ownerId", "status"::text AS "status",
+  "rentalStatus"::text AS "rentalStatus", "holdReservationId", "holdCustomerId", "holdCustomerName",
+  "deletedAt", "version", "createdAt", "updatedAt", "lat", "lng", "area"`)
 
 /** Both coordinates or none: registration writes them together. */
 export const locationOf = (item: Pick<Item, 'lat' | 'lng'>): GeoPoint | null =>
@@ -135,6 +161,49 @@ export async function applyReservationEvent(
     ON CONFLICT ("reservationId") DO UPDATE SET "version" = EXCLUDED."version"
     WHERE "ReservationSeen"."version" < EXCLUDED."version"`
   return changed === 1
+}
+
+/**
+ * A reservation's request for the item, when it wins the hold, in one statement: holds the RENTABLE
+ * item, records `eventId` applied by `consumer` and the reservation's version seen (as
+ * applyReservationEvent does) and writes ItemHeld. Only if the event is new to the consumer and
+ * newer than what was seen of the reservation; otherwise, or when the item is not rentable, it
+ * writes nothing and answers null (the transactional handler then decides, and says why).
+ * Those two checks read the statement's snapshot: exact, because the consumer applies one item's
+ * events one at a time (and a copy of this event applied meanwhile anyway fails on the
+ * ProcessedEvent key, so it is retried, and then seen as applied).
+ */
+export async function holdForRequest(
+  db: ItemTx,
+  applied: { consumer: string; eventId: string },
+  request: { reservationId: string; version: number; itemId: string; customerId: string; customerName: string },
+  events: StatementSink<ItemEvents>,
+): Promise<Item | null> {
+  const { reservationId, version, itemId } = request
+  // Conditional on RENTABLE: of many concurrent requests exactly one row update succeeds.
+  const [held] = await db.$queryRaw<(Item & Written)[]>`
+    WITH held AS (
+      UPDATE "Item" SET "status" = 'NOT_RENTABLE', "holdReservationId" = ${reservationId}::uuid,
+        "holdCustomerId" = ${request.customerId}, "holdCustomerName" = ${request.customerName},
+        "version" = "version" + 1, "updatedAt" = now()
+      WHERE "id" = ${itemId}::uuid AND "status" = 'RENTABLE' AND "deletedAt" IS NULL AND "rentalStatus" <> 'RENTING'
+        AND NOT EXISTS (SELECT 1 FROM "ProcessedEvent" WHERE "consumer" = ${applied.consumer} AND "eventId" = ${applied.eventId}::uuid)
+        AND NOT EXISTS (SELECT 1 FROM "ReservationSeen" WHERE "reservationId" = ${reservationId}::uuid AND "version" >= ${version})
+      RETURNING ${ITEM_COLUMNS}
+    ), applied AS (
+      INSERT INTO "ProcessedEvent" ("consumer", "eventId") SELECT ${applied.consumer}, ${applied.eventId}::uuid FROM held
+    ), seen AS (
+      INSERT INTO "ReservationSeen" ("reservationId", "version") SELECT ${reservationId}::uuid, ${version} FROM held
+      ON CONFLICT ("reservationId") DO UPDATE SET "version" = EXCLUDED."version"
+      WHERE "ReservationSeen"."version" < EXCLUDED."version"
+    ), outbox AS (${events.outbox('ItemHeld', 'held', {
+      aggregateId: itemId,
+      aggregateVersion: Prisma.sql`held."version"`,
+      data: { reservationId, customerId: request.customerId, customerName: request.customerName },
+      fromRow: { item: snapshotSql('held') },
+    })})
+    SELECT held.*, ${written('outbox')} FROM held`
+  return events.written(held)
 }
 
 /** Holds a RENTABLE item for a reservation; null when it is not (any more) rentable. */
