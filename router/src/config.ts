@@ -46,6 +46,8 @@ export interface SubscriptionLimits {
   initTimeoutMs: number
   /** Server ping interval; a client that misses a pong for as long is dropped. */
   keepAliveMs: number
+  /** Largest WebSocket message a client may send (close 1009 above it). */
+  maxMessageBytes: number
 }
 
 export interface RouterConfig extends ServiceConfig {
@@ -106,6 +108,7 @@ export function readRouterConfigFrom(r: ConfigReader): RouterConfig {
       replayBatch: r.int('SUBSCRIPTION_REPLAY_BATCH', 512, { min: 1, max: 10_000 }),
       initTimeoutMs: r.int('SUBSCRIPTION_INIT_TIMEOUT_MS', 5_000, { min: 100, max: 600_000 }),
       keepAliveMs: r.int('SUBSCRIPTION_KEEP_ALIVE_MS', 12_000, { min: 1_000, max: 600_000 }),
+      maxMessageBytes: r.int('SUBSCRIPTION_MAX_MESSAGE_BYTES', 1024 * 1024, { min: 1024, max: 64 * 1024 * 1024 }),
     },
   }
 }

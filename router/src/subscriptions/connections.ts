@@ -20,41 +20,46 @@ export class ConnectionLimits {
     return this.open
   }
 
-  /** A place on the router for one connection, or why not; release() gives it back (once). */
-  admit(): { release: () => void } | { refused: Refusal } {
-    if (this.open >= this.caps.maxConnections) return { refused: 'router' }
+  /**
+   * Takes a place on the router for one connection (false: it is full); leave() gives it back. For
+   * a transport that keeps a flag per connection instead of a release callback (WebSocket).
+   */
+  enter(): boolean {
+    if (this.open >= this.caps.maxConnections) return false
     this.open++
-    return { release: once(() => this.open--) }
+    return true
   }
 
-  /** A place for one more connection of `caller`, or why not. */
-  admitCaller(caller: string): { release: () => void } | { refused: Refusal } {
+  leave(): void {
+    this.open--
+  }
+
+  /** Takes a place for one more connection of `caller` (false: it has its maximum); leaveCaller() gives it back. */
+  enterCaller(caller: string): boolean {
     const count = this.perCaller.get(caller) ?? 0
-    if (count >= this.caps.maxPerCaller) return { refused: 'caller' }
+    if (count >= this.caps.maxPerCaller) return false
     this.perCaller.set(caller, count + 1)
-    return {
-      release: once(() => {
-        const left = (this.perCaller.get(caller) ?? 1) - 1
-        if (left > 0) this.perCaller.set(caller, left)
-        else this.perCaller.delete(caller)
-      }),
-    }
+    return true
+  }
+
+  leaveCaller(caller: string): void {
+    const left = (this.perCaller.get(caller) ?? 1) - 1
+    if (left > 0) this.perCaller.set(caller, left)
+    else this.perCaller.delete(caller)
   }
 
   /** Both places at once (a transport that knows the caller when the connection opens). */
   admitBoth(caller: string): { release: () => void } | { refused: Refusal } {
-    const router = this.admit()
-    if ('refused' in router) return router
-    const own = this.admitCaller(caller)
-    if ('refused' in own) {
-      router.release()
-      return own
+    if (!this.enter()) return { refused: 'router' }
+    if (!this.enterCaller(caller)) {
+      this.leave()
+      return { refused: 'caller' }
     }
     return {
-      release: () => {
-        own.release()
-        router.release()
-      },
+      release: once(() => {
+        this.leaveCaller(caller)
+        this.leave()
+      }),
     }
   }
 }

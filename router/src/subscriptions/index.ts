@@ -1,5 +1,5 @@
 // Live ItemInfo over WebSocket: wires the NATS feed of ItemInfo changes, the shared per-document
-// executions (hub), the gateway's planner for the selection, and graphql-ws on the router's
+// executions (hub), the gateway's planner for the selection, and graphql-transport-ws on the router's
 // server. See docs/subscriptions.md for the design and its guarantees.
 import type http from 'node:http'
 import type { ApolloGateway, ServiceMap } from '@apollo/gateway'

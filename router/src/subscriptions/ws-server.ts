@@ -1,14 +1,14 @@
 // graphql-transport-ws on the router's own HTTP server and path (/graphql), so Sandbox, graphql-ws
-// clients and Apollo Client's GraphQLWsLink use one endpoint. The token comes in connection_init
-// and is verified like an HTTP Authorization header; queries and mutations sent over the socket go
-// through Apollo Server exactly like HTTP ones (same identity rules, limits and error format).
+// clients and Apollo Client's GraphQLWsLink use one endpoint. The router speaks WebSocket itself on
+// the upgraded socket (websocket.ts, ws-connection.ts): a subscriber costs its TCP socket, one small
+// connection object and its operation, not a WebSocket with reader and writer streams plus a
+// protocol library's state. The token comes in connection_init and is verified like an HTTP
+// Authorization header; queries and mutations sent over the socket go through Apollo Server exactly
+// like HTTP ones (same identity rules, limits and error format).
 import { randomUUID } from 'node:crypto'
 import type http from 'node:http'
 import type { Socket } from 'node:net'
-import { GraphQLError, type ExecutionArgs, type ExecutionResult, type GraphQLSchema } from 'graphql'
-import { WebSocketServer, type WebSocket } from 'ws'
-import type { Context } from 'graphql-ws'
-import { type Extra, useServer } from 'graphql-ws/use/ws'
+import { GraphQLError, getOperationAST, type ExecutionResult, type GraphQLSchema } from 'graphql'
 import type { Caller } from '@gdmarket/platform/identity'
 import type { Logger } from '@gdmarket/platform/logger'
 import { type TokenPolicy, callerFromAuthorization } from '../auth.js'
@@ -20,11 +20,14 @@ import { type ConnectionLimits, refusalMessage } from './connections.js'
 import type { DocumentCache } from './documents.js'
 import { SubscriberQueue } from './queue.js'
 import type { SubscriptionService } from './serve.js'
-import { writeToSocket } from './ws-sink.js'
+import { acceptResponse, checkHandshake, type Handshake, refuseUpgrade } from './websocket.js'
+import { type ConnectionHost, WsConnection } from './ws-connection.js'
+import { CloseCode, PROTOCOL, type SubscribePayload } from './ws-protocol.js'
+import type { SocketWriter } from './ws-sink.js'
 
 export interface WsServerOptions {
   httpServer: http.Server
-  limits: SubscriptionLimits & { maxConnections: number; maxPerCaller: number }
+  limits: SubscriptionLimits
   /** The same operation limits as HTTP (limits.ts). */
   operationLimits: OperationLimits
   tokens: TokenPolicy
@@ -40,17 +43,6 @@ export interface WsServerOptions {
   ) => Promise<ExecutionResult>
 }
 
-/** What one operation on one socket carries from onSubscribe to execute/subscribe. */
-class WsOperation {
-  constructor(
-    readonly id: string,
-    readonly query: string,
-    readonly authorization: string | undefined,
-    readonly socket: WebSocket,
-    readonly tcp: Socket | undefined,
-  ) {}
-}
-
 /** "Bearer <jwt>" or a bare token, under `authorization` (any case) in the connection_init payload. */
 export function authorizationFrom(params: Record<string, unknown> | undefined): string | undefined {
   const entry = Object.entries(params ?? {}).find(([k]) => k.toLowerCase() === 'authorization')
@@ -59,172 +51,188 @@ export function authorizationFrom(params: Record<string, unknown> | undefined): 
   return /^bearer\s/i.test(value) ? value : `Bearer ${value}`
 }
 
-/** How long sockets get to complete the close handshake on shutdown. */
+/** How long a socket gets to complete the close handshake before it is destroyed. */
 const CLOSE_HANDSHAKE_MS = 2_000
+/** Keep-alive ticks per SUBSCRIPTION_KEEP_ALIVE_MS: each socket is pinged once every that many ticks. */
+const KEEP_ALIVE_TICKS = 8
 
 const badRequest = (message: string) => new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT' } })
 
-/** What connect() keeps on each socket for its operations. */
-type SocketExtra = { authorization: string | undefined; tcp: Socket | undefined }
-type WsContext = Context<Record<string, unknown>, Extra & Partial<SocketExtra>>
-
-/** Attaches graphql-ws; close() ends every socket with 1001 so clients reconnect to another instance. */
+/** Attaches graphql-transport-ws to /graphql; close() ends every socket with 1001 so clients reconnect to another instance. */
 export function attachWsServer(options: WsServerOptions): { close: () => Promise<void> } {
-  // No permessage-deflate: frames are written whole on the TCP socket (ws-sink.ts), and compressing
-  // per subscriber would cost more than the shared serialisation saves.
-  const wss = new WebSocketServer({
-    server: options.httpServer,
-    path: '/graphql',
-    maxPayload: 1024 * 1024,
-    perMessageDeflate: false,
-  })
-  wss.on('connection', socket => admitSocket(socket, options))
-  const server = useServer<Record<string, unknown>, SocketExtra>(
-    {
-      connectionInitWaitTimeout: options.limits.initTimeoutMs,
-      onConnect: ctx => connect(ctx, options),
-      onSubscribe: (ctx, id, payload) =>
-        checkOperation(ctx.extra, Object.keys(ctx.subscriptions).length, id, payload, options),
-      execute: args => execute(args, options),
-      subscribe: args => subscribe(args, options),
-    },
-    wss,
-    options.limits.keepAliveMs,
+  const server = new WsServer(options)
+  options.httpServer.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) =>
+    server.upgrade(req, socket, head),
   )
-  return {
-    close: async () => {
-      const open = [...wss.clients]
-      // Every socket is told "going away": graphql-ws clients reconnect (to another instance) and
-      // resubscribe. dispose() resolves once every socket has closed; one that does not answer the
-      // close handshake is terminated rather than holding the shutdown for ws's 30 s.
-      const disposed = Promise.resolve(server.dispose())
-      const timer = setTimeout(() => {
-        for (const s of open) s.terminate()
-      }, CLOSE_HANDSHAKE_MS)
-      await disposed.finally(() => clearTimeout(timer))
-    },
+  return { close: () => server.close() }
+}
+
+class WsServer implements ConnectionHost {
+  readonly maxMessageBytes: number
+  readonly closeHandshakeMs = CLOSE_HANDSHAKE_MS
+  private readonly connections = new Set<WsConnection>()
+  private readonly keepAlive: NodeJS.Timeout
+  private tick = 0
+  private closing: (() => void) | undefined
+  private stopped = false
+
+  constructor(private readonly o: WsServerOptions) {
+    this.maxMessageBytes = o.limits.maxMessageBytes
+    // One timer for every socket; each is pinged on its own tick, so pings spread over the interval.
+    this.keepAlive = setInterval(() => this.ping(), Math.max(1, Math.round(o.limits.keepAliveMs / KEEP_ALIVE_TICKS)))
+    this.keepAlive.unref()
   }
-}
 
-/** Before graphql-ws sees it: a socket over the router's cap is told to try again later (1013). */
-function admitSocket(socket: WebSocket, { connections, limits }: WsServerOptions): void {
-  const place = connections.admit()
-  if ('refused' in place) {
-    closeSoon(socket, 1013, refusalMessage(place.refused, limits).message)
-    return
+  upgrade(req: http.IncomingMessage, socket: Socket, head: Buffer): void {
+    const handshake = this.check(req)
+    if ('status' in handshake) {
+      refuseUpgrade(socket, handshake.status, handshake.message, handshake.headers)
+      return
+    }
+    if (!socket.readable || !socket.writable) {
+      socket.destroy()
+      return
+    }
+    socket.setTimeout(0)
+    socket.setNoDelay(true)
+    socket.write(acceptResponse(handshake.accept, PROTOCOL))
+    const connection = new WsConnection(socket, this)
+    this.connections.add(connection)
+    connection.pingAt = this.tick + KEEP_ALIVE_TICKS
+    if (!this.o.connections.enter()) {
+      // Over the router's cap, a socket is told to try again later (1013).
+      connection.close(CloseCode.tryAgainLater, refusalMessage('router', this.o.limits).message)
+      return
+    }
+    connection.admitted = true
+    connection.timer = setTimeout(initTimedOut, this.o.limits.initTimeoutMs, connection)
+    if (head.length > 0) connection.receive(head)
   }
-  socket.once('close', place.release)
-}
 
-/** Closes with `code`; a client that is not reading never completes the handshake, so it is terminated shortly after. */
-function closeSoon(socket: WebSocket, code: number, reason: string): void {
-  socket.close(code, reason.slice(0, 120))
-  setTimeout(() => socket.terminate(), 1000).unref()
-}
-
-/** connection_init: the token is verified and the caller admitted under its per-caller cap. */
-async function connect(ctx: WsContext, { tokens, connections, limits }: WsServerOptions): Promise<boolean> {
-  const authorization = authorizationFrom(ctx.connectionParams)
-  let caller: Caller | null
-  try {
-    caller = await callerFromAuthorization(authorization, tokens)
-  } catch {
-    return false // graphql-ws closes with 4403 Forbidden
+  private check(req: http.IncomingMessage): Handshake {
+    const url = req.url ?? '/'
+    const query = url.indexOf('?')
+    if ((query === -1 ? url : url.slice(0, query)) !== '/graphql') return { status: 400, message: 'Bad Request' }
+    if (this.stopped) return { status: 503, message: 'the router is shutting down' }
+    return checkHandshake(req, PROTOCOL)
   }
-  const place = connections.admitCaller(caller?.userId ?? `address:${ctx.extra.request.socket.remoteAddress}`)
-  if ('refused' in place) {
-    // 4429: graphql-ws clients do not retry it.
-    ctx.extra.socket.close(4429, refusalMessage(place.refused, limits).message.slice(0, 120))
-    return false
+
+  /** connection_init: the token is verified and the caller admitted under its per-caller cap. */
+  async connect(connection: WsConnection, params: Record<string, unknown> | undefined): Promise<boolean> {
+    const authorization = authorizationFrom(params)
+    let caller: Caller | null
+    try {
+      caller = await callerFromAuthorization(authorization, this.o.tokens)
+    } catch {
+      return false // 4403 Forbidden
+    }
+    if (!connection.open) return false
+    const key = caller?.userId ?? `address:${connection.socket.remoteAddress}`
+    if (!this.o.connections.enterCaller(key)) {
+      // 4429: graphql-ws clients do not retry it.
+      connection.close(CloseCode.tooManyInitialisationRequests, refusalMessage('caller', this.o.limits).message)
+      return false
+    }
+    connection.callerKey = key
+    connection.authorization = authorization
+    return true
   }
-  ctx.extra.socket.once('close', place.release)
-  ctx.extra.authorization = authorization
-  // The TCP socket ws writes to, corked while a replay's batch is written.
-  ctx.extra.tcp = ctx.extra.request.socket
-  // The upgrade request (headers, parser state) is not needed past here: not kept per socket.
-  Reflect.set(ctx.extra, 'request', undefined)
-  return true
-}
 
-/** subscribe message: the same document cache, operation limits and input checks as HTTP. */
-function checkOperation(
-  extra: WsContext['extra'],
-  running: number,
-  id: string,
-  payload: { query: string; operationName?: string | null; variables?: Record<string, unknown> | null },
-  options: WsServerOptions,
-): ExecutionArgs | readonly GraphQLError[] {
-  const { limits } = options
-  if (running > limits.maxPerSocket) return [badRequest(`at most ${limits.maxPerSocket} operations per connection`)]
-  const schema = options.apiSchema()
-  if (!schema)
-    return [new GraphQLError('the supergraph is not loaded yet', { extensions: { code: 'SERVICE_UNAVAILABLE' } })]
-  const checked = options.documents.get(schema, payload.query)
-  if ('errors' in checked) return checked.errors
-  const refused = checkOperationLimits(schema, checked.document, options.operationLimits, payload)
-  if (refused.length) return refused
-  const forbidden = forbiddenCharacterError(checked.document, payload.variables)
-  if (forbidden) return [forbidden]
-  return {
-    schema,
-    document: checked.document,
-    operationName: payload.operationName ?? undefined,
-    variableValues: payload.variables ?? undefined,
-    contextValue: new WsOperation(id, payload.query, extra.authorization, extra.socket, extra.tcp),
-  }
-}
+  /** One subscribe message: the same document cache, operation limits and input checks as HTTP. */
+  async run(connection: WsConnection, operation: SocketWriter, payload: SubscribePayload): Promise<void> {
+    const { limits } = this.o
+    if (connection.running > limits.maxPerSocket)
+      return connection.refused(operation, [badRequest(`at most ${limits.maxPerSocket} operations per connection`)])
+    const schema = this.o.apiSchema()
+    if (!schema)
+      return connection.refused(operation, [
+        new GraphQLError('the supergraph is not loaded yet', { extensions: { code: 'SERVICE_UNAVAILABLE' } }),
+      ])
+    const checked = this.o.documents.get(schema, payload.query)
+    if ('errors' in checked) return connection.refused(operation, checked.errors)
+    const refused = checkOperationLimits(schema, checked.document, this.o.operationLimits, payload)
+    if (refused.length) return connection.refused(operation, refused)
+    const variables = payload.variables ?? undefined
+    const forbidden = forbiddenCharacterError(checked.document, variables)
+    if (forbidden) return connection.refused(operation, [forbidden])
+    const operationName = payload.operationName ?? undefined
+    const ast = getOperationAST(checked.document, operationName)
+    if (!ast) return connection.refused(operation, [new GraphQLError('Unable to identify operation')])
 
-function operationOf(args: ExecutionArgs): WsOperation {
-  if (!(args.contextValue instanceof WsOperation)) throw new Error('operation without its socket context')
-  return args.contextValue
-}
-
-/** Checked again per operation: a socket may outlive its token. */
-async function reverify(operation: WsOperation, tokens: TokenPolicy): Promise<Caller | null | GraphQLError> {
-  try {
-    return await callerFromAuthorization(operation.authorization, tokens)
-  } catch (err) {
-    if (err instanceof GraphQLError) return err
-    return new GraphQLError(err instanceof Error ? err.message : 'the token is not valid', {
-      extensions: { code: 'UNAUTHENTICATED' },
+    // Checked again per operation: a socket may outlive its token.
+    const caller = await this.reverify(connection.authorization)
+    if (caller instanceof GraphQLError) return connection.result(operation, { errors: [caller] })
+    if (ast.operation !== 'subscription') {
+      const correlationId = randomUUID()
+      const result = await this.o.executeOperation(
+        { query: payload.query, operationName, variables },
+        { caller, correlationId, logger: this.o.logger.child({ correlationId }) },
+      )
+      return connection.result(operation, result)
+    }
+    const subscribed = await this.o.service.subscribe({
+      schema,
+      document: checked.document,
+      query: payload.query,
+      operationName,
+      variables,
+      caller,
+      onOverflow: () => {
+        if (!connection.open) return
+        this.o.logger.warn({ bufferSize: limits.bufferSize }, 'closing a subscriber that fell behind')
+        connection.close(CloseCode.tryAgainLater, 'subscriber too slow')
+      },
     })
+    if (!(subscribed instanceof SubscriberQueue)) return connection.result(operation, subscribed)
+    // The client completed it (or went away) while it was being set up.
+    if (!connection.has(operation)) return void subscribed.end()
+    operation.serve(subscribed)
+  }
+
+  closed(connection: WsConnection): void {
+    this.connections.delete(connection)
+    if (connection.admitted) this.o.connections.leave()
+    if (connection.callerKey !== undefined) this.o.connections.leaveCaller(connection.callerKey)
+    connection.admitted = false
+    connection.callerKey = undefined
+    if (this.closing && this.connections.size === 0) this.closing()
+  }
+
+  /** Every socket is told "going away" (graphql-ws clients reconnect, to another instance, and resubscribe). */
+  async close(): Promise<void> {
+    this.stopped = true
+    clearInterval(this.keepAlive)
+    if (this.connections.size === 0) return
+    const closed = new Promise<void>(resolve => {
+      this.closing = resolve
+    })
+    // A socket that does not answer the close handshake is destroyed after CLOSE_HANDSHAKE_MS.
+    for (const connection of this.connections) connection.close(CloseCode.goingAway, 'Going away')
+    await closed
+  }
+
+  private async reverify(authorization: string | undefined): Promise<Caller | null | GraphQLError> {
+    try {
+      return await callerFromAuthorization(authorization, this.o.tokens)
+    } catch (err) {
+      if (err instanceof GraphQLError) return err
+      return new GraphQLError(err instanceof Error ? err.message : 'the token is not valid', {
+        extensions: { code: 'UNAUTHENTICATED' },
+      })
+    }
+  }
+
+  /** One keep-alive tick: the sockets whose turn it is are pinged (or dropped for a missed pong). */
+  private ping(): void {
+    const tick = ++this.tick
+    for (const connection of this.connections) {
+      if (connection.pingAt > tick) continue
+      connection.pingAt = tick + KEEP_ALIVE_TICKS
+      connection.keepAlive()
+    }
   }
 }
 
-/** A query or mutation over the socket: through Apollo Server like an HTTP request. */
-async function execute(args: ExecutionArgs, { tokens, logger, executeOperation }: WsServerOptions) {
-  const operation = operationOf(args)
-  const caller = await reverify(operation, tokens)
-  if (caller instanceof GraphQLError) return { errors: [caller] }
-  const correlationId = randomUUID()
-  return executeOperation(
-    {
-      query: operation.query,
-      operationName: args.operationName ?? undefined,
-      variables: args.variableValues ?? undefined,
-    },
-    { caller, correlationId, logger: logger.child({ correlationId }) },
-  )
-}
-
-/** A subscription: its queue is written to the socket; an overflow cuts the slow subscriber off. */
-async function subscribe(args: ExecutionArgs, { tokens, logger, limits, service }: WsServerOptions) {
-  const operation = operationOf(args)
-  const caller = await reverify(operation, tokens)
-  if (caller instanceof GraphQLError) return { errors: [caller] }
-  const { id, query, socket, tcp } = operation
-  const subscribed = await service.subscribe({
-    schema: args.schema,
-    document: args.document,
-    query,
-    operationName: args.operationName ?? undefined,
-    variables: args.variableValues as Record<string, unknown> | undefined,
-    caller,
-    onOverflow: () => {
-      if (socket.readyState !== socket.OPEN) return
-      logger.warn({ bufferSize: limits.bufferSize }, 'closing a subscriber that fell behind')
-      closeSoon(socket, 1013, 'subscriber too slow')
-    },
-  })
-  return subscribed instanceof SubscriberQueue ? writeToSocket(subscribed, socket, tcp, id) : subscribed
+function initTimedOut(connection: WsConnection): void {
+  connection.initTimedOut()
 }
