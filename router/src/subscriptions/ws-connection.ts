@@ -27,6 +27,8 @@ export interface ConnectionHost {
   run(connection: WsConnection, operation: SocketWriter, payload: SubscribePayload): Promise<void>
   /** The socket closed: give back what the connection held. */
   closed(connection: WsConnection): void
+  /** Handling a message failed unexpectedly (the connection closes with 4500). */
+  failed(err: unknown): void
 }
 
 const CONNECTION = Symbol('graphql-transport-ws connection')
@@ -69,8 +71,9 @@ export class WsConnection implements ReadState, FrameHandler, OperationSocket {
     private readonly host: ConnectionHost,
   ) {
     ;(socket as ConnectedSocket)[CONNECTION] = this
+    // A client that ends its side without the close handshake gets this side ended too.
+    socket.allowHalfOpen = false
     socket.on('data', onData)
-    socket.on('end', onEnd)
     socket.on('error', onError)
     socket.on('close', onClose)
   }
@@ -221,7 +224,7 @@ export class WsConnection implements ReadState, FrameHandler, OperationSocket {
   }
 
   private internalError(err: unknown): void {
-    console.error('internal error while handling a graphql-transport-ws message', err)
+    this.host.failed(err)
     this.close(CloseCode.internalServerError, 'Internal server error')
   }
 
@@ -276,10 +279,6 @@ const connectionOf = (socket: Socket) => (socket as ConnectedSocket)[CONNECTION]
 
 function onData(this: Socket, chunk: Buffer): void {
   connectionOf(this)?.receive(chunk)
-}
-function onEnd(this: Socket): void {
-  // The client ended its side without the close handshake: this side ends too.
-  this.end()
 }
 function onError(this: Socket): void {
   // 'close' follows; nothing to report for a client that went away.

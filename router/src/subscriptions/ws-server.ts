@@ -189,6 +189,10 @@ class WsServer implements ConnectionHost {
     operation.serve(subscribed)
   }
 
+  failed(err: unknown): void {
+    this.o.logger.error({ err }, 'a graphql-transport-ws message failed')
+  }
+
   closed(connection: WsConnection): void {
     this.connections.delete(connection)
     if (connection.admitted) this.o.connections.leave()
