@@ -85,7 +85,7 @@ export function buildRouter(
             }),
           ],
         }
-      // Already formatted by Apollo; graphql-ws serialises GraphQLError instances.
+      // Already formatted by Apollo; the WebSocket server serialises GraphQLError instances (toJSON).
       const { data, errors, extensions } = response.body.singleResult
       return {
         data,

@@ -1,7 +1,8 @@
 // One graphql-transport-ws connection on an upgraded TCP socket: the frame reader's state, the
 // protocol's state (init, ack, operations by id), and the close handshake. One small object per
 // socket: the socket's listeners are shared functions that find it on the socket, there is no
-// per-socket stream, timer or closure but the flush callback, and the upgrade request is not kept.
+// per-socket stream or closure but the flush callback, a timer only while it opens or closes (the
+// keep-alive is one timer for every socket), and the upgrade request is not kept.
 import type { Socket } from 'node:net'
 import { GraphQLError } from 'graphql'
 import {
@@ -238,8 +239,9 @@ export class WsConnection implements ReadState, FrameHandler, OperationSocket {
     this.armCloseTimer()
   }
 
+  /** From now on the socket has CLOSE_HANDSHAKE_MS to close (this replaces the init timeout). */
   private armCloseTimer(): void {
-    if (this.timer) return
+    this.clearTimer()
     this.timer = setTimeout(destroyLater, this.host.closeHandshakeMs, this.socket)
     this.timer.unref()
   }
