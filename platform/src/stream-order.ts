@@ -46,6 +46,9 @@ export function processedEventLedger(table: ProcessedEventTable): ConsumerLedger
   }
 }
 
+/** Events remembered above the floor before the settled ones are dropped. */
+const KNOWN_MAX = 1024
+
 interface Known {
   id: string
   key: string
@@ -79,6 +82,7 @@ export class StreamOrder {
   private scannedUpTo = 0
   private floor = 0
   private floorReadAt = 0
+  private reads = 0
   private scanning: Promise<void> = Promise.resolve()
 
   constructor(private readonly o: StreamOrderOptions) {}
@@ -95,6 +99,7 @@ export class StreamOrder {
   ): void {
     if (seq > this.floor && !this.known.has(seq)) this.known.set(seq, { id, key, settled: o.settled ?? false })
     else if (o.settled) this.settle(seq)
+    if (this.known.size > KNOWN_MAX) this.forgetSettled()
     const d = o.delivery
     if (!d) return
     const last = this.runs.at(-1)
@@ -106,18 +111,62 @@ export class StreamOrder {
     if (this.runs.length > 64) this.runs.shift()
   }
 
+  /**
+   * Settled events never hold a turn up; without floor reads (an instance holding every delivery
+   * skips them) nothing else would drop them. One learnt again later (a redelivery, a scan) is
+   * taken for unsettled until the ledger says otherwise: slower, never out of order.
+   */
+  private forgetSettled(): void {
+    for (const [s, k] of this.known) if (k.settled) this.known.delete(s)
+  }
+
   settle(seq: number): void {
     const k = this.known.get(seq)
     if (k) k.settled = true
   }
 
-  /** Events of `key` before `seq`, above the ack floor, not settled here: their ids. */
+  /**
+   * Events of `key` before `seq`, above the ack floor, not settled here: their ids.
+   *
+   * The ack floor is read (a JetStream request) only when it can change the answer. A floor read
+   * earlier is at or below today's, so the answer from it holds every id today's would, and more
+   * only for events settled meanwhile: when it names none, no newer floor could name one. The
+   * floor matters when the stream must be read (it bounds the scan: a fresh instance would read
+   * from the first message) and when some id is named (a newer floor may settle it, sparing the
+   * ledger). An instance holding every earlier delivery (consecutive first deliveries) reads
+   * nothing, neither stream nor floor, to learn that it is the event's turn.
+   */
   async earlier(key: string, seq: number): Promise<string[]> {
-    await this.refreshFloor(false)
+    if (!this.floorReadAt || !this.held(seq - 1)) await this.refreshFloor(false)
     await this.scanTo(seq - 1)
+    let ids = this.unsettled(key, seq)
+    if (ids.length && Date.now() - this.floorReadAt >= this.o.floorMaxAgeMs) {
+      await this.refreshFloor(false)
+      ids = this.unsettled(key, seq)
+    }
+    return ids
+  }
+
+  /** How many times the ack floor was read (tests check what a turn costs). */
+  get floorReads(): number {
+    return this.reads
+  }
+
+  private unsettled(key: string, seq: number): string[] {
     const ids: string[] = []
     for (const [s, k] of this.known) if (s < seq && s > this.floor && k.key === key && !k.settled) ids.push(k.id)
     return ids
+  }
+
+  /** True when every message of the filter up to `upTo` is known here without reading the stream. */
+  private held(upTo: number): boolean {
+    let from = Math.max(this.scannedUpTo, this.floor) + 1
+    while (from <= upTo) {
+      const run = this.runs.find(r => from >= r.start && from <= r.end)
+      if (!run) return false
+      from = run.end + 1
+    }
+    return true
   }
 
   /** Reads the ack floor again (also after waiting: events at or below it are settled whoever held them). */
@@ -125,6 +174,7 @@ export class StreamOrder {
     if (!force && Date.now() - this.floorReadAt < this.o.floorMaxAgeMs) return
     const jsm = await this.o.jsm()
     const info: ConsumerInfo = await jsm.consumers.info(this.o.stream, this.o.durable)
+    this.reads++
     this.floorReadAt = Date.now()
     this.floor = Math.max(this.floor, info.ack_floor.stream_seq)
     for (const s of this.known.keys()) if (s <= this.floor) this.known.delete(s)
