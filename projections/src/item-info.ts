@@ -4,7 +4,7 @@
 // overwrites a newer one). Each change is also written to the change feed's outbox in the same
 // transaction, so the itemInfoChanged subscriptions get every change, once, in version order.
 import type { EventEnvelope } from '@gdmarket/platform/events'
-import { markApplied, type BatchHandler, type EventHandlers, type EventPosition } from '@gdmarket/platform/consumer'
+import type { BatchHandler, EventHandlers, EventPosition } from '@gdmarket/platform/consumer'
 import type { Kick, OutboxRow } from '@gdmarket/platform/outbox'
 import {
   canChange,
@@ -12,10 +12,11 @@ import {
   decide,
   itemIdOf,
   viewOf,
+  type ItemInfoRow,
   type ItemInfoView,
   type ProjectedEvents,
 } from './item-info-rules.js'
-import { findInfo, maxCursor, recordChange, writeInfo, type ProjectionsDb, type ProjectionsTx } from './store.js'
+import { findInfos, markAllApplied, maxCursor, recordChanges, writeInfos, type ProjectionsDb } from './store.js'
 
 /** The durable consumer's name, and the name its ProcessedEvent rows are kept under. */
 export const PROJECTIONS_CONSUMER = 'projections'
@@ -71,7 +72,9 @@ export async function applyEvent(
 
 /**
  * Applies events of different items in one transaction (all or none), in the order given; each as
- * applyEvent does. Returns what each changed.
+ * applyEvent does. Returns what each changed. A batch costs a few statements whatever its size:
+ * the applied records, the rows read, the new rows, one conditional update per changed row and
+ * the change feed's rows.
  */
 export async function applyEvents(
   deps: ProjectionDeps,
@@ -80,38 +83,50 @@ export async function applyEvents(
   const todo = batch.filter(({ event }) => itemIdOf(event) && canChange(event.type))
   if (!todo.length) return batch.map(() => null)
   const position = deps.changeFeed ? await deps.changeFeed.position.current() : 0n
-  const recorded: OutboxRow[] = []
+  let recorded: OutboxRow[] = []
   const changed = await deps.db.$transaction(async tx => {
-    const views = new Map<EventEnvelope, ItemInfoView | null>()
-    for (const { event, position: at } of todo) {
-      const view = await applyIn(tx, event, at.seq, position)
-      views.set(event, view)
-      if (view && deps.changeFeed) recorded.push(await recordChange(tx, deps.changeFeed.stream, view))
-    }
+    const fresh = await markAllApplied(
+      tx,
+      PROJECTIONS_CONSUMER,
+      todo.map(t => t.event.id),
+    )
+    const mine = todo.filter(t => fresh.has(t.event.id))
+    const read = await findInfos(tx, [...new Set(mine.map(t => itemIdOf(t.event)!))])
+    const { views, writes } = decideAll(read, mine, position)
+    await writeInfos(tx, writes)
+    const shown = [...views.values()].filter(v => v !== null)
+    if (shown.length && deps.changeFeed) recorded = await recordChanges(tx, deps.changeFeed.stream, shown)
     return views
   })
   if (recorded.length) deps.changeFeed?.kick(recorded)
   return batch.map(({ event }) => changed.get(event) ?? null)
 }
 
-/** One event in the transaction: the ItemInfo it changed (shown fields), or null. */
-async function applyIn(
-  tx: ProjectionsTx,
-  event: EventEnvelope,
-  seq: number,
+/**
+ * Each event's decision against the row as it stands after the ones before it (an item's events
+ * in one batch apply one after another), and per item the row to write over the one read.
+ */
+function decideAll(
+  read: Map<string, ItemInfoRow>,
+  events: { event: EventEnvelope; position: EventPosition }[],
   position: bigint,
-): Promise<ItemInfoView | null> {
-  const itemId = itemIdOf(event)
-  if (!itemId || !(await markApplied(tx, PROJECTIONS_CONSUMER, event.id))) return null
-  const current = await findInfo(tx, itemId)
-  const decided = decide(current, event, seq)
-  if (!decided) return null
-  const outcome = decided.changed
-    ? { ...decided, row: { ...decided.row, cursor: maxOf(decided.row.cursor, position) } }
-    : decided
-  await writeInfo(tx, current, outcome.row)
-  // Bookkeeping-only writes (a newer source version that shows nothing new) stay silent.
-  return outcome.changed ? viewOf(outcome.row) : null
+): { views: Map<EventEnvelope, ItemInfoView | null>; writes: { read: ItemInfoRow | null; next: ItemInfoRow }[] } {
+  const views = new Map<EventEnvelope, ItemInfoView | null>()
+  const latest = new Map<string, ItemInfoRow>()
+  for (const { event, position: at } of events) {
+    const itemId = itemIdOf(event)!
+    const decided = decide(latest.get(itemId) ?? read.get(itemId) ?? null, event, at.seq)
+    if (!decided) {
+      views.set(event, null)
+      continue
+    }
+    const row = decided.changed ? { ...decided.row, cursor: maxOf(decided.row.cursor, position) } : decided.row
+    latest.set(itemId, row)
+    // Bookkeeping-only writes (a newer source version that shows nothing new) stay silent.
+    views.set(event, decided.changed ? viewOf(row) : null)
+  }
+  const writes = [...latest].map(([itemId, next]) => ({ read: read.get(itemId) ?? null, next }))
+  return { views, writes }
 }
 
 const maxOf = (a: bigint, b: bigint): bigint => (a > b ? a : b)

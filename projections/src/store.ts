@@ -24,28 +24,63 @@ export class ConcurrentChange extends Error {
 export const findInfo = (tx: ProjectionsTx | ProjectionsDb, itemId: string): Promise<ItemInfoRow | null> =>
   tx.itemInfo.findUnique({ where: { itemId } })
 
-/**
- * Writes the decided row. Creating fails on the primary key and updating is conditional on the
- * row read (version and stream position), so a concurrent writer makes this throw, never clobber.
- */
-export async function writeInfo(tx: ProjectionsTx, current: ItemInfoRow | null, next: ItemInfoRow): Promise<void> {
-  if (!current) {
-    await tx.itemInfo.create({ data: next })
-    return
+/** The ItemInfos of `itemIds` that exist, by item id: one statement for a batch. */
+export async function findInfos(tx: ProjectionsTx, itemIds: string[]): Promise<Map<string, ItemInfoRow>> {
+  if (itemIds.length === 1) {
+    const row = await findInfo(tx, itemIds[0])
+    return new Map(row ? [[row.itemId, row]] : [])
   }
-  const { itemId, ...data } = next
-  const { count } = await tx.itemInfo.updateMany({
-    where: { itemId, version: current.version, lastSeq: current.lastSeq },
-    data,
-  })
-  if (count !== 1) throw new ConcurrentChange(itemId)
+  const rows = await tx.itemInfo.findMany({ where: { itemId: { in: itemIds } } })
+  return new Map(rows.map(r => [r.itemId, r]))
 }
 
-/** Records a change for the change feed, in the transaction that made it; the relay publishes it. */
-export async function recordChange(tx: ProjectionsTx, stream: string, view: ItemInfoView): Promise<OutboxRow> {
-  const row = { id: randomUUID(), subject: itemInfoChangedSubject(stream, view.itemId), envelope: view }
-  await tx.outboxEvent.create({ data: { ...row, envelope: view as unknown as Prisma.InputJsonValue } })
-  return row
+/**
+ * Records, in the transaction of the changes, that `consumer` applied each of `eventIds` (as
+ * markApplied does, one statement for all); returns those it had not applied before.
+ */
+export async function markAllApplied(tx: ProjectionsTx, consumer: string, eventIds: string[]): Promise<Set<string>> {
+  const rows = await tx.processedEvent.createManyAndReturn({
+    data: eventIds.map(eventId => ({ consumer, eventId })),
+    skipDuplicates: true,
+    select: { eventId: true },
+  })
+  return new Set(rows.map(r => r.eventId))
+}
+
+/**
+ * Writes each decided row: `read` is the row as the transaction read it (null: none). Creating
+ * fails on the primary key and updating is conditional on the row read (version and stream
+ * position), so a concurrent writer makes this throw, never clobber. New rows go in one statement.
+ */
+export async function writeInfos(tx: ProjectionsTx, writes: { read: ItemInfoRow | null; next: ItemInfoRow }[]) {
+  const created = writes.filter(w => !w.read).map(w => w.next)
+  if (created.length === 1) await tx.itemInfo.create({ data: created[0] })
+  else if (created.length) await tx.itemInfo.createMany({ data: created })
+  for (const { read, next } of writes) {
+    if (!read) continue
+    const { itemId, ...data } = next
+    const { count } = await tx.itemInfo.updateMany({
+      where: { itemId, version: read.version, lastSeq: read.lastSeq },
+      data,
+    })
+    if (count !== 1) throw new ConcurrentChange(itemId)
+  }
+}
+
+/**
+ * Records changes for the change feed, in the transaction that made them and in the order given
+ * (the feed's order: the outbox sequence grows row by row); the relay publishes them.
+ */
+export async function recordChanges(tx: ProjectionsTx, stream: string, views: ItemInfoView[]): Promise<OutboxRow[]> {
+  const rows = views.map(view => ({
+    id: randomUUID(),
+    subject: itemInfoChangedSubject(stream, view.itemId),
+    envelope: view,
+  }))
+  const data = rows.map(r => ({ ...r, envelope: r.envelope as unknown as Prisma.InputJsonValue }))
+  if (data.length === 1) await tx.outboxEvent.create({ data: data[0] })
+  else if (data.length) await tx.outboxEvent.createMany({ data })
+  return rows
 }
 
 /** One published change: which state of which item landed at which feed sequence. */
