@@ -4,7 +4,8 @@
 // what payment really did. While an intent is open the reservation refuses every other change of its
 // money or rental (CONFLICT), so a lend can never slip in between a refund and its settlement.
 import { randomUUID } from 'node:crypto'
-import { AppError, notFound } from '@gdmarket/platform/errors'
+import { AppError, notFound, paymentUnavailable } from '@gdmarket/platform/errors'
+import { isOutage } from '@gdmarket/platform/outage'
 import type { Cause, EventSink } from '@gdmarket/platform/outbox'
 import type { ReservationEvents } from '@gdmarket/contracts/reservation'
 import { PaymentUnavailable, type PaymentReceipt } from './payment-client.js'
@@ -108,10 +109,12 @@ async function abandon(deps: ReservationDeps, cause: Cause, pending: Reservation
 const certainlyNothing = (e: unknown): boolean =>
   (e instanceof AppError && e.code === 'PAYMENT_DECLINED') || (e instanceof PaymentUnavailable && e.notSent)
 
+export const SETTLE_LATER = 'payment answered; the reservation shows what it did within seconds'
+
 /**
- * Makes the call of a recorded intent and settles it from the answer. A lost answer leaves the
- * intent for the reconciler and the caller gets PAYMENT_UNAVAILABLE: within seconds the reservation
- * shows what payment really did.
+ * Makes the call of a recorded intent and settles it from the answer. A lost answer, or an answer
+ * the reservation database cannot record right now, leaves the intent for the reconciler and the
+ * caller gets PAYMENT_UNAVAILABLE: within seconds the reservation shows what payment really did.
  */
 export async function callAndSettle(
   deps: ReservationDeps,
@@ -129,7 +132,12 @@ export async function callAndSettle(
     if (certainlyNothing(e)) await abandon(deps, cause, pending)
     throw e
   }
-  const settled = await settle(deps, cause, pending, payment, answer)
+  const settled = await settle(deps, cause, pending, payment, answer).catch((e: unknown) => {
+    // Payment has acted by now: an outage here must not read as "nothing changed" (SERVICE_UNAVAILABLE).
+    // The intent stays, and the reconciler settles it from what payment did within seconds.
+    if (isOutage(e)) throw paymentUnavailable(SETTLE_LATER)
+    throw e
+  })
   if (settled) return settled
   // The reconciler settled it first, from the same answer payment gives everyone.
   const now = await findReservation(deps.db, pending.id)
