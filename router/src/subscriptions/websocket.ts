@@ -59,11 +59,12 @@ export function refuseUpgrade(socket: Socket, status: number, message: string, h
   socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${head}\r\n\r\n${message}`)
 }
 
-/** One whole unmasked server frame (FIN set): header and payload in one buffer, for one write. */
-export function frame(opcode: number, payload: Buffer): Buffer {
-  const length = payload.length
-  const header = length < 126 ? 2 : length < 65_536 ? 4 : 10
-  const out = Buffer.allocUnsafe(header + length)
+/** The size of a server frame's header for a payload of `length` bytes (RFC 6455 §5.2). */
+export const headerBytes = (length: number): 2 | 4 | 10 => (length < 126 ? 2 : length < 65_536 ? 4 : 10)
+
+/** Writes an unmasked FIN frame's header for `opcode` and `length` at the start of `out`; answers its size. */
+export function writeHeader(out: Buffer, opcode: number, length: number): number {
+  const header = headerBytes(length)
   out[0] = 0x80 | opcode
   if (header === 2) out[1] = length
   else if (header === 4) {
@@ -74,7 +75,13 @@ export function frame(opcode: number, payload: Buffer): Buffer {
     out.writeUInt32BE(Math.floor(length / 2 ** 32), 2)
     out.writeUInt32BE(length >>> 0, 6)
   }
-  payload.copy(out, header)
+  return header
+}
+
+/** One whole unmasked server frame (FIN set): header and payload in one buffer, for one write. */
+export function frame(opcode: number, payload: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(headerBytes(payload.length) + payload.length)
+  payload.copy(out, writeHeader(out, opcode, payload.length))
   return out
 }
 

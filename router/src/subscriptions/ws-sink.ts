@@ -7,6 +7,7 @@ import type { Socket } from 'node:net'
 import type { ExecutionResult } from 'graphql'
 import type { QueueSink, SubscriberQueue } from './queue.js'
 import type { SharedResult } from './shared.js'
+import { headerBytes, Opcode, writeHeader } from './websocket.js'
 
 /** What an operation needs of its connection (ws-server.ts). */
 export interface OperationSocket {
@@ -107,18 +108,8 @@ export class SocketWriter implements QueueSink<ExecutionResult> {
  */
 export function textFrame(prefix: string, prefixBytes: number, body: Buffer): Buffer {
   const length = prefixBytes + body.length + 1
-  const header = length < 126 ? 2 : length < 65_536 ? 4 : 10
-  const frame = Buffer.allocUnsafe(header + length)
-  frame[0] = 0x81 // FIN, text
-  if (header === 2) frame[1] = length
-  else if (header === 4) {
-    frame[1] = 126
-    frame.writeUInt16BE(length, 2)
-  } else {
-    frame[1] = 127
-    frame.writeUInt32BE(Math.floor(length / 2 ** 32), 2)
-    frame.writeUInt32BE(length >>> 0, 6)
-  }
+  const frame = Buffer.allocUnsafe(headerBytes(length) + length)
+  const header = writeHeader(frame, Opcode.text, length)
   const at = header + frame.write(prefix, header)
   body.copy(frame, at)
   frame[at + body.length] = 0x7d // }
