@@ -4,18 +4,15 @@
 // letters and is never delivered again (checked past the ack wait: 2.9 ignores `term(reason)`);
 // the heartbeat keeps a slow event from being redelivered; a killed instance's events come back
 // to another one after the short ack wait; `npm run deadletters` lists, shows and replays.
-import { afterAll, beforeAll, expect, it } from '@jest/globals'
+import { expect, it } from '@jest/globals'
 import { spawn } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
 import path from 'node:path'
-import { EventBus, deadLetterStream } from './bus.js'
+import { NATS, testStream } from '../../test/jetstream.js'
+import { deadLetterStream } from './bus.js'
 import { EventConsumer, type ConsumerLimits } from './consumer.js'
 import { createEvent, eventSubject, type EventEnvelope } from './events.js'
-import { createLogger } from './logger.js'
 
-const NATS = process.env.NATS_URL ?? 'nats://127.0.0.1:4222'
-const stream = `TC${randomBytes(4).toString('hex').toUpperCase()}`
-const logger = createLogger('consumer-test', 'silent')
+const { stream, logger, bus, newBus, consumers } = testStream('TC', 'consumer-test')
 const ACK_WAIT_MS = 1500
 const limits: ConsumerLimits = {
   concurrency: 4,
@@ -29,15 +26,6 @@ const limits: ConsumerLimits = {
   stallAfterMs: 10_000,
   pullExpiresMs: 2000,
 }
-const buses: EventBus[] = []
-const consumers: EventConsumer[] = []
-
-function newBus(): EventBus {
-  const bus = new EventBus({ url: NATS, stream, name: 'consumer-test', logger })
-  buses.push(bus)
-  return bus
-}
-const bus = newBus()
 
 /** Every delivery a handler saw, as `label` (`label!` when it failed). */
 const handled: string[] = []
@@ -105,19 +93,6 @@ const deadLetters = async () => {
   const { jsm } = await bus.ready()
   return (await jsm.streams.info(deadLetterStream(stream))).state.messages
 }
-
-beforeAll(async () => {
-  const { jsm } = await bus.ready()
-  // Test-local subjects (`itemtest.*`, …) so each test has its own durable consumer.
-  await jsm.streams.update(stream, { subjects: [`${stream.toLowerCase()}.>`] })
-})
-
-afterAll(async () => {
-  await Promise.all(consumers.map(c => c.stop()))
-  const { jsm } = await bus.ready()
-  for (const s of [stream, deadLetterStream(stream)]) await jsm.streams.delete(s).catch(() => undefined)
-  for (const b of buses) await b.close()
-})
 
 it('retries a failing event in place: the same key waits, other keys go on', async () => {
   startConsumer('order')

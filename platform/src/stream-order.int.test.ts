@@ -2,17 +2,13 @@
 // keys interleaved, a crashed instance's events redelivered to the others; a checker counts every
 // event applied before an earlier event of its key. Also what a turn costs a single instance: no
 // ack floor read per event (it holds every earlier delivery, so the floor cannot change its answer).
-import { afterAll, beforeAll, expect, it } from '@jest/globals'
-import { randomBytes } from 'node:crypto'
-import { EventBus } from './bus.js'
+import { expect, it } from '@jest/globals'
+import { testStream } from '../../test/jetstream.js'
 import { EventConsumer, type ConsumerLimits } from './consumer.js'
 import { createEvent, eventSubject, type EventEnvelope } from './events.js'
-import { createLogger } from './logger.js'
 import type { ConsumerLedger } from './stream-order.js'
 
-const NATS = process.env.NATS_URL ?? 'nats://127.0.0.1:4222'
-const stream = `TO${randomBytes(4).toString('hex').toUpperCase()}`
-const logger = createLogger('stream-order-test', 'silent')
+const { stream, logger, bus, newBus, consumers } = testStream('TO', 'stream-order-test')
 const ACK_WAIT_MS = 1500
 const limits: ConsumerLimits = {
   concurrency: 4,
@@ -26,15 +22,6 @@ const limits: ConsumerLimits = {
   stallAfterMs: 10_000,
   pullExpiresMs: 2000,
 }
-const buses: EventBus[] = []
-const consumers: EventConsumer[] = []
-
-function newBus(): EventBus {
-  const bus = new EventBus({ url: NATS, stream, name: 'stream-order-test', logger })
-  buses.push(bus)
-  return bus
-}
-const bus = newBus()
 
 /** The handlers' database, as a ledger: which events each consumer applied (or dead-lettered). */
 function memoryLedger(): ConsumerLedger {
@@ -117,18 +104,6 @@ async function until(ok: () => boolean | Promise<boolean>, ms = 30_000): Promise
 }
 
 const jitter = () => new Promise(r => setTimeout(r, Math.random() * 6))
-
-beforeAll(async () => {
-  const { jsm } = await bus.ready()
-  await jsm.streams.update(stream, { subjects: [`${stream.toLowerCase()}.>`] })
-})
-
-afterAll(async () => {
-  await Promise.all(consumers.map(c => c.stop()))
-  const { jsm } = await bus.ready()
-  await jsm.streams.delete(stream).catch(() => undefined)
-  for (const b of buses) await b.close()
-})
 
 it('applies every key in stream order across two instances, with a crashed instance redelivering its events', async () => {
   const ledger = memoryLedger()
