@@ -11,7 +11,8 @@ import pg from 'pg'
 import { DEV_JWT_SECRET } from '@gdmarket/platform/config'
 import { deadLetterStream } from '@gdmarket/platform/bus'
 import { spawnNode, waitReady } from '@gdmarket/platform/spawn'
-import { SERVICE_NAMES, SERVICES, type ServiceName } from '@gdmarket/contracts/services'
+import { SERVICE_NAMES, SERVICES, SUBGRAPHS, type ServiceName, type SubgraphName } from '@gdmarket/contracts/services'
+import { migrateDatabase } from '@gdmarket/platform/migrate'
 import { itemInfoFeedStream } from '@gdmarket/contracts/item-info'
 import type { Role } from '@gdmarket/platform/identity'
 import { signToken } from '../router/src/auth.js'
@@ -66,6 +67,13 @@ export class Stack {
   databaseUrl(name: ServiceName): string {
     if (name === 'payment') return `file:${path.join(this.tmp, 'payment.db')}`
     return `postgresql://postgres@127.0.0.1:5432/gdm_${this.id}_${name}`
+  }
+
+  /** A subgraph's database migrated as its process would at start, for a test of its store without the process. */
+  async migratedDatabase(name: SubgraphName): Promise<string> {
+    const url = this.databaseUrl(name)
+    await migrateDatabase({ url, dir: path.join(ROOT, 'prisma', SUBGRAPHS[name].database) })
+    return url
   }
 
   url(name: ServiceName): string {

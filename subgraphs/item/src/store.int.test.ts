@@ -3,11 +3,9 @@
 // kicked with exactly the row stored, and a request that may not hold writes nothing at all.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { randomUUID } from 'node:crypto'
-import path from 'node:path'
 import { createEvent, type EventEnvelope } from '@gdmarket/platform/events'
-import { migrateDatabase } from '@gdmarket/platform/migrate'
 import type { OutboxRow } from '@gdmarket/platform/outbox'
-import { ROOT, Stack } from '../../../test/harness.js'
+import { Stack } from '../../../test/harness.js'
 import { createItemDb, holdForRequest, itemOutbox, snapshot, type Item, type ItemDb } from './store.js'
 
 const stack = new Stack()
@@ -16,9 +14,7 @@ const kicked: OutboxRow[][] = []
 let transact: ReturnType<typeof itemOutbox>['transact']
 
 beforeAll(async () => {
-  const url = stack.databaseUrl('item')
-  await migrateDatabase({ url, dir: path.join(ROOT, 'prisma', 'item') })
-  db = createItemDb(url, 4)
+  db = createItemDb(await stack.migratedDatabase('item'), 4)
   transact = itemOutbox(db, 'GDMARKET', rows => kicked.push(rows ?? [])).transact
 }, 60_000)
 afterAll(async () => {

@@ -4,12 +4,10 @@
 // stored, and a confirmation with nothing to do writes nothing.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { randomUUID } from 'node:crypto'
-import path from 'node:path'
 import { createEvent, type EventEnvelope } from '@gdmarket/platform/events'
 import { newId } from '@gdmarket/platform/ids'
-import { migrateDatabase } from '@gdmarket/platform/migrate'
 import type { OutboxRow } from '@gdmarket/platform/outbox'
-import { ROOT, Stack } from '../../../test/harness.js'
+import { Stack } from '../../../test/harness.js'
 import {
   confirmHold,
   createReservation,
@@ -26,9 +24,7 @@ const kicked: OutboxRow[][] = []
 let transact: ReturnType<typeof reservationOutbox>['transact']
 
 beforeAll(async () => {
-  const url = stack.databaseUrl('reservation')
-  await migrateDatabase({ url, dir: path.join(ROOT, 'prisma', 'reservation') })
-  db = createReservationDb(url, 4)
+  db = createReservationDb(await stack.migratedDatabase('reservation'), 4)
   transact = reservationOutbox(db, 'GDMARKET', rows => kicked.push(rows ?? [])).transact
 }, 60_000)
 afterAll(async () => {
