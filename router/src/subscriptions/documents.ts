@@ -16,11 +16,38 @@ import {
   type SelectionSetNode,
   type ValidationRule,
 } from 'graphql'
-import { type OperationLimits, operationShapeRules, parseWithinLimits } from '../limits.js'
+import { checkOperationLimits, type OperationLimits, operationShapeRules, parseWithinLimits } from '../limits.js'
+import { forbiddenCharacterError } from '../plugins.js'
 import { PRIVATE_ITEM_INFO_FIELDS } from '@gdmarket/platform/privacy'
 import { ITEM_INFO_CHANGED } from './plan.js'
 
 export type CheckedDocument = { document: DocumentNode } | { errors: readonly GraphQLError[] }
+
+/**
+ * An operation sent over a streaming transport (WebSocket, SSE, multipart), checked as HTTP checks
+ * it: the supergraph loaded, a query sent, the document parsed and validated (through the cache),
+ * the operation limits, no forbidden character in the document or the variables.
+ */
+export function checkOperation(
+  schema: GraphQLSchema | undefined,
+  documents: DocumentCache,
+  limits: OperationLimits,
+  request: { query: unknown; operationName?: string; variables?: Record<string, unknown> },
+): { schema: GraphQLSchema; document: DocumentNode } | { errors: readonly GraphQLError[] } {
+  if (!schema)
+    return {
+      errors: [new GraphQLError('the supergraph is not loaded yet', { extensions: { code: 'SERVICE_UNAVAILABLE' } })],
+    }
+  if (typeof request.query !== 'string')
+    return { errors: [new GraphQLError('the request has no query', { extensions: { code: 'BAD_USER_INPUT' } })] }
+  const checked = documents.get(schema, request.query)
+  if ('errors' in checked) return checked
+  const { operationName, variables } = request
+  const refused = checkOperationLimits(schema, checked.document, limits, { operationName, variables })
+  if (refused.length) return { errors: refused }
+  const forbidden = forbiddenCharacterError(checked.document, request.variables)
+  return forbidden ? { errors: [forbidden] } : { schema, document: checked.document }
+}
 
 export class DocumentCache {
   private schema: GraphQLSchema | undefined

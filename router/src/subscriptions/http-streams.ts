@@ -14,10 +14,9 @@ import type { Caller } from '@gdmarket/platform/identity'
 import type { Logger } from '@gdmarket/platform/logger'
 import { type TokenPolicy, callerFromAuthorization } from '../auth.js'
 import type { SubscriptionLimits } from '../config.js'
-import { checkOperationLimits, type OperationLimits } from '../limits.js'
-import { forbiddenCharacterError } from '../plugins.js'
+import type { OperationLimits } from '../limits.js'
 import { type ConnectionLimits, refusalMessage } from './connections.js'
-import type { DocumentCache } from './documents.js'
+import { checkOperation, type DocumentCache } from './documents.js'
 import type { ExecuteOperation, SubscriptionService } from './serve.js'
 import { textOf } from './shared.js'
 
@@ -66,17 +65,14 @@ export function createHttpStreams(o: HttpStreamsOptions): HttpStreams {
     caller: Caller | null,
     onOverflow: () => void,
   ): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
-    const schema = o.apiSchema()
-    if (!schema) return { errors: [codeError('the supergraph is not loaded yet', 'SERVICE_UNAVAILABLE')] }
-    if (typeof params.query !== 'string') return { errors: [codeError('the request has no query', 'BAD_USER_INPUT')] }
-    const checked = o.documents.get(schema, params.query)
-    if ('errors' in checked) return { errors: checked.errors }
     const variables = (params.variables ?? undefined) as Record<string, unknown> | undefined
     const operationName = params.operationName ?? undefined
-    const refused = checkOperationLimits(schema, checked.document, o.operationLimits, { operationName, variables })
-    if (refused.length) return { errors: refused }
-    const forbidden = forbiddenCharacterError(checked.document, variables)
-    if (forbidden) return { errors: [forbidden] }
+    const checked = checkOperation(o.apiSchema(), o.documents, o.operationLimits, {
+      query: params.query,
+      operationName,
+      variables,
+    })
+    if ('errors' in checked) return { errors: checked.errors }
     if (getOperationAST(checked.document, operationName)?.operation !== 'subscription') {
       return o.executeOperation(
         { query: params.query, operationName, variables },
@@ -84,7 +80,7 @@ export function createHttpStreams(o: HttpStreamsOptions): HttpStreams {
       )
     }
     return o.service.subscribe({
-      schema,
+      schema: checked.schema,
       document: checked.document,
       query: params.query,
       operationName,

@@ -14,10 +14,9 @@ import type { Logger } from '@gdmarket/platform/logger'
 import { type TokenPolicy, callerFromAuthorization } from '../auth.js'
 import type { RouterContext } from '../context.js'
 import type { SubscriptionLimits } from '../config.js'
-import { checkOperationLimits, type OperationLimits } from '../limits.js'
-import { forbiddenCharacterError } from '../plugins.js'
+import type { OperationLimits } from '../limits.js'
 import { type ConnectionLimits, refusalMessage } from './connections.js'
-import type { DocumentCache } from './documents.js'
+import { checkOperation, type DocumentCache } from './documents.js'
 import { SubscriberQueue } from './queue.js'
 import type { SubscriptionService } from './serve.js'
 import { acceptResponse, checkHandshake, type Handshake, refuseUpgrade } from './websocket.js'
@@ -143,19 +142,14 @@ class WsServer implements ConnectionHost {
     const { limits } = this.o
     if (connection.running > limits.maxPerSocket)
       return connection.refused(operation, [badRequest(`at most ${limits.maxPerSocket} operations per connection`)])
-    const schema = this.o.apiSchema()
-    if (!schema)
-      return connection.refused(operation, [
-        new GraphQLError('the supergraph is not loaded yet', { extensions: { code: 'SERVICE_UNAVAILABLE' } }),
-      ])
-    const checked = this.o.documents.get(schema, payload.query)
-    if ('errors' in checked) return connection.refused(operation, checked.errors)
-    const refused = checkOperationLimits(schema, checked.document, this.o.operationLimits, payload)
-    if (refused.length) return connection.refused(operation, refused)
     const variables = payload.variables ?? undefined
-    const forbidden = forbiddenCharacterError(checked.document, variables)
-    if (forbidden) return connection.refused(operation, [forbidden])
     const operationName = payload.operationName ?? undefined
+    const checked = checkOperation(this.o.apiSchema(), this.o.documents, this.o.operationLimits, {
+      query: payload.query,
+      operationName,
+      variables,
+    })
+    if ('errors' in checked) return connection.refused(operation, checked.errors)
     const ast = getOperationAST(checked.document, operationName)
     if (!ast) return connection.refused(operation, [new GraphQLError('Unable to identify operation')])
 
@@ -171,7 +165,7 @@ class WsServer implements ConnectionHost {
       return connection.result(operation, result)
     }
     const subscribed = await this.o.service.subscribe({
-      schema,
+      schema: checked.schema,
       document: checked.document,
       query: payload.query,
       operationName,
