@@ -31,7 +31,10 @@ import type { BenchPart } from './run.js'
 const WORKERS = 16
 const DURATION_S = Number(process.env.BENCH_WRITE_S ?? 20)
 const POLL_MS = 10
-const RATES = [50, 100, 200, 400]
+/** BENCH_WRITE_RATES=200 (or 100,200): only those offered rates, to measure one lever at one load. */
+const RATES = (process.env.BENCH_WRITE_RATES ?? '50,100,200,400').split(',').map(Number)
+/** BENCH_WRITE_PARTS=load (or loop,idle): only those parts of the write bench. */
+const PARTS = new Set((process.env.BENCH_WRITE_PARTS ?? 'loop,idle,load').split(','))
 const IDLE_RESERVATIONS = 50
 /** How long after the last send a load step waits for its stragglers. */
 const DRAIN_S = 30
@@ -374,14 +377,19 @@ export const writePathBench: BenchPart = {
       )
       const o = await observe(stack, owner)
       try {
-        const looped = await loop(url, owner, renters, meter)
-        const idled = await idle(url, renters[0], fresh.splice(0, IDLE_RESERVATIONS), o)
+        const looped = PARTS.has('loop') ? await loop(url, owner, renters, meter) : {}
+        const idled = PARTS.has('idle') ? await idle(url, renters[0], fresh.splice(0, IDLE_RESERVATIONS), o) : undefined
         const load: Record<string, unknown> = {}
-        for (const rate of RATES) {
+        for (const rate of PARTS.has('load') ? RATES : []) {
           console.error(`bench: write: ${rate}/s offered…`)
           load[`at_${rate}`] = await offered(url, renters[1], fresh.splice(0, rate * DURATION_S), rate, o, meter)
         }
-        return { ...looped, write_idle: idled, write_load: load, write_consumers: await backlog(stack) }
+        return {
+          ...looped,
+          ...(idled ? { write_idle: idled } : {}),
+          ...(PARTS.has('load') ? { write_load: load } : {}),
+          write_consumers: await backlog(stack),
+        }
       } finally {
         await o.close()
       }

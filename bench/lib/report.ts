@@ -250,7 +250,9 @@ databases, SQLite file and JetStream stream per part; nothing shared with \`npm 
 \`bench/results/<date>.json\` and \`bench/results/latest.json\`, prints a table, and rewrites this
 file and the chart. Parts: \`npm run bench -- router write subscriptions\` runs only those named.
 \`--full-soak\` makes the router soak 5 minutes (default \`BENCH_SOAK_S=60\`); \`BENCH_DURATION_S\`
-(20), \`BENCH_WARMUP_S\` (5) and \`BENCH_WRITE_S\` (20) set the other windows.
+(20), \`BENCH_WARMUP_S\` (5) and \`BENCH_WRITE_S\` (20) set the other windows. To measure one change
+at one load: \`BENCH_WRITE_PARTS\` (\`loop,idle,load\`) picks the write path's parts and
+\`BENCH_WRITE_RATES\` (\`50,100,200,400\`) its offered rates.
 
 **Last run:** ${String(results.date ?? '')} · ${os.cpus().length} cores (${escapeXml(cpu)}) · Node ${process.version} · ${os.platform()} ${os.release()}.
 1-minute load average when the routers' measurements began: ${fmt(router.loadavg_at_start)} (other work on the
