@@ -1,7 +1,7 @@
-import { describe, expect, it } from '@jest/globals'
+import { afterEach, describe, expect, it, jest } from '@jest/globals'
 import { GraphQLError } from 'graphql'
 import { SignJWT } from 'jose'
-import { callerFromAuthorization, signToken, type TokenPolicy, verifyToken } from './auth.js'
+import { callerFromAuthorization, signToken, type TokenPolicy, VerifiedTokens, verifyToken } from './auth.js'
 
 const SECRET = 'a-test-secret-of-some-length'
 const POLICY: TokenPolicy = { secret: SECRET, maxLifetimeSeconds: 24 * 3600, clockToleranceSeconds: 30 }
@@ -128,5 +128,64 @@ describe('callerFromAuthorization', () => {
   it('asks for HTTP 401', async () => {
     const err = await callerFromAuthorization('Bearer x', POLICY).catch((e: unknown) => e)
     expect((err as GraphQLError).extensions.http).toMatchObject({ status: 401 })
+  })
+})
+
+describe('verified tokens', () => {
+  afterEach(() => {
+    jest.useRealTimers()
+  })
+  // Only the clock: jose's WebCrypto jobs and promises run as usual.
+  const fakeClock = () =>
+    jest.useFakeTimers({
+      doNotFake: [
+        'nextTick',
+        'setImmediate',
+        'queueMicrotask',
+        'setTimeout',
+        'clearTimeout',
+        'setInterval',
+        'clearInterval',
+      ],
+    })
+
+  it('answers a remembered caller until its exp, then forgets it', () => {
+    const verified = new VerifiedTokens(10)
+    verified.remember('t', alice, 1000)
+    expect(verified.get('t', 999_999)).toEqual(alice)
+    expect(verified.get('t', 1_000_000)).toBeUndefined()
+    expect(verified.remembered).toBe(0)
+  })
+
+  it('forgets the oldest past its size, and remembers nothing with size 0', () => {
+    const verified = new VerifiedTokens(2)
+    for (const t of ['a', 'b', 'c']) verified.remember(t, alice, 2_000_000_000)
+    expect(['a', 'b', 'c'].map(t => verified.get(t, 0) !== undefined)).toEqual([false, true, true])
+    const none = new VerifiedTokens(0)
+    none.remember('a', alice, 2_000_000_000)
+    expect(none.get('a', 0)).toBeUndefined()
+  })
+
+  it('refuses a token once it has expired, though it was verified before', async () => {
+    fakeClock()
+    const policy: TokenPolicy = { ...POLICY, clockToleranceSeconds: 0 }
+    const token = await signToken(alice, SECRET, { expiresIn: 60 })
+    await expect(verifyToken(token, policy)).resolves.toEqual(alice)
+    jest.setSystemTime(Date.now() + 61_000)
+    await expect(verifyToken(token, policy)).rejects.toThrow('expired')
+  })
+
+  it('never answers a token verified under one secret for a policy with another', async () => {
+    const token = await signToken(alice, SECRET)
+    await expect(verifyToken(token, POLICY)).resolves.toEqual(alice)
+    const other: TokenPolicy = { ...POLICY, secret: 'another-secret-of-some-length' }
+    expect(await codeOf(verifyToken(token, other))).toBe('UNAUTHENTICATED')
+  })
+
+  it('gives every request a caller it cannot change for the next', async () => {
+    const token = await signToken(alice, SECRET)
+    const first = await verifyToken(token, POLICY)
+    expect(() => (first.roles as string[]).push('owner')).toThrow()
+    await expect(verifyToken(token, POLICY)).resolves.toEqual(alice)
   })
 })

@@ -22,6 +22,8 @@ export interface TokenPolicy {
   maxLifetimeSeconds: number
   /** JWT_CLOCK_TOLERANCE_S: seconds of clock skew allowed on exp, nbf and the lifetime. */
   clockToleranceSeconds: number
+  /** JWT_VERIFIED_CACHE_SIZE: tokens remembered as verified until they expire (0: verify every time). */
+  verifiedCacheSize?: number
 }
 
 export const DEFAULT_TOKEN_LIFETIME_S = 24 * 60 * 60
@@ -35,7 +37,55 @@ export function readTokenPolicy(r: ConfigReader, mode: RuntimeMode): TokenPolicy
     audience: audience || undefined,
     maxLifetimeSeconds: r.int('JWT_MAX_LIFETIME_S', DEFAULT_TOKEN_LIFETIME_S, { min: 60, max: 365 * 24 * 60 * 60 }),
     clockToleranceSeconds: r.int('JWT_CLOCK_TOLERANCE_S', 30, { min: 0, max: 600 }),
+    verifiedCacheSize: r.int('JWT_VERIFIED_CACHE_SIZE', DEFAULT_VERIFIED_CACHE_SIZE, { min: 0, max: 1_000_000 }),
   }
+}
+
+export const DEFAULT_VERIFIED_CACHE_SIZE = 10_000
+
+/**
+ * Tokens already verified, with their callers, each until its `exp`: a client sends the same token
+ * with every request, and an HMAC through WebCrypto (a key import and a thread-pool job) was a tenth
+ * of the router's CPU. Keyed by the whole token, signature included, so only a token that passed
+ * verification is ever answered from here; the oldest is forgotten first past `size`.
+ */
+export class VerifiedTokens {
+  private readonly callers = new Map<string, { caller: Caller; expiresAtMs: number }>()
+
+  constructor(private readonly size: number) {}
+
+  get(token: string, nowMs = Date.now()): Caller | undefined {
+    const known = this.callers.get(token)
+    if (!known) return undefined
+    if (nowMs < known.expiresAtMs) return known.caller
+    this.callers.delete(token)
+    return undefined
+  }
+
+  remember(token: string, caller: Caller, exp: number): void {
+    if (this.size === 0) return
+    this.callers.delete(token)
+    this.callers.set(token, {
+      caller: Object.freeze({ ...caller, roles: Object.freeze([...caller.roles]) as Role[] }),
+      expiresAtMs: exp * 1000,
+    })
+    if (this.callers.size > this.size) this.callers.delete(this.callers.keys().next().value as string)
+  }
+
+  get remembered(): number {
+    return this.callers.size
+  }
+}
+
+/** One cache per policy: a token verified under one secret says nothing under another. */
+const verifiedUnder = new WeakMap<TokenPolicy, VerifiedTokens>()
+const verifiedTokens = (policy: TokenPolicy): VerifiedTokens => {
+  let verified = verifiedUnder.get(policy)
+  if (!verified) {
+    verified = new VerifiedTokens(policy.verifiedCacheSize ?? DEFAULT_VERIFIED_CACHE_SIZE)
+    verifiedUnder.set(policy, verified)
+  }
+  return verified
 }
 
 const ALGORITHM = 'HS256'
@@ -55,8 +105,20 @@ export function unauthenticatedError(message: string): GraphQLError {
 const isRole = (value: unknown): value is Role =>
   typeof value === 'string' && (ROLES as readonly string[]).includes(value)
 
-/** Verifies a token and returns its caller; throws an UNAUTHENTICATED GraphQLError otherwise. */
+/**
+ * Verifies a token and returns its caller; throws an UNAUTHENTICATED GraphQLError otherwise. A token
+ * verified before under the same policy is answered from memory until its `exp`.
+ */
 export async function verifyToken(token: string, policy: TokenPolicy): Promise<Caller> {
+  const verified = verifiedTokens(policy)
+  const known = verified.get(token)
+  if (known) return known
+  const { caller, exp } = await checkToken(token, policy)
+  verified.remember(token, caller, exp)
+  return caller
+}
+
+async function checkToken(token: string, policy: TokenPolicy): Promise<{ caller: Caller; exp: number }> {
   let payload: JWTPayload
   try {
     ;({ payload } = await jwtVerify(token, keyOf(policy.secret), {
@@ -87,7 +149,7 @@ export async function verifyToken(token: string, policy: TokenPolicy): Promise<C
   if (problem) throw unauthenticatedError(`the token's ${problem}`)
   if (!Array.isArray(roles) || !roles.every(isRole))
     throw unauthenticatedError(`the token's roles must be an array of ${ROLES.join(', ')}`)
-  return { userId: sub, name, roles: [...new Set(roles)] }
+  return { caller: { userId: sub, name, roles: [...new Set(roles)] }, exp }
 }
 
 /** The caller named by an Authorization header value: null when there is none. */
