@@ -1,8 +1,9 @@
-// Database URLs and Prisma driver adapters, the same way for every service.
+// Database URLs, pools and Prisma driver adapters, the same way for every service.
 import path from 'node:path'
-import type pg from 'pg'
+import pg from 'pg'
 import { PrismaPg } from '@prisma/adapter-pg'
 import { PrismaLibSql } from '@prisma/adapter-libsql'
+import { pgStatements, statementName, type Statements } from './statements.js'
 
 export const isPostgresUrl = (url: string): boolean => /^postgres(ql)?:\/\//.test(url)
 
@@ -28,17 +29,34 @@ export interface PoolOptions {
   queryTimeoutMs?: number
 }
 
-/** The driver adapter a generated Prisma client needs for this url. */
-export function prismaAdapter(url: string, poolSize = 10, pool: PoolOptions = {}) {
+// bigint columns (sequences, stream positions) as BigInt, as Prisma reads them, not as strings.
+const INT8 = 20
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8 ? (v: string) => BigInt(v) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+}
+
+/** The pool of a PostgreSQL database: Prisma's adapter and the service's own statements share it. */
+export function postgresPool(url: string, poolSize = 10, pool: PoolOptions = {}): pg.Pool {
+  return new pg.Pool(
+    pgConfig(url, {
+      max: poolSize,
+      // Without these a database behind a dropped link hangs a request forever instead of failing it.
+      connectionTimeoutMillis: pool.connectTimeoutMs ?? 5_000,
+      query_timeout: pool.queryTimeoutMs ?? 30_000,
+      types,
+    }),
+  )
+}
+
+/** The driver adapter a generated Prisma client needs for this url (PostgreSQL on `pool` when given). */
+export function prismaAdapter(url: string, poolSize = 10, pool: PoolOptions = {}, pgPool?: pg.Pool) {
   if (isPostgresUrl(url))
-    return new PrismaPg(
-      pgConfig(url, {
-        max: poolSize,
-        // Without these a database behind a dropped link hangs a request forever instead of failing it.
-        connectionTimeoutMillis: pool.connectTimeoutMs ?? 5_000,
-        query_timeout: pool.queryTimeoutMs ?? 30_000,
-      }),
-    )
+    return new PrismaPg(pgPool ?? postgresPool(url, poolSize, pool), {
+      disposeExternalPool: true,
+      // Prisma's queries prepared once per connection too (its texts are few: one per query shape).
+      statementNameGenerator: query => statementName(query.sql) ?? '',
+    })
   return new PrismaLibSql({ url: `file:${sqliteFile(url)}` })
 }
 
@@ -47,3 +65,16 @@ export const prismaClientFactory =
   <C>(Client: new (options: { adapter: ReturnType<typeof prismaAdapter> }) => C) =>
   (url: string, poolSize: number, pool?: PoolOptions): C =>
     new Client({ adapter: prismaAdapter(url, poolSize, pool) })
+
+/** A PostgreSQL database as a service holds it: its Prisma client, and its hot statements on the same pool. */
+export type PostgresDatabase<C> = C & { statements: Statements }
+
+/** `create(url, poolSize, pool)` for a PostgreSQL service: the Prisma client with `statements` beside it. */
+export const postgresClientFactory =
+  <C extends object>(Client: new (options: { adapter: ReturnType<typeof prismaAdapter> }) => C) =>
+  (url: string, poolSize: number, options?: PoolOptions): PostgresDatabase<C> => {
+    const pool = postgresPool(url, poolSize, options)
+    return Object.assign(new Client({ adapter: prismaAdapter(url, poolSize, options, pool) }), {
+      statements: pgStatements(pool),
+    })
+  }

@@ -14,6 +14,9 @@ it('recognises a database or service that is down for now', () => {
   expect(isOutage(serviceUnavailable())).toBe(true)
   expect(isOutage(new Error('Transaction API error: Unable to start a transaction in the given time.'))).toBe(true)
   expect(isOutage(new AppError('PAYMENT_UNAVAILABLE', 'down'))).toBe(true)
+  // pg itself, for the statements a service runs without Prisma (statements.ts)
+  expect(isOutage(new Error('Query read timeout'))).toBe(true)
+  expect(isOutage(new Error('timeout exceeded when trying to connect'))).toBe(true)
 })
 
 it('leaves failures no retry can fix alone', () => {

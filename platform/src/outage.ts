@@ -27,7 +27,7 @@ const ERRNO_CODES = new Set([
 ])
 const SQLSTATES = /^(08...|57P0[123]|53300|40001|40P01)$/
 const MESSAGES =
-  /connection terminated|connection timeout|timeout exceeded when trying to connect|can't reach database|server has closed the connection|connection (is )?closed|socket hang up|database system is (starting up|shutting down)|the database system is in recovery|unable to start a transaction in the given time|transaction already closed/i
+  /connection terminated|connection timeout|timeout exceeded when trying to connect|can't reach database|server has closed the connection|connection (is )?closed|socket hang up|database system is (starting up|shutting down)|the database system is in recovery|unable to start a transaction in the given time|transaction already closed|query read timeout/i
 
 /** True when `err` (or what caused it) says something needed is down for now: retry later, never give up on it. */
 export function isOutage(err: unknown, depth = 0): boolean {

@@ -1,17 +1,17 @@
 // Data access for the projections database: the one module that talks to Prisma.
 import { inKeyOrder } from '@gdmarket/platform/rows'
 import { randomUUID } from 'node:crypto'
-import { prismaClientFactory } from '@gdmarket/platform/database'
+import { postgresClientFactory, type PostgresDatabase } from '@gdmarket/platform/database'
 import { itemInfoChangedSubject } from '@gdmarket/contracts/item-info'
 import { prismaOutboxStore, type OutboxRow, type OutboxStore, type PublishedRow } from '@gdmarket/platform/outbox'
 import { PrismaClient, type Prisma } from '../../generated/projections/client.js'
 import { newestFirst, type Page } from '@gdmarket/platform/paging'
 import type { ItemInfoRow, ItemInfoView } from './item-info-rules.js'
 
-export type ProjectionsDb = PrismaClient
+export type ProjectionsDb = PostgresDatabase<PrismaClient>
 export type ProjectionsTx = Prisma.TransactionClient
 
-export const createProjectionsDb = prismaClientFactory(PrismaClient)
+export const createProjectionsDb = postgresClientFactory(PrismaClient)
 
 /** Another writer changed the row between our read and our write; the event is retried. */
 export class ConcurrentChange extends Error {

@@ -1,6 +1,6 @@
 // Data access for the item database: the one module that talks to Prisma.
 import { inKeyOrder, updateIfUnchanged as updateVersioned } from '@gdmarket/platform/rows'
-import { prismaClientFactory } from '@gdmarket/platform/database'
+import { postgresClientFactory, type PostgresDatabase } from '@gdmarket/platform/database'
 import { prismaIdempotencyTable } from '@gdmarket/platform/idempotency'
 import { prismaOutbox, type Kick } from '@gdmarket/platform/outbox'
 import { written, type StatementSink, type Written } from '@gdmarket/platform/outbox-statement'
@@ -14,11 +14,11 @@ import {
 import { newestFirst, type Page } from '@gdmarket/platform/paging'
 import { Prisma, PrismaClient, type Item } from '../../../generated/item/client.js'
 
-export type ItemDb = PrismaClient
+export type ItemDb = PostgresDatabase<PrismaClient>
 export type ItemTx = Prisma.TransactionClient
 export type { Item }
 
-export const createItemDb = prismaClientFactory(PrismaClient)
+export const createItemDb = postgresClientFactory(PrismaClient)
 
 /** Use cases write state and events through `transact`; the relay publishes from `store`. */
 export const itemOutbox = (db: ItemDb, stream: string, kick: Kick) =>

@@ -1,6 +1,6 @@
 // Data access for the reservation database: the one module that talks to Prisma.
 import { inKeyOrder, updateIfUnchanged as updateVersioned } from '@gdmarket/platform/rows'
-import { prismaClientFactory } from '@gdmarket/platform/database'
+import { postgresClientFactory, type PostgresDatabase } from '@gdmarket/platform/database'
 import { prismaIdempotencyTable } from '@gdmarket/platform/idempotency'
 import { prismaOutbox, type Kick } from '@gdmarket/platform/outbox'
 import { written, type StatementSink, type Written } from '@gdmarket/platform/outbox-statement'
@@ -8,11 +8,11 @@ import { reservationEvents, type ReservationEvents, type ReservationSnapshot } f
 import { newestFirst, type Page } from '@gdmarket/platform/paging'
 import { Prisma, PrismaClient, type Reservation } from '../../../generated/reservation/client.js'
 
-export type ReservationDb = PrismaClient
+export type ReservationDb = PostgresDatabase<PrismaClient>
 export type ReservationTx = Prisma.TransactionClient
 export type { Reservation }
 
-export const createReservationDb = prismaClientFactory(PrismaClient)
+export const createReservationDb = postgresClientFactory(PrismaClient)
 
 /** Use cases write state and events through `transact`; the relay publishes from `store`. */
 export const reservationOutbox = (db: ReservationDb, stream: string, kick: Kick) =>
