@@ -1,23 +1,44 @@
 // Events written by the very statement that makes their change. A hot handler's change and its
-// OutboxEvent row go in one SQL statement (a CTE), so it needs one round trip and, alone, no
+// OutboxEvent rows go in one SQL statement (a CTE), so it needs one round trip and, alone, no
 // transaction at all: PostgreSQL commits a single statement atomically (autocommit), which saves
-// BEGIN, COMMIT and the outbox INSERT. The envelope's fixed parts (id, occurredAt, cause, the
-// payload known up front) are built here as createEvent builds them; the parts that depend on the
-// changed row (its version, its snapshot) are jsonb SQL over that row, given by the store, whose
-// tests check they equal the TypeScript snapshot of the same row. PostgreSQL only (jsonb).
+// BEGIN, COMMIT and the outbox INSERT. One statement takes any number of inputs (the events of a
+// consumer's batch, each of another aggregate: arrays unnested), so a batch costs one round trip
+// too. Each input's envelope is built here as createEvent builds it (its id, time, cause and the
+// payload known up front) and passed as a parameter; the parts that depend on the changed row (its
+// version, its snapshot) are jsonb SQL over that row, given by the store, whose tests check they
+// equal the TypeScript snapshot of the same row. PostgreSQL only (jsonb).
 import { join, raw, sqltag as sql, type Sql } from '@prisma/client/runtime/client'
-import { createEvent, eventSubject, type NewEvent } from './events.js'
-import type { OutboxRow } from './outbox.js'
+import { createEvent, eventSubject } from './events.js'
+import type { Cause, OutboxRow } from './outbox.js'
 
-/** Event `K`'s envelope as a statement writes it: `R` are the payload fields taken from the changed row. */
-export interface StatementEvent<C, K extends keyof C & string, R extends keyof C[K] & string> {
+/** One event a statement may write: its aggregate, its cause, and the payload known before it runs. */
+export interface StatementInput<P> {
   aggregateId: string
+  cause: Cause
+  data: P
+}
+
+/** What a statement's changed row gives event `K`'s envelope: `R` are the payload fields taken from it. */
+export interface FromRow<C, K extends keyof C & string, R extends keyof C[K] & string> {
   /** The aggregate's version after the change, as SQL over the changed row (`held."version"`). */
   aggregateVersion: Sql
-  /** The payload fields known before the statement runs. */
-  data: Omit<C[K], R>
   /** The payload fields that come from the changed row, as jsonb SQL over it. */
   fromRow: { [P in R]: Sql }
+}
+
+/** Event `K` as one statement writes it for its inputs. */
+export interface StatementEvent {
+  /**
+   * Each input's envelope, in the inputs' order: the statement passes them as a `jsonb[]` parameter
+   * and carries each into its changed row as the column `"envelope"`.
+   */
+  envelopes: string[]
+  /**
+   * The body of a CTE (`outbox AS (${...})`) inserting one OutboxEvent row per row of the CTE named
+   * `from` (the changed rows, each with its `"envelope"`), with the version and payload parts taken
+   * from that row. It returns the rows it wrote, for `written(cte)` in the statement's SELECT.
+   */
+  outbox: Sql
 }
 
 /** The column a statement selects its written outbox rows into (`written(cte)`). */
@@ -27,51 +48,49 @@ export interface Written {
 
 /** What a statement that writes its own outbox rows gets from the sink. */
 export interface StatementSink<C> {
-  /**
-   * The body of a CTE (`outbox AS (${...})`) inserting event `type`'s OutboxEvent row if the CTE
-   * named `from` (the changed row, at most one; a name written in the store, never input) has a
-   * row. It returns the row it wrote, for `written(cte)` in the statement's SELECT.
-   */
-  outbox<K extends keyof C & string, R extends keyof C[K] & string>(
+  /** Event `type`, written by a statement for every row of `from` (a name written in the store, never input). */
+  event<K extends keyof C & string, R extends keyof C[K] & string>(
     type: K,
     from: string,
-    e: StatementEvent<C, K, R>,
-  ): Sql
-  /**
-   * The statement's row without its `outboxWritten` column, whose rows the relay is kicked with
-   * (after the commit: at once without a transaction); null when the statement returned no row.
-   */
-  written<T>(row: (T & Written) | undefined): T | null
+    inputs: StatementInput<Omit<C[K], R>>[],
+    row: FromRow<C, K, R>,
+  ): StatementEvent
+  /** Hands the rows a statement wrote (its `outboxWritten`) to the relay, which publishes them after the commit. */
+  wrote(rows: OutboxRow[] | null): void
 }
 
-/** The outbox rows a CTE named `cte` inserted, as one json column of the statement's SELECT. */
-export const written = (cte: string): Sql => sql`(SELECT json_agg(w) FROM ${raw(cte)} w) AS "outboxWritten"`
+/**
+ * The outbox rows a CTE named `cte` inserted, as one json column of the statement's SELECT; the
+ * envelope as its text, which the relay publishes as it is.
+ */
+export const written = (cte: string): Sql =>
+  sql`(SELECT json_agg(json_build_object('id', w."id", 'subject', w."subject", 'envelope', w."envelope"::text))
+    FROM ${raw(cte)} w) AS "outboxWritten"`
 
-/** A StatementSink for events with this cause; `wrote` hears of every row a statement wrote. */
+/** A StatementSink of the stream's `context`; `wrote` hears of every row a statement wrote. */
 export function statementSink<C>(
   stream: string,
   context: string,
-  cause: NewEvent<unknown>['cause'],
   wrote: (rows: OutboxRow[]) => void,
 ): StatementSink<C> {
   return {
-    outbox(type, from, e) {
-      const event = createEvent({ type, aggregateId: e.aggregateId, aggregateVersion: 0, data: e.data, cause })
-      const fromRow = Object.entries<Sql>(e.fromRow).map(([k, v]) => sql`${k}::text, ${v}`)
+    event(type, from, inputs, { aggregateVersion, fromRow }) {
+      const envelopes = inputs.map(({ aggregateId, cause, data }) =>
+        JSON.stringify(createEvent({ type, aggregateId, aggregateVersion: 0, data, cause })),
+      )
+      const parts = Object.entries<Sql>(fromRow).map(([k, v]) => sql`${k}::text, ${v}`)
       // `||` replaces the placeholder version and payload with the ones that take the row's parts.
-      return sql`INSERT INTO "OutboxEvent" ("id", "subject", "envelope")
-        SELECT ${event.id}::uuid, ${eventSubject(stream, context, type)},
-          ${JSON.stringify(event)}::jsonb || jsonb_build_object(
-            'aggregateVersion', ${e.aggregateVersion},
-            'data', ${JSON.stringify(e.data)}::jsonb || jsonb_build_object(${join(fromRow, ', ')}))
+      const outbox = sql`INSERT INTO "OutboxEvent" ("id", "subject", "envelope")
+        SELECT (${raw(from)}."envelope"->>'id')::uuid, ${eventSubject(stream, context, type)},
+          ${raw(from)}."envelope" || jsonb_build_object(
+            'aggregateVersion', ${aggregateVersion},
+            'data', (${raw(from)}."envelope"->'data') || jsonb_build_object(${join(parts, ', ')}))
         FROM ${raw(from)}
         RETURNING "id", "subject", "envelope"`
+      return { envelopes, outbox }
     },
-    written<T>(row: (T & Written) | undefined): T | null {
-      if (!row) return null
-      const { outboxWritten, ...rest } = row
-      if (outboxWritten?.length) wrote(outboxWritten)
-      return rest as unknown as T
+    wrote(rows) {
+      if (rows?.length) wrote(rows)
     },
   }
 }

@@ -5,6 +5,7 @@ import type { EventBus } from './bus.js'
 import { createEvent, eventSubject, type EventCatalogue, type EventEnvelope, type NewEvent } from './events.js'
 import type { Logger } from './logger.js'
 import { statementSink, type StatementSink } from './outbox-statement.js'
+import type { Statements } from './statements.js'
 
 /** Tells the relay there is something to publish: the rows just committed, or none to make it look. */
 export type Kick = (rows?: OutboxRow[]) => void
@@ -202,8 +203,8 @@ export type Cause = NewEvent<unknown>['cause']
 export interface TransactorOptions<Tx, C> {
   /** Runs fn in one database transaction (the Prisma client's $transaction). */
   begin: <T>(fn: (tx: Tx) => Promise<T>) => Promise<T>
-  /** The database outside any transaction, where each statement commits on its own. */
-  db: Tx
+  /** The database outside any transaction, where each statement commits on its own (PostgreSQL). */
+  statements?: Statements
   insertOutbox: (tx: Tx, row: OutboxRow) => Promise<unknown>
   stream: string
   /** The events this service publishes. */
@@ -220,7 +221,7 @@ export interface Transact<Tx, C> {
    * database in no transaction: committed on its own, it needs neither BEGIN nor COMMIT. `fn` must
    * run exactly one writing statement, or what it writes is not atomic. The relay is kicked after it.
    */
-  alone<T>(cause: Cause, fn: (db: Tx, events: StatementSink<C>) => Promise<T>): Promise<T>
+  alone<T>(fn: (db: Statements, events: StatementSink<C>) => Promise<T>): Promise<T>
 }
 
 export function createTransactor<Tx, C>(o: TransactorOptions<Tx, C>): Transact<Tx, C> {
@@ -229,6 +230,7 @@ export function createTransactor<Tx, C>(o: TransactorOptions<Tx, C>): Transact<T
     let written: OutboxRow[] = []
     const result = await o.begin(tx => {
       written = [] // a retried transaction starts over
+      const statements = statementSink<C>(o.stream, context, rows => written.push(...rows))
       const sink = (cause: Cause): EventSink<C> => ({
         async emit(type, aggregateId, aggregateVersion, data) {
           const event = createEvent({ type, aggregateId, aggregateVersion, data, cause })
@@ -238,18 +240,19 @@ export function createTransactor<Tx, C>(o: TransactorOptions<Tx, C>): Transact<T
           return event
         },
         withCause: sink,
-        ...statementSink<C>(o.stream, context, cause, rows => written.push(...rows)),
+        ...statements,
       })
       return fn(tx, sink(cause))
     })
     if (written.length) o.kick(written)
     return result
   }
-  const alone = async <T>(cause: Cause, fn: (db: Tx, events: StatementSink<C>) => Promise<T>): Promise<T> => {
+  const alone = async <T>(fn: (db: Statements, events: StatementSink<C>) => Promise<T>): Promise<T> => {
+    if (!o.statements) throw new Error('this database runs no statements of its own (PostgreSQL only)')
     const written: OutboxRow[] = []
     const result = await fn(
-      o.db,
-      statementSink<C>(o.stream, context, cause, rows => written.push(...rows)),
+      o.statements,
+      statementSink<C>(o.stream, context, rows => written.push(...rows)),
     )
     if (written.length) o.kick(written)
     return result
@@ -279,13 +282,13 @@ export interface OutboxTable<Envelope> {
  * store its relay reads. `encode` turns an envelope into the column's type (jsonb, or text on SQLite).
  */
 export function prismaOutbox<Tx extends { outboxEvent: OutboxTable<Envelope> }, Envelope, C>(
-  db: PrismaOutboxClient<Tx, Envelope> & Tx,
+  db: PrismaOutboxClient<Tx, Envelope> & Tx & { statements?: Statements },
   o: { stream: string; catalogue: EventCatalogue<C>; kick: Kick; encode: (envelope: EventEnvelope) => Envelope },
 ): { transact: Transact<Tx, C>; store: OutboxStore } {
   return {
     transact: createTransactor<Tx, C>({
       begin: fn => db.$transaction(fn),
-      db,
+      statements: db.statements,
       insertOutbox: (tx, row) =>
         tx.outboxEvent.create({
           data: { id: row.id, subject: row.subject, envelope: o.encode(row.envelope as EventEnvelope) },

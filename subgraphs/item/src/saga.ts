@@ -3,6 +3,7 @@
 // newer. The item holds on requests, releases on cancellations, and applies the reservation's rental
 // decisions (lend, return) here too, in case lendItem/returnItem stopped after deciding. Confirmed,
 // rejected and payment changes are not in the table: the reservation decides lending against them.
+import { causedBy } from '@gdmarket/platform/events'
 import type { EventSink, Transact } from '@gdmarket/platform/outbox'
 import { transactionalHandlers } from '@gdmarket/platform/transactional'
 import type { ItemEvents } from '@gdmarket/contracts/item'
@@ -12,7 +13,7 @@ import { applyLend, applyReturn, ItemMoved } from './rentals.js'
 import {
   applyReservationEvent,
   findItem,
-  holdForRequest,
+  holdForRequests,
   holdItem,
   releaseHold,
   snapshot,
@@ -60,17 +61,23 @@ export function reservationHandlers(transact: Transact<ItemTx, ItemEvents>) {
     })
 
   return transactionalHandlers<ReservationEvents, ItemTx, ItemEvents>(transact, {
-    // The common case, the request winning the hold, is one statement (holdForRequest: the hold,
-    // the idempotency record, the version seen and ItemHeld), with no transaction when alone.
-    // Otherwise the hold is tried again in a transaction (conditional on the item being rentable,
-    // so of racing requests one wins), and the item is read only to say why when it was refused.
+    // The common case, the request winning the hold, is one statement (holdForRequests: the holds,
+    // the idempotency records, the versions seen and ItemHeld) for any number of requests, with no
+    // transaction. Otherwise the hold is tried again in a transaction (conditional on the item being
+    // rentable, so of racing requests one wins), and the item is read only to say why when it was refused.
     ReservationRequested: {
-      statement: async (event, db, events) => {
-        const { reservation } = event.data
-        const applied = { consumer: ITEM_CONSUMER, eventId: event.id }
-        const request = { ...reservation, version: event.aggregateVersion }
-        return (await holdForRequest(db, applied, request, events)) !== null
-      },
+      statement: (requests, db, events) =>
+        holdForRequests(
+          db,
+          ITEM_CONSUMER,
+          requests.map(event => ({
+            ...event.data.reservation,
+            eventId: event.id,
+            cause: causedBy(event),
+            version: event.aggregateVersion,
+          })),
+          events,
+        ),
       otherwise: once(async ({ data: { reservation } }, { tx, events }) => {
         const held = await holdItem(tx, reservation.itemId, reservation)
         if (!held) {

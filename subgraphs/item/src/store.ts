@@ -2,8 +2,9 @@
 import { inKeyOrder, updateIfUnchanged as updateVersioned } from '@gdmarket/platform/rows'
 import { postgresClientFactory, type PostgresDatabase } from '@gdmarket/platform/database'
 import { prismaIdempotencyTable } from '@gdmarket/platform/idempotency'
-import { prismaOutbox, type Kick } from '@gdmarket/platform/outbox'
+import { prismaOutbox, type Cause, type Kick } from '@gdmarket/platform/outbox'
 import { written, type StatementSink, type Written } from '@gdmarket/platform/outbox-statement'
+import type { Statements } from '@gdmarket/platform/statements'
 import {
   itemEvents,
   type GeoPoint,
@@ -55,10 +56,17 @@ const snapshotSql = (row: string) => {
     'area', ${i}."area")`
 }
 
-/** The Item columns Prisma reads (not the geography, which it has no type for), enums as text. */
-const ITEM_COLUMNS = Prisma.raw(`"id", "name", "price", "ownerId", "status"::text AS "status",
-  "rentalStatus"::text AS "rentalStatus", "holdReservationId", "holdCustomerId", "holdCustomerName",
-  "deletedAt", "version", "createdAt", "updatedAt", "lat", "lng", "area"`)
+/**
+ * The Item columns Prisma reads (not the geography, which it has no type for), named: a prepared
+ * statement that said `*` would fail once a migration added a column.
+ */
+const itemColumnsOf = (row: string) =>
+  Prisma.raw(
+    ['id', 'name', 'price', 'ownerId', 'status', 'rentalStatus', 'holdReservationId', 'holdCustomerId']
+      .concat(['holdCustomerName', 'deletedAt', 'version', 'createdAt', 'updatedAt', 'lat', 'lng', 'area'])
+      .map(c => `${row}."${c}"`)
+      .join(', '),
+  )
 
 /** Both coordinates or none: registration writes them together. */
 export const locationOf = (item: Pick<Item, 'lat' | 'lng'>): GeoPoint | null =>
@@ -163,47 +171,72 @@ export async function applyReservationEvent(
   return changed === 1
 }
 
+/** A reservation's request for an item, as the ReservationRequested event `eventId` tells it. */
+export interface HoldRequest {
+  eventId: string
+  cause: Cause
+  reservationId: string
+  /** The reservation's version the event carries. */
+  version: number
+  itemId: string
+  customerId: string
+  customerName: string
+}
+
 /**
- * A reservation's request for the item, when it wins the hold, in one statement: holds the RENTABLE
- * item, records `eventId` applied by `consumer` and the reservation's version seen (as
- * applyReservationEvent does) and writes ItemHeld. Only if the event is new to the consumer and
- * newer than what was seen of the reservation; otherwise, or when the item is not rentable, it
- * writes nothing and answers null (the transactional handler then decides, and says why).
- * Those two checks read the statement's snapshot: exact, because the consumer applies one item's
- * events one at a time (and a copy of this event applied meanwhile anyway fails on the
+ * The requests (each for another item) that win their item's hold, in one statement: holds each
+ * RENTABLE item, records `eventId` applied by `consumer` and the reservation's version seen (as
+ * applyReservationEvent does) and writes ItemHeld. Only a request new to the consumer and newer than
+ * what was seen of its reservation; for the others, and when the item is not rentable, it writes
+ * nothing (the transactional handler then decides, and says why). Answers the ids of the events
+ * that won. Those two checks read the statement's snapshot: exact, because the consumer applies
+ * one item's events one at a time (and a copy of an event applied meanwhile anyway fails on the
  * ProcessedEvent key, so it is retried, and then seen as applied).
  */
-export async function holdForRequest(
-  db: ItemTx,
-  applied: { consumer: string; eventId: string },
-  request: { reservationId: string; version: number; itemId: string; customerId: string; customerName: string },
+export async function holdForRequests(
+  db: Statements,
+  consumer: string,
+  requests: HoldRequest[],
   events: StatementSink<ItemEvents>,
-): Promise<Item | null> {
-  const { reservationId, version, itemId } = request
-  // Conditional on RENTABLE: of many concurrent requests exactly one row update succeeds.
-  const [held] = await db.$queryRaw<(Item & Written)[]>`
-    WITH held AS (
-      UPDATE "Item" SET "status" = 'NOT_RENTABLE', "holdReservationId" = ${reservationId}::uuid,
-        "holdCustomerId" = ${request.customerId}, "holdCustomerName" = ${request.customerName},
-        "version" = "version" + 1, "updatedAt" = now()
-      WHERE "id" = ${itemId}::uuid AND "status" = 'RENTABLE' AND "deletedAt" IS NULL AND "rentalStatus" <> 'RENTING'
-        AND NOT EXISTS (SELECT 1 FROM "ProcessedEvent" WHERE "consumer" = ${applied.consumer} AND "eventId" = ${applied.eventId}::uuid)
-        AND NOT EXISTS (SELECT 1 FROM "ReservationSeen" WHERE "reservationId" = ${reservationId}::uuid AND "version" >= ${version})
-      RETURNING ${ITEM_COLUMNS}
+): Promise<Set<string>> {
+  const held = events.event(
+    'ItemHeld',
+    'held',
+    requests.map(r => ({
+      aggregateId: r.itemId,
+      cause: r.cause,
+      data: { reservationId: r.reservationId, customerId: r.customerId, customerName: r.customerName },
+    })),
+    { aggregateVersion: Prisma.sql`held."version"`, fromRow: { item: snapshotSql('held') } },
+  )
+  const column = <K extends keyof HoldRequest>(k: K) => requests.map(r => r[k])
+  // Conditional on RENTABLE: of many concurrent requests for one item exactly one row update succeeds.
+  const [row] = await db.rows<{ won: string[] | null } & Written>(Prisma.sql`
+    WITH input AS (
+      SELECT * FROM unnest(${column('eventId')}::uuid[], ${column('reservationId')}::uuid[], ${column('version')}::int[],
+        ${column('itemId')}::uuid[], ${column('customerId')}::text[], ${column('customerName')}::text[],
+        ${held.envelopes}::jsonb[])
+        AS i("eventId", "reservationId", "requestVersion", "itemId", "customerId", "customerName", "envelope")
+    ), held AS (
+      UPDATE "Item" it SET "status" = 'NOT_RENTABLE', "holdReservationId" = i."reservationId",
+        "holdCustomerId" = i."customerId", "holdCustomerName" = i."customerName",
+        "version" = it."version" + 1, "updatedAt" = now()
+      FROM input i
+      WHERE it."id" = i."itemId" AND it."status" = 'RENTABLE' AND it."deletedAt" IS NULL AND it."rentalStatus" <> 'RENTING'
+        AND NOT EXISTS (SELECT 1 FROM "ProcessedEvent" p WHERE p."consumer" = ${consumer} AND p."eventId" = i."eventId")
+        AND NOT EXISTS (SELECT 1 FROM "ReservationSeen" s
+                        WHERE s."reservationId" = i."reservationId" AND s."version" >= i."requestVersion")
+      RETURNING ${itemColumnsOf('it')}, i."eventId", i."reservationId", i."requestVersion", i."envelope"
     ), applied AS (
-      INSERT INTO "ProcessedEvent" ("consumer", "eventId") SELECT ${applied.consumer}, ${applied.eventId}::uuid FROM held
+      INSERT INTO "ProcessedEvent" ("consumer", "eventId") SELECT ${consumer}, "eventId" FROM held
     ), seen AS (
-      INSERT INTO "ReservationSeen" ("reservationId", "version") SELECT ${reservationId}::uuid, ${version} FROM held
+      INSERT INTO "ReservationSeen" ("reservationId", "version") SELECT "reservationId", "requestVersion" FROM held
       ON CONFLICT ("reservationId") DO UPDATE SET "version" = EXCLUDED."version"
       WHERE "ReservationSeen"."version" < EXCLUDED."version"
-    ), outbox AS (${events.outbox('ItemHeld', 'held', {
-      aggregateId: itemId,
-      aggregateVersion: Prisma.sql`held."version"`,
-      data: { reservationId, customerId: request.customerId, customerName: request.customerName },
-      fromRow: { item: snapshotSql('held') },
-    })})
-    SELECT held.*, ${written('outbox')} FROM held`
-  return events.written(held)
+    ), outbox AS (${held.outbox})
+    SELECT (SELECT json_agg("eventId") FROM held) AS "won", ${written('outbox')}`)
+  events.wrote(row.outboxWritten)
+  return new Set(row.won ?? [])
 }
 
 /** Holds a RENTABLE item for a reservation; null when it is not (any more) rentable. */

@@ -6,7 +6,7 @@ import type { ReservationEvents } from '@gdmarket/contracts/reservation'
 import type { Answer, Idempotency } from '@gdmarket/platform/idempotency'
 import type { Logger } from '@gdmarket/platform/logger'
 import type { Cause, Transact } from '@gdmarket/platform/outbox'
-import type { StatementSink } from '@gdmarket/platform/outbox-statement'
+import { prismaStatements } from '@gdmarket/platform/statements'
 import type { PaymentClient } from './payment-client.js'
 import { refundAndSettle } from './payment-intents.js'
 import { assertCancellable, assertCustomer } from './rules.js'
@@ -57,12 +57,11 @@ export async function ownReservation(deps: ReservationDeps, caller: Caller | nul
 export async function reserveItem(deps: ReservationDeps, asked: Asked, itemId: string): Promise<Reservation> {
   const renter = requireRole(asked.caller, 'renter')
   const id = requireId(itemId, 'item id')
-  const create = (db: ReservationTx, events: StatementSink<ReservationEvents>) =>
-    createReservation(db, { id: newId(), itemId: id, customerId: renter.userId, customerName: renter.name }, events)
+  const reservation = { id: newId(), itemId: id, customerId: renter.userId, customerName: renter.name }
   const answer = asked.answer
-  if (!answer) return deps.transact.alone(asked.cause, create)
+  if (!answer) return deps.transact.alone((db, events) => createReservation(db, reservation, asked.cause, events))
   return deps.transact(asked.cause, async (tx, events) => {
-    const r = await create(tx, events)
+    const r = await createReservation(prismaStatements(tx), reservation, asked.cause, events)
     await answer(tx, r)
     return r
   })

@@ -4,13 +4,14 @@
 // ItemRegistered and ItemReleased are not in the table: a reservation learns nothing from them; nor
 // ItemLent and ItemReturned: they follow the reservation's own decision (renting.ts).
 import { markApplied } from '@gdmarket/platform/consumer'
+import { causedBy } from '@gdmarket/platform/events'
 import type { EventSink, Transact } from '@gdmarket/platform/outbox'
 import { transactionalHandlers } from '@gdmarket/platform/transactional'
 import type { ItemEvent, ItemEvents } from '@gdmarket/contracts/item'
 import type { ReservationEvents } from '@gdmarket/contracts/reservation'
 import { HOLD_DECIDES, rejectsHold } from './rules.js'
 import {
-  confirmHold,
+  confirmHolds,
   findReservation,
   markItemDeleted,
   snapshot,
@@ -42,15 +43,19 @@ export function itemHandlers(transact: Transact<ReservationTx, ReservationEvents
 
   return transactionalHandlers<ItemEvents, ReservationTx, ReservationEvents>(transact, {
     // The item is held for the reservation: it is CONFIRMED, and now knows its price and the item's
-    // owner. The idempotency record, the PENDING guard, the change and its event are one statement
-    // (confirmHold): no transaction when applied alone.
+    // owner. The idempotency records, the PENDING guard, the changes and their events are one
+    // statement (confirmHolds) for any number of holds: no transaction.
     ItemHeld: {
-      statement: async (event, db, events) => {
-        const { reservationId, item } = event.data
-        const applied = { consumer: RESERVATION_CONSUMER, eventId: event.id }
-        const hold = { reservationId, from: HOLD_DECIDES, amount: item.price, ownerId: item.ownerId }
-        await confirmHold(db, applied, hold, events)
-        return true // confirmed, or nothing to do
+      statement: async (held, db, events) => {
+        const holds = held.map(event => ({
+          eventId: event.id,
+          cause: causedBy(event),
+          reservationId: event.data.reservationId,
+          amount: event.data.item.price,
+          ownerId: event.data.item.ownerId,
+        }))
+        await confirmHolds(db, RESERVATION_CONSUMER, HOLD_DECIDES, holds, events)
+        return new Set(held.map(e => e.id)) // confirmed, or nothing to do
       },
     },
     ItemHoldRejected: once((event, tx, events) => onHoldRejected(tx, events, event.data)),

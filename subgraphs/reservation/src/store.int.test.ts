@@ -1,19 +1,22 @@
 // The reservation's one-statement writes on real PostgreSQL: the ReservationRequested and
 // ReservationConfirmed envelopes the statements build in SQL are the ones the TypeScript path
 // (snapshot + createEvent) builds for the same row, the relay is kicked with exactly the row
-// stored, and a confirmation with nothing to do writes nothing.
+// stored, several confirmations are one statement with each hold's own cause, and a confirmation
+// with nothing to do writes nothing.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { randomUUID } from 'node:crypto'
 import { createEvent, type EventEnvelope } from '@gdmarket/platform/events'
 import { newId } from '@gdmarket/platform/ids'
 import type { OutboxRow } from '@gdmarket/platform/outbox'
 import { Stack } from '../../../test/harness.js'
+import { prismaStatements } from '@gdmarket/platform/statements'
 import {
-  confirmHold,
+  confirmHolds,
   createReservation,
   createReservationDb,
   reservationOutbox,
   snapshot,
+  type Hold,
   type Reservation,
   type ReservationDb,
 } from './store.js'
@@ -37,16 +40,21 @@ const outbox = async (aggregateId: string) =>
   (await db.outboxEvent.findMany({ orderBy: { seq: 'asc' } }))
     .map(r => ({ id: r.id, subject: r.subject, envelope: r.envelope as unknown as EventEnvelope }))
     .filter(r => r.envelope.aggregateId === aggregateId)
+/** The rows the relay was kicked with, their envelopes read back from the text it publishes. */
+const kickedRows = () => kicked.flat().map(r => ({ ...r, envelope: JSON.parse(r.envelope as string) as EventEnvelope }))
 const reserve = (customerName = 'Rita') =>
-  transact.alone(cause, (d, events) =>
-    createReservation(d, { id: newId(), itemId: randomUUID(), customerId: 'renter-1', customerName }, events),
+  transact.alone((d, events) =>
+    createReservation(d, { id: newId(), itemId: randomUUID(), customerId: 'renter-1', customerName }, cause, events),
   )
-const held = (r: Reservation, price = 700) => ({
+const hold = (r: Reservation, price = 700): Hold => ({
+  eventId: randomUUID(),
+  cause: { correlationId: randomUUID(), causationId: randomUUID() },
   reservationId: r.id,
-  from: 'PENDING' as const,
   amount: price,
   ownerId: 'owner-1',
 })
+const confirm = (...holds: Hold[]) =>
+  transact.alone((d, events) => confirmHolds(d, 'reservation', 'PENDING', holds, events))
 
 describe('createReservation', () => {
   it.each(['Rita', 'Ri"ta \\ 김 🏕️'])(
@@ -70,18 +78,34 @@ describe('createReservation', () => {
         id: row.envelope.id,
         occurredAt: row.envelope.occurredAt,
       })
-      expect(kicked).toEqual([[row]])
+      expect(kickedRows()).toEqual([row])
     },
   )
+
+  it('writes the same inside a transaction (an Idempotency-Key), and kicks the relay after its commit', async () => {
+    kicked.length = 0
+    const r = await transact(cause, async (tx, events) => {
+      const created = await createReservation(
+        prismaStatements(tx),
+        { id: newId(), itemId: randomUUID(), customerId: 'renter-1', customerName: 'Rita' },
+        cause,
+        events,
+      )
+      expect(kicked).toEqual([])
+      return created
+    })
+    expect(r).toEqual(await db.reservation.findUnique({ where: { id: r.id } }))
+    expect(kickedRows()).toEqual(await outbox(r.id))
+  })
 })
 
-describe('confirmHold', () => {
+describe('confirmHolds', () => {
   it('writes the ReservationConfirmed the TypeScript path writes; again, or not PENDING, nothing', async () => {
     const r = await reserve()
-    const applied = { consumer: 'reservation', eventId: randomUUID() }
+    const first = hold(r)
     kicked.length = 0
-    const next = await transact.alone(cause, (d, events) => confirmHold(d, applied, held(r), events))
-    expect(next).toEqual(await db.reservation.findUnique({ where: { id: r.id } }))
+    await confirm(first)
+    const next = (await db.reservation.findUnique({ where: { id: r.id } }))!
     expect(next).toMatchObject({ status: 'CONFIRMED', amount: 700, ownerId: 'owner-1', version: 2 })
     const [, row] = await outbox(r.id)
     expect(row.envelope).toEqual({
@@ -89,19 +113,39 @@ describe('confirmHold', () => {
         type: 'ReservationConfirmed',
         aggregateId: r.id,
         aggregateVersion: 2,
-        data: { reservation: snapshot(next!), amount: 700 },
-        cause,
+        data: { reservation: snapshot(next), amount: 700 },
+        cause: first.cause,
       }),
       id: row.envelope.id,
       occurredAt: row.envelope.occurredAt,
     })
-    expect(kicked).toEqual([[row]])
+    expect(kickedRows()).toEqual([row])
 
     kicked.length = 0
-    expect(await transact.alone(cause, (d, events) => confirmHold(d, applied, held(r), events))).toBeNull()
-    const fresh = { consumer: 'reservation', eventId: randomUUID() }
-    expect(await transact(cause, (tx, events) => confirmHold(tx, fresh, held(r), events))).toBeNull()
+    await confirm(first)
+    await confirm(hold(r))
     expect(await outbox(r.id)).toHaveLength(2)
     expect(kicked).toEqual([])
+    expect(await db.reservation.findUnique({ where: { id: r.id } })).toEqual(next)
+  })
+
+  it('confirms several reservations in one statement, each with its own amount and cause', async () => {
+    const rs = await Promise.all([reserve('A'), reserve('B'), reserve('C')])
+    const holds = rs.map((r, k) => hold(r, 100 * (k + 1)))
+    kicked.length = 0
+    await confirm(...holds)
+    expect(kicked).toHaveLength(1)
+    for (const [k, r] of rs.entries()) {
+      const next = (await db.reservation.findUnique({ where: { id: r.id } }))!
+      expect(next).toMatchObject({ status: 'CONFIRMED', amount: 100 * (k + 1), version: 2 })
+      const [, row] = await outbox(r.id)
+      expect(row.envelope).toMatchObject({
+        aggregateVersion: 2,
+        causationId: holds[k].cause.causationId,
+        correlationId: holds[k].cause.correlationId,
+        data: { reservation: snapshot(next), amount: 100 * (k + 1) },
+      })
+      expect(kickedRows()).toContainEqual(row)
+    }
   })
 })

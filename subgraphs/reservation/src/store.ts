@@ -2,8 +2,9 @@
 import { inKeyOrder, updateIfUnchanged as updateVersioned } from '@gdmarket/platform/rows'
 import { postgresClientFactory, type PostgresDatabase } from '@gdmarket/platform/database'
 import { prismaIdempotencyTable } from '@gdmarket/platform/idempotency'
-import { prismaOutbox, type Kick } from '@gdmarket/platform/outbox'
+import { prismaOutbox, type Cause, type Kick } from '@gdmarket/platform/outbox'
 import { written, type StatementSink, type Written } from '@gdmarket/platform/outbox-statement'
+import type { Statements } from '@gdmarket/platform/statements'
 import { reservationEvents, type ReservationEvents, type ReservationSnapshot } from '@gdmarket/contracts/reservation'
 import { newestFirst, type Page } from '@gdmarket/platform/paging'
 import { Prisma, PrismaClient, type Reservation } from '../../../generated/reservation/client.js'
@@ -44,6 +45,32 @@ const snapshotSql = (row: string) => {
     'paymentStatus', ${r}."paymentStatus", 'rentalStatus', ${r}."rentalStatus")`
 }
 
+/**
+ * Every Reservation column, named: a prepared statement that said `*` would fail on every connection
+ * once a migration added a column ("cached plan must not change result type").
+ */
+const COLUMNS = [
+  'id',
+  'itemId',
+  'customerId',
+  'customerName',
+  'status',
+  'paymentStatus',
+  'rentalStatus',
+  'amount',
+  'ownerId',
+  'rejectReason',
+  'itemDeleted',
+  'paymentIntent',
+  'paymentAttemptId',
+  'paymentIntentAt',
+  'cancelAfterRefund',
+  'version',
+  'createdAt',
+  'updatedAt',
+] as const satisfies readonly (keyof Reservation)[]
+const columnsOf = (row: string) => Prisma.raw(COLUMNS.map(c => `${row}."${c}"`).join(', '))
+
 export const findReservation = (tx: ReservationTx | ReservationDb, id: string) =>
   tx.reservation.findUnique({ where: { id } })
 
@@ -60,60 +87,75 @@ export async function reservationsByIds(db: ReservationDb, ids: readonly string[
 export const updateIfUnchanged = (tx: ReservationTx, r: Reservation, data: Prisma.ReservationUpdateManyMutationInput) =>
   updateVersioned<Reservation, Prisma.ReservationUpdateManyMutationInput>(tx.reservation, r, data)
 
-/**
- * Records `eventId` applied by `consumer`, confirms the reservation for the item's hold and writes
- * its ReservationConfirmed event, in one statement: only if the event was not applied before and
- * the reservation is still in status `from` (so no read, and no race with a change in between).
- * The reservation after the change, or null when there was nothing to do (and nothing was written).
- */
-export async function confirmHold(
-  db: ReservationTx,
-  applied: { consumer: string; eventId: string },
-  hold: { reservationId: string; from: Reservation['status']; amount: number; ownerId: string },
-  events: StatementSink<ReservationEvents>,
-): Promise<Reservation | null> {
-  const [next] = await db.$queryRaw<(Reservation & Written)[]>`
-    WITH applied AS (
-      INSERT INTO "ProcessedEvent" ("consumer", "eventId") VALUES (${applied.consumer}, ${applied.eventId}::uuid)
-      ON CONFLICT DO NOTHING RETURNING 1
-    ), confirmed AS (
-      UPDATE "Reservation" SET "status" = 'CONFIRMED', "amount" = ${hold.amount}, "ownerId" = ${hold.ownerId},
-        "version" = "version" + 1, "updatedAt" = now()
-      WHERE "id" = ${hold.reservationId}::uuid AND "status" = ${hold.from}::"ReservationStatus"
-        AND EXISTS (SELECT 1 FROM applied)
-      RETURNING *
-    ), outbox AS (${events.outbox('ReservationConfirmed', 'confirmed', {
-      aggregateId: hold.reservationId,
-      aggregateVersion: Prisma.sql`confirmed."version"`,
-      data: { amount: hold.amount },
-      fromRow: { reservation: snapshotSql('confirmed') },
-    })})
-    SELECT confirmed.*, ${written('outbox')} FROM confirmed`
-  return events.written(next)
+/** An item's hold for a reservation, as the ItemHeld event `eventId` tells it. */
+export interface Hold {
+  eventId: string
+  cause: Cause
+  reservationId: string
+  /** The item's price: what the reservation will cost. */
+  amount: number
+  ownerId: string
 }
 
 /**
- * A new reservation (PENDING, version 1) and its ReservationRequested event, in one statement (no
- * transaction needed: see Transact.alone).
+ * Confirms the reservations the item holds (of different reservations), in one statement: records
+ * each event applied by `consumer` and, for those it had not applied and whose reservation is still
+ * in status `from` (so no read, and no race with a change in between), confirms it and writes its
+ * ReservationConfirmed. Nothing is written for the others.
  */
+export async function confirmHolds(
+  db: Statements,
+  consumer: string,
+  from: Reservation['status'],
+  holds: Hold[],
+  events: StatementSink<ReservationEvents>,
+): Promise<void> {
+  const confirmed = events.event(
+    'ReservationConfirmed',
+    'confirmed',
+    holds.map(h => ({ aggregateId: h.reservationId, cause: h.cause, data: { amount: h.amount } })),
+    { aggregateVersion: Prisma.sql`confirmed."version"`, fromRow: { reservation: snapshotSql('confirmed') } },
+  )
+  const [row] = await db.rows<Written>(Prisma.sql`
+    WITH input AS (
+      SELECT * FROM unnest(${holds.map(h => h.eventId)}::uuid[], ${holds.map(h => h.reservationId)}::uuid[],
+        ${holds.map(h => h.amount)}::int[], ${holds.map(h => h.ownerId)}::text[], ${confirmed.envelopes}::jsonb[])
+        AS i("eventId", "reservationId", "amount", "ownerId", "envelope")
+    ), applied AS (
+      INSERT INTO "ProcessedEvent" ("consumer", "eventId") SELECT ${consumer}, "eventId" FROM input
+      ON CONFLICT DO NOTHING RETURNING "eventId"
+    ), confirmed AS (
+      UPDATE "Reservation" r SET "status" = 'CONFIRMED', "amount" = i."amount", "ownerId" = i."ownerId",
+        "version" = r."version" + 1, "updatedAt" = now()
+      FROM input i JOIN applied a ON a."eventId" = i."eventId"
+      WHERE r."id" = i."reservationId" AND r."status" = ${from}::"ReservationStatus"
+      RETURNING ${columnsOf('r')}, i."envelope"
+    ), outbox AS (${confirmed.outbox})
+    SELECT ${written('outbox')}`)
+  events.wrote(row.outboxWritten)
+}
+
+/** A new reservation (PENDING, version 1) and its ReservationRequested event, in one statement. */
 export async function createReservation(
-  db: ReservationTx,
+  db: Statements,
   r: Pick<Reservation, 'id' | 'itemId' | 'customerId' | 'customerName'>,
+  cause: Cause,
   events: StatementSink<ReservationEvents>,
 ): Promise<Reservation> {
-  const [created] = await db.$queryRaw<(Reservation & Written)[]>`
+  const requested = events.event('ReservationRequested', 'created', [{ aggregateId: r.id, cause, data: {} }], {
+    aggregateVersion: Prisma.sql`created."version"`,
+    fromRow: { reservation: snapshotSql('created') },
+  })
+  const [created] = await db.rows<Reservation & Written>(Prisma.sql`
     WITH created AS (
       INSERT INTO "Reservation" ("id", "itemId", "customerId", "customerName", "updatedAt")
       VALUES (${r.id}::uuid, ${r.itemId}::uuid, ${r.customerId}, ${r.customerName}, now())
-      RETURNING *
-    ), outbox AS (${events.outbox('ReservationRequested', 'created', {
-      aggregateId: r.id,
-      aggregateVersion: Prisma.sql`created."version"`,
-      data: {},
-      fromRow: { reservation: snapshotSql('created') },
-    })})
-    SELECT created.*, ${written('outbox')} FROM created`
-  return events.written(created)!
+      RETURNING ${columnsOf('"Reservation"')}, ${requested.envelopes[0]}::jsonb AS "envelope"
+    ), outbox AS (${requested.outbox})
+    SELECT ${columnsOf('created')}, ${written('outbox')} FROM created`)
+  const { outboxWritten, ...reservation } = created
+  events.wrote(outboxWritten)
+  return reservation
 }
 
 /** Marks every reservation of a deleted item (Reservation.item turns null); answers how many changed. */
