@@ -53,17 +53,38 @@ function patchPgChar(): void {
   charPatched = true
 }
 
+type PgAdapter = Awaited<ReturnType<PrismaPg['connect']>>
+
+/**
+ * adapter-pg runs a migration script statement by statement, split at every ";", which breaks a
+ * function body or a string that holds one; Prisma's own engine sends the whole script, and so do
+ * we: one simple query, which PostgreSQL runs as one implicit transaction.
+ */
+function wholeScripts(adapter: PgAdapter): PgAdapter {
+  adapter.executeScript = async script => {
+    try {
+      await adapter.underlyingDriver().query(script)
+    } catch (e) {
+      ;(adapter as unknown as { onError(e: unknown): never }).onError(e)
+    }
+  }
+  return adapter
+}
+
 /** PrismaPg's own shadow database handling is unsafe with a connection string (it can reuse the main
  *  database) and drops the database before its pool closes; create and drop one by hand instead. */
 class PgMigrationFactory extends PrismaPg {
   constructor(private readonly cfg: pg.PoolConfig) {
     super(cfg)
   }
+  override async connect() {
+    return wholeScripts(await super.connect())
+  }
   override async connectToShadowDb() {
     const admin = await this.connect()
     const name = `prisma_migrate_shadow_db_${crypto.randomUUID().replaceAll('-', '')}`
     await admin.executeScript(`CREATE DATABASE "${name}"`)
-    const shadow = await new PrismaPg({ ...this.cfg, database: name }).connect()
+    const shadow = wholeScripts(await new PrismaPg({ ...this.cfg, database: name }).connect())
     const close = shadow.dispose.bind(shadow)
     shadow.dispose = async () => {
       await close()

@@ -6,6 +6,7 @@ import { createEvent, eventSubject, type EventCatalogue, type EventEnvelope, typ
 import type { Logger } from './logger.js'
 import { statementSink, type StatementSink } from './outbox-statement.js'
 import type { Statements } from './statements.js'
+import { sqltag as sql } from '@prisma/client/runtime/client'
 
 /** Tells the relay there is something to publish: the rows just committed, or none to make it look. */
 export type Kick = (rows?: OutboxRow[]) => void
@@ -297,11 +298,23 @@ export function prismaOutbox<Tx extends { outboxEvent: OutboxTable<Envelope> }, 
       catalogue: o.catalogue,
       kick: o.kick,
     }),
-    store: prismaOutboxStore(db),
+    store: db.statements ? postgresOutboxStore(db.statements) : prismaOutboxStore(db),
   }
 }
 
-/** The relay's view of a Prisma OutboxEvent table, for a service that writes its rows itself. */
+/** The relay's view of a PostgreSQL OutboxEvent table, in its own statements; envelopes as their text. */
+export function postgresOutboxStore(db: Statements): OutboxStore {
+  return {
+    pending: limit =>
+      db.rows<OutboxRow>(sql`SELECT "id", "subject", "envelope"::text AS "envelope" FROM "OutboxEvent"
+        WHERE "publishedAt" IS NULL ORDER BY "seq" LIMIT ${limit}`),
+    markPublished: async ids => {
+      await db.rows(sql`UPDATE "OutboxEvent" SET "publishedAt" = now() WHERE "id" = ANY(${ids}::uuid[])`)
+    },
+  }
+}
+
+/** The relay's view of a Prisma OutboxEvent table (SQLite), for a service that writes its rows itself. */
 export function prismaOutboxStore(db: {
   outboxEvent: Pick<OutboxTable<unknown>, 'findMany' | 'updateMany'>
 }): OutboxStore {

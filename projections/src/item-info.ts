@@ -5,7 +5,7 @@
 // transaction, so the itemInfoChanged subscriptions get every change, once, in version order.
 import type { EventEnvelope } from '@gdmarket/platform/events'
 import type { BatchHandler, EventHandlers, EventPosition } from '@gdmarket/platform/consumer'
-import type { Kick, OutboxRow } from '@gdmarket/platform/outbox'
+import type { Kick } from '@gdmarket/platform/outbox'
 import {
   canChange,
   changingTypes,
@@ -16,7 +16,7 @@ import {
   type ItemInfoView,
   type ProjectedEvents,
 } from './item-info-rules.js'
-import { findInfos, markAllApplied, maxCursor, recordChanges, writeInfos, type ProjectionsDb } from './store.js'
+import { changeRow, maxCursor, readBatchStart, writeBatch, type ProjectionsDb } from './store.js'
 
 /** The durable consumer's name, and the name its ProcessedEvent rows are kept under. */
 export const PROJECTIONS_CONSUMER = 'projections'
@@ -71,10 +71,11 @@ export async function applyEvent(
 }
 
 /**
- * Applies events of different items in one transaction (all or none), in the order given; each as
- * applyEvent does. Returns what each changed. A batch costs a few statements whatever its size:
- * the applied records, the rows read, the new rows, one conditional update per changed row and
- * the change feed's rows.
+ * Applies events of different items (all or none), in the order given; each as applyEvent does.
+ * Returns what each changed. A batch costs two statements whatever its size, with no transaction:
+ * one reads its items' rows and which of its events were applied before, the other records the
+ * rest applied and writes the rows they decided and the change feed's rows, or nothing if anything
+ * changed meanwhile (then it throws, and the consumer tries again).
  */
 export async function applyEvents(
   deps: ProjectionDeps,
@@ -83,23 +84,20 @@ export async function applyEvents(
   const todo = batch.filter(({ event }) => itemIdOf(event) && canChange(event.type))
   if (!todo.length) return batch.map(() => null)
   const position = deps.changeFeed ? await deps.changeFeed.position.current() : 0n
-  let recorded: OutboxRow[] = []
-  const changed = await deps.db.$transaction(async tx => {
-    const fresh = await markAllApplied(
-      tx,
-      PROJECTIONS_CONSUMER,
-      todo.map(t => t.event.id),
-    )
-    const mine = todo.filter(t => fresh.has(t.event.id))
-    const read = await findInfos(tx, [...new Set(mine.map(t => itemIdOf(t.event)!))])
-    const { views, writes } = decideAll(read, mine, position)
-    await writeInfos(tx, writes)
-    const shown = [...views.values()].filter(v => v !== null)
-    if (shown.length && deps.changeFeed) recorded = await recordChanges(tx, deps.changeFeed.stream, shown)
-    return views
-  })
-  if (recorded.length) deps.changeFeed?.kick(recorded)
-  return batch.map(({ event }) => changed.get(event) ?? null)
+  const { rows, appliedBefore } = await readBatchStart(
+    deps.db.statements,
+    PROJECTIONS_CONSUMER,
+    [...new Set(todo.map(t => itemIdOf(t.event)!))],
+    todo.map(t => t.event.id),
+  )
+  const mine = todo.filter(t => !appliedBefore.has(t.event.id))
+  const { views, writes } = decideAll(rows, mine, position)
+  const shown = [...views.values()].filter(v => v !== null)
+  const changes = deps.changeFeed ? shown.map(view => changeRow(deps.changeFeed!.stream, view)) : []
+  if (mine.length)
+    await writeBatch(deps.db.statements, PROJECTIONS_CONSUMER, { eventIds: mine.map(t => t.event.id), writes, changes })
+  if (changes.length) deps.changeFeed?.kick(changes)
+  return batch.map(({ event }) => views.get(event) ?? null)
 }
 
 /**

@@ -3,8 +3,9 @@ import { inKeyOrder } from '@gdmarket/platform/rows'
 import { randomUUID } from 'node:crypto'
 import { postgresClientFactory, type PostgresDatabase } from '@gdmarket/platform/database'
 import { itemInfoChangedSubject } from '@gdmarket/contracts/item-info'
-import { prismaOutboxStore, type OutboxRow, type OutboxStore, type PublishedRow } from '@gdmarket/platform/outbox'
-import { PrismaClient, type Prisma } from '../../generated/projections/client.js'
+import { postgresOutboxStore, type OutboxRow, type OutboxStore, type PublishedRow } from '@gdmarket/platform/outbox'
+import type { Statements } from '@gdmarket/platform/statements'
+import { Prisma, PrismaClient } from '../../generated/projections/client.js'
 import { newestFirst, type Page } from '@gdmarket/platform/paging'
 import type { ItemInfoRow, ItemInfoView } from './item-info-rules.js'
 
@@ -13,74 +14,144 @@ export type ProjectionsTx = Prisma.TransactionClient
 
 export const createProjectionsDb = postgresClientFactory(PrismaClient)
 
-/** Another writer changed the row between our read and our write; the event is retried. */
-export class ConcurrentChange extends Error {
-  constructor(itemId: string) {
-    super(`ItemInfo ${itemId} changed concurrently`)
-    this.name = 'ConcurrentChange'
-  }
+/** The ItemInfo columns, named: a prepared statement that said `*` would fail once a migration added one. */
+const COLUMNS = [
+  'itemId',
+  'itemName',
+  'itemPrice',
+  'ownerId',
+  'itemStatus',
+  'rentalStatus',
+  'deleted',
+  'reservationId',
+  'customerId',
+  'customerName',
+  'reservationStatus',
+  'paymentStatus',
+  'version',
+  'itemVersion',
+  'reservationVersion',
+  'lastSeq',
+  'updatedAt',
+  'lat',
+  'lng',
+  'cursor',
+] as const satisfies readonly (keyof ItemInfoRow)[]
+/** Each column's type in an array parameter (`unnest`). */
+const TYPES: Record<(typeof COLUMNS)[number], string> = {
+  itemId: 'uuid',
+  itemName: 'text',
+  itemPrice: 'int',
+  ownerId: 'text',
+  itemStatus: '"ItemStatus"',
+  rentalStatus: '"RentalStatus"',
+  deleted: 'boolean',
+  reservationId: 'uuid',
+  customerId: 'text',
+  customerName: 'text',
+  reservationStatus: '"ReservationStatus"',
+  paymentStatus: '"PaymentStatus"',
+  version: 'int',
+  itemVersion: 'int',
+  reservationVersion: 'int',
+  lastSeq: 'bigint',
+  updatedAt: 'timestamptz',
+  lat: 'float8',
+  lng: 'float8',
+  cursor: 'bigint',
 }
+const columns = (prefix = '') => Prisma.raw(COLUMNS.map(c => `${prefix}"${c}"`).join(', '))
 
 export const findInfo = (tx: ProjectionsTx | ProjectionsDb, itemId: string): Promise<ItemInfoRow | null> =>
   tx.itemInfo.findUnique({ where: { itemId } })
 
-/** The ItemInfos of `itemIds` that exist, by item id: one statement for a batch. */
-export async function findInfos(tx: ProjectionsTx, itemIds: string[]): Promise<Map<string, ItemInfoRow>> {
-  if (itemIds.length === 1) {
-    const row = await findInfo(tx, itemIds[0])
-    return new Map(row ? [[row.itemId, row]] : [])
+/** What applying a batch starts from: the rows of its items, and which of its events were applied before. */
+export interface BatchStart {
+  rows: Map<string, ItemInfoRow>
+  appliedBefore: Set<string>
+}
+
+/** The ItemInfos of `itemIds` that exist and which of `eventIds` `consumer` applied before, in one statement. */
+export async function readBatchStart(
+  db: Statements,
+  consumer: string,
+  itemIds: string[],
+  eventIds: string[],
+): Promise<BatchStart> {
+  // One row at least (the LEFT JOIN), so the applied ids come back even when no ItemInfo exists yet.
+  const found = await db.rows<ItemInfoRow & { appliedBefore: string[] | null }>(Prisma.sql`
+    SELECT ${columns('i.')}, (SELECT array_agg("eventId"::text) FROM "ProcessedEvent"
+      WHERE "consumer" = ${consumer} AND "eventId" = ANY(${eventIds}::uuid[])) AS "appliedBefore"
+    FROM (SELECT 1) AS one LEFT JOIN "ItemInfo" i ON i."itemId" = ANY(${itemIds}::uuid[])`)
+  const rows = new Map<string, ItemInfoRow>()
+  for (const { appliedBefore: _, ...row } of found) if (row.itemId !== null) rows.set(row.itemId, row)
+  return { rows, appliedBefore: new Set(found[0]?.appliedBefore ?? []) }
+}
+
+/** Another writer changed a row, or applied an event, between our read and our write; the events are retried. */
+export class ConcurrentChange extends Error {
+  constructor(reason: string) {
+    super(`ItemInfo not written: ${reason}`)
+    this.name = 'ConcurrentChange'
   }
-  const rows = await tx.itemInfo.findMany({ where: { itemId: { in: itemIds } } })
-  return new Map(rows.map(r => [r.itemId, r]))
 }
 
-/**
- * Records, in the transaction of the changes, that `consumer` applied each of `eventIds` (as
- * markApplied does, one statement for all); returns those it had not applied before.
- */
-export async function markAllApplied(tx: ProjectionsTx, consumer: string, eventIds: string[]): Promise<Set<string>> {
-  const rows = await tx.processedEvent.createManyAndReturn({
-    data: eventIds.map(eventId => ({ consumer, eventId })),
-    skipDuplicates: true,
-    select: { eventId: true },
-  })
-  return new Set(rows.map(r => r.eventId))
-}
+/** A change for the change feed: its outbox row, published after the commit. */
+export const changeRow = (stream: string, view: ItemInfoView): OutboxRow => ({
+  id: randomUUID(),
+  subject: itemInfoChangedSubject(stream, view.itemId),
+  envelope: view,
+})
 
 /**
- * Writes each decided row: `read` is the row as the transaction read it (null: none). Creating
- * fails on the primary key and updating is conditional on the row read (version and stream
- * position), so a concurrent writer makes this throw, never clobber. New rows go in one statement.
+ * Writes a batch's outcome in one statement, all or nothing: records each of `eventIds` applied by
+ * `consumer`, writes each decided row (`read` is the row as it was read, null for none) and the
+ * change feed's rows in the order given (the feed's order: the outbox sequence grows row by row).
+ * Creating is conditional on no row, updating on the row read (version and stream position), and
+ * recording on no earlier record: when any of these fails the statement undoes itself
+ * (`abort_statement`), and this throws ConcurrentChange, so nothing is clobbered or applied twice.
  */
-export async function writeInfos(tx: ProjectionsTx, writes: { read: ItemInfoRow | null; next: ItemInfoRow }[]) {
-  const created = writes.filter(w => !w.read).map(w => w.next)
-  if (created.length === 1) await tx.itemInfo.create({ data: created[0] })
-  else if (created.length) await tx.itemInfo.createMany({ data: created })
-  for (const { read, next } of writes) {
-    if (!read) continue
-    const { itemId, ...data } = next
-    const { count } = await tx.itemInfo.updateMany({
-      where: { itemId, version: read.version, lastSeq: read.lastSeq },
-      data,
+export async function writeBatch(
+  db: Statements,
+  consumer: string,
+  batch: { eventIds: string[]; writes: { read: ItemInfoRow | null; next: ItemInfoRow }[]; changes: OutboxRow[] },
+): Promise<void> {
+  const { eventIds, writes, changes } = batch
+  const arrays = COLUMNS.map(c => Prisma.sql`${writes.map(w => w.next[c])}::${Prisma.raw(TYPES[c])}[]`)
+  const set = Prisma.raw(
+    COLUMNS.filter(c => c !== 'itemId')
+      .map(c => `"${c}" = w."${c}"`)
+      .join(', '),
+  )
+  await db
+    .rows(Prisma.sql`
+    WITH applied AS (
+      INSERT INTO "ProcessedEvent" ("consumer", "eventId") SELECT ${consumer}, e FROM unnest(${eventIds}::uuid[]) e
+      ON CONFLICT DO NOTHING RETURNING 1
+    ), w AS (
+      SELECT * FROM unnest(${Prisma.join(arrays)}, ${writes.map(w => w.read?.version ?? null)}::int[],
+        ${writes.map(w => w.read?.lastSeq ?? null)}::bigint[]) AS w(${columns()}, "readVersion", "readLastSeq")
+    ), created AS (
+      INSERT INTO "ItemInfo" (${columns()}) SELECT ${columns()} FROM w WHERE "readVersion" IS NULL
+      ON CONFLICT ("itemId") DO NOTHING RETURNING 1
+    ), updated AS (
+      UPDATE "ItemInfo" i SET ${set} FROM w
+      WHERE i."itemId" = w."itemId" AND i."version" = w."readVersion" AND i."lastSeq" = w."readLastSeq"
+      RETURNING 1
+    ), feed AS (
+      INSERT INTO "OutboxEvent" ("id", "subject", "envelope")
+      SELECT * FROM unnest(${changes.map(c => c.id)}::uuid[], ${changes.map(c => c.subject)}::text[],
+        ${changes.map(c => JSON.stringify(c.envelope))}::jsonb[])
+      RETURNING 1
+    )
+    SELECT CASE
+      WHEN (SELECT count(*) FROM applied) <> ${eventIds.length} THEN abort_statement('an event was applied meanwhile')
+      WHEN (SELECT count(*) FROM created) + (SELECT count(*) FROM updated) <> ${writes.length}
+        THEN abort_statement('a row changed meanwhile')
+      ELSE (SELECT count(*) FROM feed) = ${changes.length} END AS "written"`)
+    .catch((e: { code?: string; message?: string }) => {
+      throw e.code === 'P0001' ? new ConcurrentChange(String(e.message)) : e
     })
-    if (count !== 1) throw new ConcurrentChange(itemId)
-  }
-}
-
-/**
- * Records changes for the change feed, in the transaction that made them and in the order given
- * (the feed's order: the outbox sequence grows row by row); the relay publishes them.
- */
-export async function recordChanges(tx: ProjectionsTx, stream: string, views: ItemInfoView[]): Promise<OutboxRow[]> {
-  const rows = views.map(view => ({
-    id: randomUUID(),
-    subject: itemInfoChangedSubject(stream, view.itemId),
-    envelope: view,
-  }))
-  const data = rows.map(r => ({ ...r, envelope: r.envelope as unknown as Prisma.InputJsonValue }))
-  if (data.length === 1) await tx.outboxEvent.create({ data: data[0] })
-  else if (data.length) await tx.outboxEvent.createMany({ data })
-  return rows
 }
 
 /** One published change: which state of which item landed at which feed sequence. */
@@ -93,34 +164,31 @@ export interface PublishedChange {
 /**
  * The change feed's outbox, as the relay reads it. Marking rows published also gives each ItemInfo
  * the feed sequence of the change that made its current state (its cursor), unless a newer state
- * has been written since; `published` hears of every sequence, so fresh commits start from it.
+ * has been written since, in the same statement; `published` hears of every sequence, so fresh
+ * commits start from it.
  */
 export function changeFeedStore(db: ProjectionsDb, published: (changes: PublishedChange[]) => void): OutboxStore {
-  const outbox = prismaOutboxStore(db)
+  const outbox = postgresOutboxStore(db.statements)
   return {
     pending: outbox.pending,
     async markPublished(ids: string[], rows: PublishedRow[]) {
-      await outbox.markPublished(ids, rows)
       const changes = rows.flatMap(({ row, seq }) => {
-        const view = row.envelope as Partial<ItemInfoView> | null
+        const view = (
+          typeof row.envelope === 'string' ? JSON.parse(row.envelope) : row.envelope
+        ) as Partial<ItemInfoView>
         return typeof view?.itemId === 'string' && typeof view.version === 'number'
           ? [{ itemId: view.itemId, version: view.version, seq }]
           : []
       })
-      if (!changes.length) return
-      published(changes)
-      await setCursors(db, changes)
+      if (changes.length) published(changes)
+      await db.statements.rows(Prisma.sql`
+        WITH marked AS (UPDATE "OutboxEvent" SET "publishedAt" = now() WHERE "id" = ANY(${ids}::uuid[]))
+        UPDATE "ItemInfo" AS i SET "cursor" = c.seq
+        FROM unnest(${changes.map(c => c.itemId)}::uuid[], ${changes.map(c => c.version)}::int[],
+                    ${changes.map(c => BigInt(c.seq))}::bigint[]) AS c(item_id, version, seq)
+        WHERE i."itemId" = c.item_id AND i.version = c.version AND i."cursor" < c.seq`)
     },
   }
-}
-
-/** Sets each changed ItemInfo's cursor to its change's feed sequence, if that state is still the row's. */
-async function setCursors(db: ProjectionsDb, changes: PublishedChange[]): Promise<void> {
-  await db.$executeRaw`
-    UPDATE "ItemInfo" AS i SET "cursor" = c.seq
-    FROM unnest(${changes.map(c => c.itemId)}::uuid[], ${changes.map(c => c.version)}::int[],
-                ${changes.map(c => BigInt(c.seq))}::bigint[]) AS c(item_id, version, seq)
-    WHERE i."itemId" = c.item_id AND i.version = c.version AND i."cursor" < c.seq`
 }
 
 /** A rebuilt read model is as new as everything the change feed holds: every row gets its end. */
