@@ -38,15 +38,23 @@ const types = {
 
 /** The pool of a PostgreSQL database: Prisma's adapter and the service's own statements share it. */
 export function postgresPool(url: string, poolSize = 10, pool: PoolOptions = {}): pg.Pool {
-  return new pg.Pool(
+  const created = new pg.Pool(
     pgConfig(url, {
       max: poolSize,
       // Without these a database behind a dropped link hangs a request forever instead of failing it.
       connectionTimeoutMillis: pool.connectTimeoutMs ?? 5_000,
       query_timeout: pool.queryTimeoutMs ?? 30_000,
+      // Statements are prepared once per connection (statements.ts), but planned on every run with
+      // its parameters and the tables as they are now: a plan cached while a table was small (a
+      // hash join over a sequential scan) would otherwise stay, whatever the table grows to.
+      options: '-c plan_cache_mode=force_custom_plan',
       types,
     }),
   )
+  // An idle connection the server closed (a restart, a cut link) is dropped by the pool; without a
+  // listener that 'error' would end the process. The next query opens a new one, or fails as an outage.
+  created.on('error', () => undefined)
+  return created
 }
 
 /** The driver adapter a generated Prisma client needs for this url (PostgreSQL on `pool` when given). */
