@@ -204,6 +204,8 @@ export interface EventsConfig {
   dbStartupBackoffMaxMs: number
   outboxPollIntervalMs: number
   outboxBatchSize: number
+  /** Rows published right after their commit are marked published together, at most this long after. */
+  outboxMarkDelayMs: number
   consumerConcurrency: number
   consumerMaxAckPending: number
   consumerMaxAttempts: number
@@ -248,6 +250,7 @@ export function readEventsConfig(r: ConfigReader, defaultDatabaseUrl: string): E
     dbStartupBackoffMaxMs: r.int('DB_STARTUP_BACKOFF_MAX_MS', 5_000, { min: 10, max: 600_000 }),
     outboxPollIntervalMs: r.int('OUTBOX_POLL_INTERVAL_MS', 1000, { min: 10 }),
     outboxBatchSize: r.int('OUTBOX_BATCH_SIZE', 100, { min: 1, max: 10_000 }),
+    outboxMarkDelayMs: r.int('OUTBOX_MARK_DELAY_MS', 100, { min: 0, max: 60_000 }),
     consumerConcurrency,
     consumerMaxAckPending,
     consumerMaxAttempts: r.int('CONSUMER_MAX_ATTEMPTS', 10, { min: 1 }),

@@ -47,14 +47,12 @@ export interface RelayOptions {
   pollIntervalMs: number
   /** Rows published per round. */
   batchSize: number
+  /**
+   * Rows published right after their commit are marked together, at most this long after: one
+   * UPDATE for every row published meanwhile. The poll leaves them alone until then.
+   */
+  markDelayMs: number
 }
-
-/**
- * Rows published right after their commit are marked together, at most this long after: one
- * UPDATE for every row published meanwhile. Well under any poll interval, so the poll rarely
- * publishes a row again (and JetStream drops it by its id when it does).
- */
-const MARK_DELAY_MS = 25
 
 export class OutboxRelay {
   private timer: NodeJS.Timeout | undefined
@@ -62,6 +60,8 @@ export class OutboxRelay {
   private again = false
   private stopped = false
   private readonly inFlight = new Set<Promise<void>>()
+  /** Rows kicked and not yet marked (being published, or published and waiting for their mark): the poll skips them. */
+  private readonly inHand = new Set<string>()
   private toMark: PublishedRow[] = []
   private markTimer: NodeJS.Timeout | undefined
 
@@ -113,10 +113,15 @@ export class OutboxRelay {
   }
 
   private async publishNow(rows: OutboxRow[]): Promise<void> {
+    for (const r of rows) this.inHand.add(r.id)
     try {
-      await this.publish(rows, ids => this.markSoon(ids))
+      await this.publish(rows, published => this.markSoon(published))
     } catch (err) {
       this.o.logger.warn({ err }, 'outbox publish failed; the poll publishes the rows later')
+    } finally {
+      // Those not published are the poll's again; the published ones once marked (flushMarks).
+      const marking = new Set(this.toMark.map(p => p.row.id))
+      for (const r of rows) if (!marking.has(r.id)) this.inHand.delete(r.id)
     }
   }
 
@@ -143,7 +148,7 @@ export class OutboxRelay {
   /** Coalesces the marking of rows published right after their commit into one update. */
   private markSoon(published: PublishedRow[]): void {
     this.toMark.push(...published)
-    this.markTimer ??= setTimeout(() => this.track(this.flushMarks()), MARK_DELAY_MS)
+    this.markTimer ??= setTimeout(() => this.track(this.flushMarks()), this.o.markDelayMs)
   }
 
   private async flushMarks(): Promise<void> {
@@ -159,13 +164,15 @@ export class OutboxRelay {
         published,
       )
       .catch(err => this.o.logger.warn({ err }, 'could not mark published outbox rows'))
+    for (const p of published) this.inHand.delete(p.row.id)
   }
 
   private async drain(): Promise<void> {
     for (;;) {
       if (!this.o.bus.client()) return
       await this.o.bus.ready()
-      const rows = await this.o.store.pending(this.o.batchSize)
+      const found = await this.o.store.pending(this.o.batchSize)
+      const rows = found.filter(r => !this.inHand.has(r.id))
       if (!rows.length) return
       await this.publish(rows, published =>
         this.o.store.markPublished(
@@ -173,7 +180,7 @@ export class OutboxRelay {
           published,
         ),
       )
-      if (rows.length < this.o.batchSize) return
+      if (found.length < this.o.batchSize) return
     }
   }
 

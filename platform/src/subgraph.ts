@@ -247,6 +247,7 @@ function outboxRelay(config: EventsConfig, store: OutboxStore, bus: EventBus, lo
     logger,
     pollIntervalMs: config.outboxPollIntervalMs,
     batchSize: config.outboxBatchSize,
+    markDelayMs: config.outboxMarkDelayMs,
   })
 }
 
