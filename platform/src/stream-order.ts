@@ -72,6 +72,8 @@ export interface StreamOrderOptions {
 /** One instance's view of which events of the stream (above the ack floor) belong to which key. */
 export class StreamOrder {
   private readonly known = new Map<number, Known>()
+  /** The unsettled ones among `known`, by key: a turn looks at its own key's events only. */
+  private readonly unsettledByKey = new Map<string, Map<number, string>>()
   /**
    * Stretches of the stream this instance holds every message of the filter of: consecutive first
    * deliveries (delivery sequence n, n+1) leave no message of the filter between them, since the
@@ -97,8 +99,11 @@ export class StreamOrder {
     key: string,
     o: { settled?: boolean; delivery?: { dseq: number; first: boolean } } = {},
   ): void {
-    if (seq > this.floor && !this.known.has(seq)) this.known.set(seq, { id, key, settled: o.settled ?? false })
-    else if (o.settled) this.settle(seq)
+    if (seq > this.floor && !this.known.has(seq)) {
+      const settled = o.settled ?? false
+      this.known.set(seq, { id, key, settled })
+      if (!settled) this.keyed(key).set(seq, id)
+    } else if (o.settled) this.settle(seq)
     if (this.known.size > KNOWN_MAX) this.forgetSettled()
     const d = o.delivery
     if (!d) return
@@ -122,7 +127,24 @@ export class StreamOrder {
 
   settle(seq: number): void {
     const k = this.known.get(seq)
-    if (k) k.settled = true
+    if (!k || k.settled) return
+    k.settled = true
+    this.unkey(seq, k.key)
+  }
+
+  private keyed(key: string): Map<number, string> {
+    let events = this.unsettledByKey.get(key)
+    if (!events) {
+      events = new Map()
+      this.unsettledByKey.set(key, events)
+    }
+    return events
+  }
+
+  private unkey(seq: number, key: string): void {
+    const events = this.unsettledByKey.get(key)
+    events?.delete(seq)
+    if (events?.size === 0) this.unsettledByKey.delete(key)
   }
 
   /**
@@ -154,7 +176,7 @@ export class StreamOrder {
 
   private unsettled(key: string, seq: number): string[] {
     const ids: string[] = []
-    for (const [s, k] of this.known) if (s < seq && s > this.floor && k.key === key && !k.settled) ids.push(k.id)
+    for (const [s, id] of this.unsettledByKey.get(key) ?? []) if (s < seq && s > this.floor) ids.push(id)
     return ids
   }
 
@@ -177,7 +199,11 @@ export class StreamOrder {
     this.reads++
     this.floorReadAt = Date.now()
     this.floor = Math.max(this.floor, info.ack_floor.stream_seq)
-    for (const s of this.known.keys()) if (s <= this.floor) this.known.delete(s)
+    for (const [s, k] of this.known)
+      if (s <= this.floor) {
+        this.known.delete(s)
+        if (!k.settled) this.unkey(s, k.key)
+      }
     this.runs = this.runs.filter(r => r.end > this.floor)
   }
 
