@@ -6,6 +6,19 @@ import { randomBytes } from 'node:crypto'
 let lastMs = 0
 let counter = 0
 
+// Random bytes drawn from the system in blocks, not per id (each draw is a call into OpenSSL).
+const POOL_BYTES = 4096
+let pool = Buffer.alloc(0)
+let taken = 0
+function random(n: number): Buffer {
+  if (taken + n > pool.length) {
+    pool = randomBytes(POOL_BYTES)
+    taken = 0
+  }
+  taken += n
+  return pool.subarray(taken - n, taken)
+}
+
 /**
  * A new UUIDv7. Within one process ids are strictly increasing even inside one millisecond: the
  * 12 bits after the version carry a counter seeded at random (RFC 9562 §6.2, method 1), and a
@@ -14,12 +27,12 @@ let counter = 0
 export function newId(now = Date.now()): string {
   if (now > lastMs) {
     lastMs = now
-    counter = randomBytes(2).readUInt16BE() & 0x7ff // top bit clear: room to count up
+    counter = random(2).readUInt16BE() & 0x7ff // top bit clear: room to count up
   } else if (++counter > 0xfff) {
     lastMs += 1
     counter = 0
   }
-  const bytes = randomBytes(16)
+  const bytes = Buffer.from(random(16))
   bytes.writeUIntBE(lastMs, 0, 6)
   bytes[6] = 0x70 | (counter >> 8)
   bytes[7] = counter & 0xff
