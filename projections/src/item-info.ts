@@ -16,7 +16,15 @@ import {
   type ItemInfoView,
   type ProjectedEvents,
 } from './item-info-rules.js'
-import { changeRow, maxCursor, readBatchStart, writeBatch, type ProjectionsDb } from './store.js'
+import {
+  changeRow,
+  ConcurrentChange,
+  maxCursor,
+  readBatchStart,
+  writeBatch,
+  type BatchStart,
+  type ProjectionsDb,
+} from './store.js'
 
 /** The durable consumer's name, and the name its ProcessedEvent rows are kept under. */
 export const PROJECTIONS_CONSUMER = 'projections'
@@ -25,6 +33,38 @@ export interface ProjectionDeps {
   db: ProjectionsDb
   /** Where changes are announced; a rebuild announces nothing (it recreates rows as they were). */
   changeFeed?: { stream: string; kick: Kick; position: FeedPosition }
+  /** The rows this process last read or wrote; a rebuild reads every row. */
+  recent?: RecentRows
+}
+
+/**
+ * The rows this process last read or wrote, by item (the least recently used forgotten past
+ * `size`): an item's next event starts from its row here instead of reading it. Safe beside other
+ * writers (another replica, a rebuild): the write holds only while the row is as it was (version
+ * and stream position) and its events are not applied yet; otherwise it changes nothing, the rows
+ * are forgotten and the batch starts again from the database.
+ */
+export class RecentRows {
+  private readonly rows = new Map<string, ItemInfoRow>()
+
+  constructor(private readonly size: number) {}
+
+  get(itemId: string): ItemInfoRow | undefined {
+    const row = this.rows.get(itemId)
+    if (row) this.remember(row)
+    return row
+  }
+
+  remember(row: ItemInfoRow): void {
+    if (this.size === 0) return
+    this.rows.delete(row.itemId)
+    this.rows.set(row.itemId, row)
+    if (this.rows.size > this.size) this.rows.delete(this.rows.keys().next().value as string)
+  }
+
+  forget(itemIds: Iterable<string>): void {
+    for (const id of itemIds) this.rows.delete(id)
+  }
 }
 
 /**
@@ -72,10 +112,11 @@ export async function applyEvent(
 
 /**
  * Applies events of different items (all or none), in the order given; each as applyEvent does.
- * Returns what each changed. A batch costs two statements whatever its size, with no transaction:
- * one reads its items' rows and which of its events were applied before, the other records the
- * rest applied and writes the rows they decided and the change feed's rows, or nothing if anything
- * changed meanwhile (then it throws, and the consumer tries again).
+ * Returns what each changed. A batch costs one or two statements whatever its size, with no
+ * transaction: when its items' rows are not all in memory (RecentRows), one reads them and which
+ * of its events were applied before; the other records the rest applied and writes the rows they
+ * decided and the change feed's rows, or nothing if anything changed meanwhile. Then, from memory,
+ * the batch starts again from the database; from the database, it throws, and the consumer tries again.
  */
 export async function applyEvents(
   deps: ProjectionDeps,
@@ -83,19 +124,49 @@ export async function applyEvents(
 ): Promise<(ItemInfoView | null)[]> {
   const todo = batch.filter(({ event }) => itemIdOf(event) && canChange(event.type))
   if (!todo.length) return batch.map(() => null)
-  const position = deps.changeFeed ? await deps.changeFeed.position.current() : 0n
-  const { rows, appliedBefore } = await readBatchStart(
+  const itemIds = [...new Set(todo.map(t => itemIdOf(t.event)!))]
+  const known = itemIds.map(id => deps.recent?.get(id))
+  if (known.every(row => row !== undefined)) {
+    const rows = new Map(known.map(row => [row.itemId, row]))
+    try {
+      return await applyFrom(deps, batch, todo, { rows, appliedBefore: new Set() })
+    } catch (e) {
+      deps.recent?.forget(itemIds)
+      if (!(e instanceof ConcurrentChange)) throw e
+    }
+  }
+  const start = await readBatchStart(
     deps.db.statements,
     PROJECTIONS_CONSUMER,
-    [...new Set(todo.map(t => itemIdOf(t.event)!))],
+    itemIds,
     todo.map(t => t.event.id),
   )
-  const mine = todo.filter(t => !appliedBefore.has(t.event.id))
-  const { views, writes } = decideAll(rows, mine, position)
+  try {
+    return await applyFrom(deps, batch, todo, start)
+  } catch (e) {
+    deps.recent?.forget(itemIds)
+    throw e
+  }
+}
+
+type Applying = { event: EventEnvelope; position: EventPosition }[]
+
+/** The batch decided from `start` and written; the rows it wrote (or started from) kept in memory. */
+async function applyFrom(
+  deps: ProjectionDeps,
+  batch: Applying,
+  todo: Applying,
+  start: BatchStart,
+): Promise<(ItemInfoView | null)[]> {
+  const position = deps.changeFeed ? await deps.changeFeed.position.current() : 0n
+  const mine = todo.filter(t => !start.appliedBefore.has(t.event.id))
+  const { views, writes } = decideAll(start.rows, mine, position)
   const shown = [...views.values()].filter(v => v !== null)
   const changes = deps.changeFeed ? shown.map(view => changeRow(deps.changeFeed!.stream, view)) : []
   if (mine.length)
     await writeBatch(deps.db.statements, PROJECTIONS_CONSUMER, { eventIds: mine.map(t => t.event.id), writes, changes })
+  for (const row of start.rows.values()) deps.recent?.remember(row)
+  for (const { next } of writes) deps.recent?.remember(next)
   if (changes.length) deps.changeFeed?.kick(changes)
   return batch.map(({ event }) => views.get(event) ?? null)
 }

@@ -15,6 +15,7 @@ import {
   PROJECTIONS_CONSUMER,
   projectionBatch,
   projectionHandlers,
+  RecentRows,
   type ProjectionDeps,
 } from './item-info.js'
 import { projectionsContext, resolvers } from './resolvers.js'
@@ -35,7 +36,11 @@ export function buildProjectionsSubgraph(config: ProjectionsConfig) {
     ],
     setup: ({ db, kick }) => {
       const position = new FeedPosition(db)
-      const deps: ProjectionDeps = { db, changeFeed: { stream: config.natsStream, kick, position } }
+      const deps: ProjectionDeps = {
+        db,
+        changeFeed: { stream: config.natsStream, kick, position },
+        recent: new RecentRows(config.itemInfoRowsInMemory),
+      }
       return {
         outbox: changeFeedStore(db, changes => {
           for (const c of changes) position.advance(c.seq)
