@@ -5,8 +5,8 @@
 #   docker build -t gdmarket .                                  # router by default
 #   docker build --build-arg SERVICE=item -t gdmarket-item .
 #   docker run -e SERVICE=payment gdmarket
-#   docker run gdmarket node --import tsx subgraphs/item/src/main.ts   # or name the entry point
-# There is no compile step: the TypeScript runs through tsx, a runtime dependency.
+#   docker run gdmarket node --import tsx/esm subgraphs/item/src/main.ts   # or name the entry point
+# There is no compile step: the TypeScript runs through tsx's ESM loader, a runtime dependency.
 ARG NODE_IMAGE=node:20-bookworm-slim
 
 # ---- manifests: the workspace's package files, so dependencies install before sources change ----
@@ -67,4 +67,4 @@ HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
 # Shell form only to map SERVICE to its entry point; `exec` makes node PID 1, so it receives
 # SIGTERM itself and shuts down gracefully.
 CMD case "$SERVICE" in router|projections) dir="$SERVICE" ;; *) dir="subgraphs/$SERVICE" ;; esac; \
-    exec node --import tsx "$dir/src/main.ts"
+    exec node --import tsx/esm "$dir/src/main.ts"

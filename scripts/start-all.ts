@@ -47,7 +47,7 @@ function show(name: string, line: string): void {
 
 function start(name: ServiceName): Child {
   // Each child gets its own port explicitly, so a PORT in our environment cannot clash them.
-  const proc = spawnNode(['--import', 'tsx', SERVICES[name].entry], {
+  const proc = spawnNode(['--import', 'tsx/esm', SERVICES[name].entry], {
     cwd: root,
     env: { ...process.env, PORT: String(SERVICES[name].port) },
   })

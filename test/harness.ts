@@ -145,7 +145,7 @@ export class Stack {
     const full: NodeJS.ProcessEnv = { ...this.env(name), PORT: String(port), ...env }
     // Flags NODE_OPTIONS may not carry (--cpu-prof), for a bench that profiles the services.
     const flags = full.GDMARKET_NODE_FLAGS?.split(' ').filter(Boolean) ?? []
-    const proc = spawnNode([...flags, '--import', 'tsx', SERVICES[name].entry], { cwd: ROOT, env: full })
+    const proc = spawnNode([...flags, '--import', 'tsx/esm', SERVICES[name].entry], { cwd: ROOT, env: full })
     const { child, output, exited } = proc
     const svc: RunningService = { name, instance, port, url: `http://127.0.0.1:${port}/graphql`, child, output, exited }
     this.running.set(instance, svc)

@@ -1,6 +1,8 @@
 // Starting a GDmarket process as a child and waiting until it is ready: one way for `npm start`,
-// the test harness and the benchmarks. A child runs `node --import tsx <entry>` (tsx as a loader,
-// not its CLI wrapper), so signals reach the service itself.
+// the test harness and the benchmarks. A child runs `node --import tsx/esm <entry>` (tsx as a
+// loader, not its CLI wrapper, so signals reach the service itself; its ESM hooks only: every
+// GDmarket module is ESM, and tsx's CommonJS hook resolved each require() a package makes at run
+// time again, as Apollo Server does for every request's hash).
 import { spawn, type ChildProcess } from 'node:child_process'
 import { sleep } from './wait.js'
 
