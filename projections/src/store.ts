@@ -143,7 +143,8 @@ export async function writeBatch(
       UPDATE "ItemInfo" i SET ${set}
       FROM unnest(${arrays(updated.map(w => w.next))}, ${updated.map(w => w.read!.version)}::int[],
         ${updated.map(w => w.read!.lastSeq)}::bigint[]) AS w(${columns()}, "readVersion", "readLastSeq")
-      WHERE i."itemId" = w."itemId" AND i."version" = w."readVersion" AND i."lastSeq" = w."readLastSeq"
+      WHERE i."itemId" = ANY(${updated.map(w => w.next.itemId)}::uuid[]) AND i."itemId" = w."itemId"
+        AND i."version" = w."readVersion" AND i."lastSeq" = w."readLastSeq"
       RETURNING 1
     ), feed AS (
       INSERT INTO "OutboxEvent" ("id", "subject", "envelope")

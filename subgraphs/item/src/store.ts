@@ -211,25 +211,32 @@ export async function holdForRequests(
   )
   const column = <K extends keyof HoldRequest>(k: K) => requests.map(r => r[k])
   // Conditional on RENTABLE: of many concurrent requests for one item exactly one row update succeeds.
+  // Every lookup is bounded by the inputs' own ids (`= ANY`), so each one is an index lookup whatever
+  // the planner believes of the tables' sizes: joined to the unnested inputs alone, the record
+  // check read every record of the consumer.
   const [row] = await db.rows<{ won: string[] | null } & Written>(Prisma.sql`
     WITH input AS (
       SELECT * FROM unnest(${column('eventId')}::uuid[], ${column('reservationId')}::uuid[], ${column('version')}::int[],
         ${column('itemId')}::uuid[], ${column('customerId')}::text[], ${column('customerName')}::text[],
         ${held.envelopes}::jsonb[])
         AS i("eventId", "reservationId", "requestVersion", "itemId", "customerId", "customerName", "envelope")
+    ), applied_before AS (
+      SELECT "eventId" FROM "ProcessedEvent" WHERE "consumer" = ${consumer} AND "eventId" = ANY(${column('eventId')}::uuid[])
+    ), seen AS (
+      SELECT "reservationId", "version" FROM "ReservationSeen" WHERE "reservationId" = ANY(${column('reservationId')}::uuid[])
     ), held AS (
       UPDATE "Item" it SET "status" = 'NOT_RENTABLE', "holdReservationId" = i."reservationId",
         "holdCustomerId" = i."customerId", "holdCustomerName" = i."customerName",
         "version" = it."version" + 1, "updatedAt" = now()
       FROM input i
-      WHERE it."id" = i."itemId" AND it."status" = 'RENTABLE' AND it."deletedAt" IS NULL AND it."rentalStatus" <> 'RENTING'
-        AND NOT EXISTS (SELECT 1 FROM "ProcessedEvent" p WHERE p."consumer" = ${consumer} AND p."eventId" = i."eventId")
-        AND NOT EXISTS (SELECT 1 FROM "ReservationSeen" s
-                        WHERE s."reservationId" = i."reservationId" AND s."version" >= i."requestVersion")
+      WHERE it."id" = ANY(${column('itemId')}::uuid[]) AND it."id" = i."itemId"
+        AND it."status" = 'RENTABLE' AND it."deletedAt" IS NULL AND it."rentalStatus" <> 'RENTING'
+        AND i."eventId" NOT IN (SELECT "eventId" FROM applied_before)
+        AND NOT EXISTS (SELECT 1 FROM seen s WHERE s."reservationId" = i."reservationId" AND s."version" >= i."requestVersion")
       RETURNING ${itemColumnsOf('it')}, i."eventId", i."reservationId", i."requestVersion", i."envelope"
     ), applied AS (
       INSERT INTO "ProcessedEvent" ("consumer", "eventId") SELECT ${consumer}, "eventId" FROM held
-    ), seen AS (
+    ), newer AS (
       INSERT INTO "ReservationSeen" ("reservationId", "version") SELECT "reservationId", "requestVersion" FROM held
       ON CONFLICT ("reservationId") DO UPDATE SET "version" = EXCLUDED."version"
       WHERE "ReservationSeen"."version" < EXCLUDED."version"

@@ -116,6 +116,8 @@ export async function confirmHolds(
     holds.map(h => ({ aggregateId: h.reservationId, cause: h.cause, data: { amount: h.amount } })),
     { aggregateVersion: Prisma.sql`confirmed."version"`, fromRow: { reservation: snapshotSql('confirmed') } },
   )
+  // The reservations are looked up by their ids (`= ANY`) as well as joined to the inputs, so the
+  // lookup is by index whatever the planner believes of the table's size.
   const [row] = await db.rows<Written>(Prisma.sql`
     WITH input AS (
       SELECT * FROM unnest(${holds.map(h => h.eventId)}::uuid[], ${holds.map(h => h.reservationId)}::uuid[],
@@ -128,7 +130,8 @@ export async function confirmHolds(
       UPDATE "Reservation" r SET "status" = 'CONFIRMED', "amount" = i."amount", "ownerId" = i."ownerId",
         "version" = r."version" + 1, "updatedAt" = now()
       FROM input i JOIN applied a ON a."eventId" = i."eventId"
-      WHERE r."id" = i."reservationId" AND r."status" = ${from}::"ReservationStatus"
+      WHERE r."id" = ANY(${holds.map(h => h.reservationId)}::uuid[]) AND r."id" = i."reservationId"
+        AND r."status" = ${from}::"ReservationStatus"
       RETURNING ${columnsOf('r')}, i."envelope"
     ), outbox AS (${confirmed.outbox})
     SELECT ${written('outbox')}`)
