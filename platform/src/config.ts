@@ -196,6 +196,8 @@ function readDebugRoutes(r: ConfigReader, mode: RuntimeMode): boolean {
 export interface EventsConfig {
   databaseUrl: string
   dbPoolSize: number
+  /** Connections for the service's own statements (PostgreSQL), beside Prisma's dbPoolSize. */
+  dbStatementsPoolSize: number
   /** A connection attempt to the database fails after this long (a database that does not answer). */
   dbConnectTimeoutMs: number
   /** A query that gets no answer this long fails (client side: a connection that went silent). */
@@ -245,6 +247,7 @@ export function readEventsConfig(r: ConfigReader, defaultDatabaseUrl: string): E
   return {
     databaseUrl: r.string('DATABASE_URL', defaultDatabaseUrl),
     dbPoolSize: r.int('DB_POOL_SIZE', 10, { min: 1, max: 200 }),
+    dbStatementsPoolSize: r.int('DB_STATEMENTS_POOL_SIZE', 4, { min: 1, max: 200 }),
     dbConnectTimeoutMs: r.int('DB_CONNECT_TIMEOUT_MS', 5_000, { min: 100, max: 600_000 }),
     dbQueryTimeoutMs: r.int('DB_QUERY_TIMEOUT_MS', 30_000, { min: 100, max: 3_600_000 }),
     dbStartupBackoffMaxMs: r.int('DB_STARTUP_BACKOFF_MAX_MS', 5_000, { min: 10, max: 600_000 }),

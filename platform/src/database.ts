@@ -27,6 +27,8 @@ export const sqliteFile = (url: string): string => path.resolve(url.replace(/^fi
 export interface PoolOptions {
   connectTimeoutMs?: number
   queryTimeoutMs?: number
+  /** Connections of the pool the service's own statements run on (beside Prisma's). */
+  statementsPoolSize?: number
 }
 
 // bigint columns (sequences, stream positions) as BigInt, as Prisma reads them, not as strings.
@@ -36,21 +38,36 @@ const types = {
     oid === INT8 ? (v: string) => BigInt(v) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
 }
 
-/** The pool of a PostgreSQL database: Prisma's adapter and the service's own statements share it. */
-export function postgresPool(url: string, poolSize = 10, pool: PoolOptions = {}): pg.Pool {
+/**
+ * How each pool's sessions plan their statements. Both prepare a statement once per connection
+ * (statements.ts), and a plan can outlive the table sizes it was made for: one made while a table
+ * was small (a sequential scan) would stay as the table grows, until the next ANALYZE.
+ * - Prisma's queries are many and some scan (a lookup with no index to serve it): they are
+ *   planned again on every run, with the table as it is now.
+ * - The service's own statements are few, and every one is an index lookup bounded by its inputs'
+ *   ids: they keep one plan per connection, and never consider a sequential scan where an index
+ *   serves, so a plan made on an empty table is still right on a large one. (Planning every run
+ *   cost 0.4 ms of PostgreSQL CPU on the item's hold statement alone.)
+ */
+const SESSIONS = {
+  prisma: '-c plan_cache_mode=force_custom_plan',
+  statements: '-c enable_seqscan=off',
+}
+
+/** A pool of a PostgreSQL database, its sessions planning as `session` says. */
+export function postgresPool(
+  url: string,
+  poolSize = 10,
+  pool: PoolOptions = {},
+  session: keyof typeof SESSIONS = 'prisma',
+): pg.Pool {
   const created = new pg.Pool(
     pgConfig(url, {
       max: poolSize,
       // Without these a database behind a dropped link hangs a request forever instead of failing it.
       connectionTimeoutMillis: pool.connectTimeoutMs ?? 5_000,
       query_timeout: pool.queryTimeoutMs ?? 30_000,
-      // Statements are prepared and planned once per connection (statements.ts). A plan can outlive
-      // the table sizes it was made for: one made while a table was small (a sequential scan) would
-      // stay as the table grows, until the next ANALYZE. Every statement of a service is an index
-      // lookup, so its connections never consider a sequential scan where an index serves, and a
-      // plan made on an empty table is still right on a large one. (Planning every run instead cost
-      // 0.4 ms of PostgreSQL CPU on the item's hold statement alone.)
-      options: '-c enable_seqscan=off',
+      options: SESSIONS[session],
       types,
     }),
   )
@@ -77,15 +94,24 @@ export const prismaClientFactory =
   (url: string, poolSize: number, pool?: PoolOptions): C =>
     new Client({ adapter: prismaAdapter(url, poolSize, pool) })
 
-/** A PostgreSQL database as a service holds it: its Prisma client, and its hot statements on the same pool. */
+/** A PostgreSQL database as a service holds it: its Prisma client, and its hot statements beside it. */
 export type PostgresDatabase<C> = C & { statements: Statements }
 
-/** `create(url, poolSize, pool)` for a PostgreSQL service: the Prisma client with `statements` beside it. */
+/**
+ * `create(url, poolSize, pool)` for a PostgreSQL service: the Prisma client with `statements`
+ * beside it, each on a pool of its own (SESSIONS); `$disconnect` ends both.
+ */
 export const postgresClientFactory =
   <C extends object>(Client: new (options: { adapter: ReturnType<typeof prismaAdapter> }) => C) =>
-  (url: string, poolSize: number, options?: PoolOptions): PostgresDatabase<C> => {
-    const pool = postgresPool(url, poolSize, options)
-    return Object.assign(new Client({ adapter: prismaAdapter(url, poolSize, options, pool) }), {
-      statements: pgStatements(pool),
+  (url: string, poolSize: number, options: PoolOptions = {}): PostgresDatabase<C> => {
+    const prisma = postgresPool(url, poolSize, options, 'prisma')
+    const statements = postgresPool(url, options.statementsPoolSize ?? 4, options, 'statements')
+    // Prisma ends its pool on $disconnect (disposeExternalPool); the statements' pool ends with it.
+    const end = prisma.end.bind(prisma)
+    prisma.end = (async () => {
+      await Promise.all([end(), statements.end()])
+    }) as typeof prisma.end
+    return Object.assign(new Client({ adapter: prismaAdapter(url, poolSize, options, prisma) }), {
+      statements: pgStatements(statements),
     })
   }

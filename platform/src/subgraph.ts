@@ -137,6 +137,7 @@ export async function buildSubgraph<Db extends PrismaLike, Ctx extends RequestCo
   const { config } = o
   const logger = createLogger(config.service, config.logLevel)
   const db = o.createDb(config.databaseUrl, config.dbPoolSize, {
+    statementsPoolSize: config.dbStatementsPoolSize,
     connectTimeoutMs: config.dbConnectTimeoutMs,
     queryTimeoutMs: config.dbQueryTimeoutMs,
   })

@@ -195,7 +195,8 @@ export function changeFeedStore(db: ProjectionsDb, published: (changes: Publishe
         UPDATE "ItemInfo" AS i SET "cursor" = c.seq
         FROM unnest(${changes.map(c => c.itemId)}::uuid[], ${changes.map(c => c.version)}::int[],
                     ${changes.map(c => BigInt(c.seq))}::bigint[]) AS c(item_id, version, seq)
-        WHERE i."itemId" = c.item_id AND i.version = c.version AND i."cursor" < c.seq`)
+        WHERE i."itemId" = ANY(${changes.map(c => c.itemId)}::uuid[]) AND i."itemId" = c.item_id
+          AND i.version = c.version AND i."cursor" < c.seq`)
     },
   }
 }
