@@ -163,6 +163,7 @@ async function loop(url: string, owner: string, renters: string[], meter: CpuMet
   )
   const confirmedMs: number[] = []
   let scenarios = 0
+  let polls = 0
   const retries = { payment_unavailable: 0, not_paid: 0, does_not_hold: 0 }
   const errors: string[] = []
   const loadavg = os.loadavg()[0]
@@ -177,6 +178,7 @@ async function loop(url: string, owner: string, renters: string[], meter: CpuMet
         const { reserveItem } = await must<{ reserveItem: { id: string } }>(url, RESERVE, { id: itemId }, renter)
         const id = reserveItem.id
         await until(async () => {
+          polls++
           const d = await must<{ reservation: { status: string } }>(
             url,
             'query($id: ID!) { reservation(id: $id) { status } }',
@@ -231,6 +233,9 @@ async function loop(url: string, owner: string, renters: string[], meter: CpuMet
       loadavg_1m: round(loadavg),
       cpu_ms_per_scenario: round(cpu.total / Math.max(1, scenarios)),
       cpu_cores: round(cpu.total / cpu.elapsedMs),
+      cpu_ms_by_process: cpuPer(cpu, scenarios).cpu_ms_by_process,
+      /** Status reads until CONFIRMED, per scenario: what a slow confirmation costs a polling client. */
+      polls_per_scenario: round(polls / Math.max(1, scenarios)),
     },
     reserve_confirmed: stats(confirmedMs),
   }
