@@ -3,6 +3,7 @@ import { buildSchema, parse, validate } from 'graphql'
 import {
   DEFAULT_OPERATION_LIMITS,
   checkOperationLimits,
+  costVariables,
   estimateCost,
   maxDepthRule,
   parseWithinLimits,
@@ -146,6 +147,19 @@ describe('estimateCost', () => {
 
   it('charges introspection nothing', () => {
     expect(cost('{ __schema { types { fields { name } } } }')).toBe(0)
+  })
+
+  it('answers one document again for other page sizes and directives, not with the first answer', () => {
+    const document = parse(
+      'query ($n: Int, $id: ID!, $more: Boolean!) { reservation(id: $id) { id } items(first: $n) { id reservations @include(if: $more) { id } } }',
+    )
+    const again = (variables: Record<string, unknown>) =>
+      estimateCost(schema, document, { listAssumedSize: 50 }, { variables })
+    expect(again({ n: 10, id: 'a', more: false })).toBe(11)
+    expect(again({ n: 10, id: 'b', more: false })).toBe(11)
+    expect(again({ n: 20, id: 'a', more: false })).toBe(21)
+    expect(again({ n: 20, id: 'a', more: true })).toBe(1 + 20 * (1 + 50))
+    expect(costVariables(document)).toEqual(['more', 'n'])
   })
 
   it('is infinite for a fragment bomb past the node cap', () => {

@@ -26,7 +26,9 @@ import {
   parse,
   type ValidationContext,
   type ValidationRule,
+  type ValueNode,
   validate,
+  visit,
 } from 'graphql'
 import { type ComplexityEstimator, getComplexity } from 'graphql-query-complexity'
 import type { ConfigReader } from '@gdmarket/platform/config'
@@ -189,12 +191,80 @@ export function checkOperationCost(
  * listAssumedSize without one. Nested lists multiply. Introspection costs nothing (the router
  * answers it itself). Infinity when the document explodes past graphql-query-complexity's node cap
  * (a fragment bomb).
+ *
+ * Remembered per schema and document (Apollo hands every request of one text the same parsed
+ * document): the walk over the document was a few percent of the router's CPU on every request.
+ * The answer depends on nothing else than the operation's name and the variables that size a list
+ * or switch a directive (`first: $n`, `@include(if: $x)`), so those are the rest of the key.
  */
 export function estimateCost(
   schema: GraphQLSchema,
   document: DocumentNode,
   limits: Pick<OperationLimits, 'listAssumedSize'>,
-  { operationName, variables }: OperationRequest = {},
+  request: OperationRequest = {},
+): number {
+  const known = knownCosts(schema, document)
+  const key = JSON.stringify([
+    request.operationName ?? null,
+    limits.listAssumedSize,
+    ...known.variables.map(name => request.variables?.[name] ?? null),
+  ])
+  const remembered = known.costs.get(key)
+  if (remembered !== undefined) return remembered
+  const cost = walkCost(schema, document, limits, request)
+  if (known.costs.size < COSTS_PER_DOCUMENT) known.costs.set(key, cost)
+  return cost
+}
+
+/** Costs remembered for one document: a few operation names and page sizes, no more. */
+const COSTS_PER_DOCUMENT = 64
+
+interface KnownCosts {
+  /** The variables the cost can depend on. */
+  variables: string[]
+  costs: Map<string, number>
+}
+
+const costsBySchema = new WeakMap<GraphQLSchema, WeakMap<DocumentNode, KnownCosts>>()
+
+function knownCosts(schema: GraphQLSchema, document: DocumentNode): KnownCosts {
+  let documents = costsBySchema.get(schema)
+  if (!documents) {
+    documents = new WeakMap()
+    costsBySchema.set(schema, documents)
+  }
+  let known = documents.get(document)
+  if (!known) {
+    known = { variables: costVariables(document), costs: new Map() }
+    documents.set(document, known)
+  }
+  return known
+}
+
+/** Variables used in a `first` argument or in a directive's arguments: all the cost reads of them. */
+export function costVariables(document: DocumentNode): string[] {
+  const names = new Set<string>()
+  const inside = (value: ValueNode) =>
+    visit(value, {
+      Variable(node) {
+        names.add(node.name.value)
+      },
+    })
+  visit(document, {
+    Argument(node, _key, _parent, _path, ancestors) {
+      // The nearest ancestor that is a node (the others are the arrays holding them): a field or a directive.
+      const owner = ancestors.findLast(a => !Array.isArray(a)) as { kind?: string } | undefined
+      if (owner?.kind === Kind.DIRECTIVE || node.name.value === 'first') inside(node.value)
+    },
+  })
+  return [...names].sort()
+}
+
+function walkCost(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  limits: Pick<OperationLimits, 'listAssumedSize'>,
+  { operationName, variables }: OperationRequest,
 ): number {
   const estimator: ComplexityEstimator = ({ field, args, childComplexity }) => {
     if (field.name.startsWith('__')) return 0
