@@ -64,6 +64,16 @@ const itemEvent = (type: string, version: number, snapshot: ItemSnapshot, data: 
     cause: { correlationId: 'test' },
   })
 const row = (itemId: string) => db.itemInfo.findUnique({ where: { itemId } })
+const heldBy = (reservationId: string) => ({ reservationId, customerId: 'renter-1', customerName: 'Rita' })
+const reservation = (reservationId: string, itemId: string, paymentStatus: 'NOT_PAID' | 'PAID') => ({
+  reservationId,
+  itemId,
+  customerId: 'renter-1',
+  customerName: 'Rita',
+  status: 'CONFIRMED' as const,
+  paymentStatus,
+  rentalStatus: 'NOT_RENTING' as const,
+})
 
 describe('applyEvents with rows in memory', () => {
   it("applies an item's next event in one statement, from its row in memory", async () => {
@@ -89,6 +99,29 @@ describe('applyEvents with rows in memory', () => {
     expect(await row(tent.itemId)).toMatchObject({ rentalStatus: 'RETURNED', version: 3, itemVersion: 3 })
     await a.apply(itemEvent('ItemDeleted', 4, { ...tent, rentalStatus: 'RETURNED', deleted: true }))
     expect(await row(tent.itemId)).toMatchObject({ deleted: true, version: 4 })
+  })
+
+  it('never records an event applied that a stale row in memory made look like nothing to do', async () => {
+    const a = instance()
+    const b = instance()
+    const tent = item()
+    const [first, second] = [randomUUID(), randomUUID()]
+    const held = (version: number, reservationId: string) =>
+      itemEvent('ItemHeld', version, { ...tent, status: 'NOT_RENTABLE' }, heldBy(reservationId))
+    await a.apply(itemEvent('ItemRegistered', 1, tent), held(2, first))
+    // Another instance releases the item and holds it for the second reservation.
+    await b.apply(itemEvent('ItemReleased', 3, tent, { reservationId: first }), held(4, second))
+    // a's memory still shows the first reservation: for it, a payment of the second one changes nothing.
+    const paid = createEvent({
+      type: 'ReservationPaid',
+      aggregateId: second,
+      aggregateVersion: 3,
+      data: { reservation: reservation(second, tent.itemId, 'PAID'), paymentId: randomUUID(), amount: 2500 },
+      cause: { correlationId: 'test' },
+    })
+    const [view] = await a.apply(paid)
+    expect(view).toMatchObject({ reservationId: second, paymentStatus: 'PAID' })
+    expect(await row(tent.itemId)).toMatchObject({ reservationId: second, paymentStatus: 'PAID' })
   })
 
   it('applies a redelivered event once, though memory cannot tell it was applied', async () => {

@@ -129,7 +129,7 @@ export async function applyEvents(
   if (known.every(row => row !== undefined)) {
     const rows = new Map(known.map(row => [row.itemId, row]))
     try {
-      return await applyFrom(deps, batch, todo, { rows, appliedBefore: new Set() })
+      return await applyFrom(deps, batch, todo, { rows, appliedBefore: new Set() }, true)
     } catch (e) {
       deps.recent?.forget(itemIds)
       if (!(e instanceof ConcurrentChange)) throw e
@@ -151,20 +151,32 @@ export async function applyEvents(
 
 type Applying = { event: EventEnvelope; position: EventPosition }[]
 
-/** The batch decided from `start` and written; the rows it wrote (or started from) kept in memory. */
+/**
+ * The batch decided from `start` and written; the rows it wrote (or started from) kept in memory.
+ * Rows from memory may be stale (another instance wrote since): those it decides to leave alone are
+ * checked too, or an event decided against a stale row ("nothing to do") would be recorded applied.
+ */
 async function applyFrom(
   deps: ProjectionDeps,
   batch: Applying,
   todo: Applying,
   start: BatchStart,
+  fromMemory = false,
 ): Promise<(ItemInfoView | null)[]> {
   const position = deps.changeFeed ? await deps.changeFeed.position.current() : 0n
   const mine = todo.filter(t => !start.appliedBefore.has(t.event.id))
   const { views, writes } = decideAll(start.rows, mine, position)
   const shown = [...views.values()].filter(v => v !== null)
   const changes = deps.changeFeed ? shown.map(view => changeRow(deps.changeFeed!.stream, view)) : []
+  const written = new Set(writes.map(w => w.next.itemId))
+  const unchanged = fromMemory ? [...start.rows.values()].filter(row => !written.has(row.itemId)) : []
   if (mine.length)
-    await writeBatch(deps.db.statements, PROJECTIONS_CONSUMER, { eventIds: mine.map(t => t.event.id), writes, changes })
+    await writeBatch(deps.db.statements, PROJECTIONS_CONSUMER, {
+      eventIds: mine.map(t => t.event.id),
+      writes,
+      changes,
+      unchanged,
+    })
   for (const row of start.rows.values()) deps.recent?.remember(row)
   for (const { next } of writes) deps.recent?.remember(next)
   if (changes.length) deps.changeFeed?.kick(changes)

@@ -110,16 +110,24 @@ const UNIQUE_VIOLATION = '23505'
  * `consumer`, writes each decided row (`read` is the row as it was read, null for none) and the
  * change feed's rows in the order given (the feed's order: the outbox sequence grows row by row).
  * Creating is conditional on no row (its key), updating on the row read (version and stream
- * position), and recording on no earlier record: when any of these fails the statement undoes
+ * position), as is a row the batch decided from without writing it (`unchanged`), and recording
+ * on no earlier record: when any of these fails the statement undoes
  * itself (the key, or `abort_statement`), and this throws ConcurrentChange, so nothing is clobbered
  * or applied twice.
  */
 export async function writeBatch(
   db: Statements,
   consumer: string,
-  batch: { eventIds: string[]; writes: { read: ItemInfoRow | null; next: ItemInfoRow }[]; changes: OutboxRow[] },
+  batch: {
+    eventIds: string[]
+    writes: { read: ItemInfoRow | null; next: ItemInfoRow }[]
+    changes: OutboxRow[]
+    /** Rows the batch decided from but does not write, which must still be as they were (kept in memory). */
+    unchanged?: ItemInfoRow[]
+  },
 ): Promise<void> {
   const { eventIds, writes, changes } = batch
+  const unchanged = batch.unchanged ?? []
   // New rows are inserted without ON CONFLICT: a row created meanwhile fails the statement on the
   // key, which undoes it as the guards do (and an ON CONFLICT clause, even over no rows, cost
   // PostgreSQL more than the rest of the statement).
@@ -146,6 +154,11 @@ export async function writeBatch(
       WHERE i."itemId" = ANY(${updated.map(w => w.next.itemId)}::uuid[]) AND i."itemId" = w."itemId"
         AND i."version" = w."readVersion" AND i."lastSeq" = w."readLastSeq"
       RETURNING 1
+    ), still AS (
+      SELECT 1 FROM "ItemInfo" i, unnest(${unchanged.map(r => r.itemId)}::uuid[], ${unchanged.map(r => r.version)}::int[],
+        ${unchanged.map(r => r.lastSeq)}::bigint[]) AS u("itemId", "version", "lastSeq")
+      WHERE i."itemId" = ANY(${unchanged.map(r => r.itemId)}::uuid[]) AND i."itemId" = u."itemId"
+        AND i."version" = u."version" AND i."lastSeq" = u."lastSeq"
     ), feed AS (
       INSERT INTO "OutboxEvent" ("id", "subject", "envelope")
       SELECT * FROM unnest(${changes.map(c => c.id)}::uuid[], ${changes.map(c => c.subject)}::text[],
@@ -154,7 +167,8 @@ export async function writeBatch(
     )
     SELECT CASE
       WHEN (SELECT count(*) FROM applied) <> ${eventIds.length} THEN abort_statement('an event was applied meanwhile')
-      WHEN (SELECT count(*) FROM updated) <> ${updated.length} THEN abort_statement('a row changed meanwhile')
+      WHEN (SELECT count(*) FROM updated) <> ${updated.length} OR (SELECT count(*) FROM still) <> ${unchanged.length}
+        THEN abort_statement('a row changed meanwhile')
       ELSE (SELECT count(*) FROM feed) = ${changes.length} END AS "written"`)
     .catch((e: { code?: string; message?: string }) => {
       if (e.code === 'P0001') throw new ConcurrentChange(String(e.message))
