@@ -125,6 +125,15 @@ describe('router', () => {
     expect(JSON.stringify(body.errors)).not.toMatch(/127\.0\.0\.1|ECONNREFUSED|stacktrace/)
   })
 
+  it('says payment may have acted when a mutation that calls it loses its answer, and only then', async () => {
+    const renter = { authorization: `Bearer ${await signToken(alice, config.jwtSecret)}` }
+    const lost = await post(`mutation { cancelPayment(id: "${RESERVATION_ID}") { id } }`, renter)
+    expect(codes(lost.body)).toEqual(['PAYMENT_UNAVAILABLE'])
+    expect(lost.body.errors?.[0].message).toMatch(/payment may have acted/)
+    const unpaid = await post(`mutation { reserveItem(itemId: "${ITEM_ID}") { id } }`, renter)
+    expect(codes(unpaid.body)).toEqual(['SERVICE_UNAVAILABLE'])
+  })
+
   it('passes a subgraph error code through, without a stack trace', async () => {
     const { body } = await post(`mutation { deleteItem(id: "${ITEM_ID}") { id } }`)
     expect(body.errors).toHaveLength(1)

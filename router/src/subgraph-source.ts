@@ -7,7 +7,7 @@ import { CORRELATION_HEADER, IDENTITY_HEADER, INTERNAL_SECRET_HEADER, encodeCall
 import { IDEMPOTENCY_HEADER } from '@gdmarket/platform/idempotency'
 import type { Logger } from '@gdmarket/platform/logger'
 import type { RouterContext } from './context.js'
-import type { Fetcher } from './subgraph-fetch.js'
+import { SubgraphUnreachableError, type Fetcher } from './subgraph-fetch.js'
 
 type FetcherResponse = Parameters<RemoteGraphQLDataSource['errorFromResponse']>[0]
 
@@ -26,6 +26,26 @@ export function unavailableError(subgraph: string): GraphQLError {
   return new GraphQLError(`the ${subgraph} service is unavailable, try again later`, {
     extensions: { code: 'SERVICE_UNAVAILABLE' },
   })
+}
+
+/** Mutations that call payment on their way (a charge, or a refund of whatever charge exists). */
+const PAYING_MUTATIONS = new Set(['payReservation', 'cancelPayment', 'cancelReservation'])
+/** Failures before the request could reach the subgraph: it did nothing. */
+const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN'])
+const ROOT_FIELD = /^\s*mutation\b[^{]*\{\s*(?:\w+\s*:\s*)?(\w+)/
+
+/**
+ * Whether the subgraph may have acted on a request it never answered: it was sent (the connection
+ * broke, or no answer came in time), and it is a mutation that calls payment. Its caller is then
+ * told what the contract says of PAYMENT_UNAVAILABLE: payment may have acted, and the reservation
+ * shows what it really did within 10 s. SERVICE_UNAVAILABLE would promise that nothing changed.
+ */
+export function mayHavePaid(error: unknown, request: { query?: string } | undefined): boolean {
+  if (!(error instanceof SubgraphUnreachableError)) return false
+  const code = (error.cause as { code?: unknown } | undefined)?.code
+  if (typeof code === 'string' && NOT_SENT.has(code)) return false
+  const field = ROOT_FIELD.exec(request?.query ?? '')?.[1]
+  return field !== undefined && PAYING_MUTATIONS.has(field)
 }
 
 export class SubgraphDataSource extends RemoteGraphQLDataSource<RouterContext> {
@@ -62,11 +82,21 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<RouterContext> {
     return unavailableError(this.subgraph)
   }
 
-  override didEncounterError(error: Error, _request?: unknown, _response?: unknown, context?: RouterContext): void {
+  override didEncounterError(
+    error: Error,
+    _fetchRequest?: unknown,
+    _response?: unknown,
+    context?: RouterContext,
+    request?: { query?: string },
+  ): void {
     if (error instanceof GraphQLError)
       throw error
       // The request's logger carries the correlation id, so this line joins the client's request.
     ;(context?.logger ?? this.log).warn({ err: error, subgraph: this.subgraph }, 'subgraph unreachable')
+    if (mayHavePaid(error, request))
+      throw new GraphQLError('the answer was lost: payment may have acted; the reservation shows what it did', {
+        extensions: { code: 'PAYMENT_UNAVAILABLE' },
+      })
     throw unavailableError(this.subgraph)
   }
 }

@@ -1,6 +1,6 @@
 // Stand-in subgraphs for router tests: the REAL subgraph SDL files with stub resolvers, served
 // over HTTP on free ports, each recording the headers of the requests the router sent it.
-import type { IncomingHttpHeaders } from 'node:http'
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http'
 import { createServer } from 'node:net'
 import { ApolloServer } from '@apollo/server'
 import { startStandaloneServer } from '@apollo/server/standalone'
@@ -59,7 +59,21 @@ export const STUB_RESOLVERS: Partial<Record<SubgraphName, SubgraphResolvers>> = 
       reservation: (_: unknown, { id }: { id: string }) => (id === RESERVATION_ID ? reservation : null),
     },
     Reservation: { __resolveReference: ({ id }: { id: string }) => (id === RESERVATION_ID ? reservation : null) },
+    // A subgraph that dies with the request in hand (after payment may have acted): no answer comes.
+    Mutation: {
+      cancelPayment: (_: unknown, __: unknown, { req }: StubContext) => dieWith(req),
+      reserveItem: (_: unknown, __: unknown, { req }: StubContext) => dieWith(req),
+    },
   },
+}
+
+interface StubContext {
+  req: IncomingMessage
+}
+
+function dieWith(req: IncomingMessage): never {
+  req.socket.destroy()
+  throw new Error('the process died')
 }
 
 export async function startStubSubgraph(name: SubgraphName): Promise<StubSubgraph> {
@@ -72,7 +86,7 @@ export async function startStubSubgraph(name: SubgraphName): Promise<StubSubgrap
     listen: { port: 0, host: '127.0.0.1' },
     context: async ({ req }) => {
       requests.push(req.headers)
-      return {}
+      return { req }
     },
   })
   return { url: new URL('/graphql', url).toString(), requests, stop: () => server.stop() }
