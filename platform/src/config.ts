@@ -220,6 +220,7 @@ export interface EventsConfig {
   consumerPullExpiresMs: number
   /** Most events a consumer applies in one transaction. */
   consumerBatchMax: number
+  consumerBatchLingerMs: number
   /** Published outbox rows are deleted this long after publishing. */
   outboxRetentionMs: number
   /** Processed-event ids are deleted this long after the event was applied. */
@@ -265,6 +266,7 @@ export function readEventsConfig(r: ConfigReader, defaultDatabaseUrl: string): E
     consumerStallMs: r.int('CONSUMER_STALL_MS', 60_000, { min: 100 }),
     consumerPullExpiresMs: r.int('CONSUMER_PULL_EXPIRES_MS', 5_000, { min: 1000, max: 300_000 }),
     consumerBatchMax: r.int('CONSUMER_BATCH_MAX', 32, { min: 1, max: 1000 }),
+    consumerBatchLingerMs: r.int('CONSUMER_BATCH_LINGER_MS', 20, { min: 0, max: 1000 }),
     ...readRetention(r),
   }
 }

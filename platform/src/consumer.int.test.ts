@@ -183,6 +183,40 @@ function deadlettersCli(...args: string[]): Promise<{ code: number | null; out: 
   return new Promise(resolve => child.once('exit', code => resolve({ code, out })))
 }
 
+it('lets an event wait for company only while events come close together (CONSUMER_BATCH_LINGER_MS)', async () => {
+  const LINGER_MS = 1000
+  const batches: string[][] = []
+  const label = (e: EventEnvelope) => (e.data as { label: string }).label
+  const c = new EventConsumer({
+    ...limits,
+    bus,
+    durable: 'linger',
+    events: 'itemlinger.*' as `item.${string}`,
+    logger,
+    recordsApplied: true,
+    batchLingerMs: LINGER_MS,
+    handle: async e => void batches.push([label(e)]),
+    handleBatch: async batch => void batches.push(batch.map(b => label(b.event))),
+  })
+  consumers.push(c)
+  c.start()
+  await publish('l-w', 'warm', 'linger')
+  await until(() => batches.length === 1)
+  await new Promise(r => setTimeout(r, LINGER_MS + 100))
+  // Alone (nothing came within the linger before it): applied at once, not a linger later.
+  const sent = Date.now()
+  await publish('l-a', 'alone', 'linger')
+  await until(() => batches.length === 2)
+  expect(Date.now() - sent).toBeLessThan(LINGER_MS)
+  // Close behind it: `first` waits, and the two sent 200 ms later share its batch.
+  await publish('l-b', 'first', 'linger')
+  await new Promise(r => setTimeout(r, 200))
+  await publish('l-c', 'second', 'linger')
+  await publish('l-d', 'third', 'linger')
+  await until(() => batches.flat().length === 5)
+  expect(batches).toEqual([['warm'], ['alone'], ['first', 'second', 'third']])
+})
+
 it('lists, shows and replays a dead letter with npm run deadletters; the replay applies once', async () => {
   startConsumer('replay')
   behaviour.set('R', { fail: 3 }) // exactly maxAttempts: dead-lettered, and would pass on a later try

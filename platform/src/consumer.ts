@@ -8,6 +8,7 @@
 // On stop it takes nothing new, hands back what it has not started, and finishes what it holds.
 // Handlers must be idempotent (see markApplied).
 import { AckPolicy, DeliverPolicy, headers as natsHeaders, nanos, type ConsumerMessages, type JsMsg } from 'nats'
+import { performance } from 'node:perf_hooks'
 import { deadLetterSubject, type EventBus } from './bus.js'
 import { parseEnvelope, subjectPrefix, type EventCatalogue, type EventEnvelope, type EventOf } from './events.js'
 import type { Logger } from './logger.js'
@@ -115,6 +116,12 @@ export interface ConsumerLimits {
   pullExpiresMs: number
   /** Most events applied in one transaction by `handleBatch` (default 32). */
   batchMax?: number
+  /**
+   * While events come closer together than this, an event whose turn comes alone waits this long
+   * for others to share its batch (its statement, its commit, its ack); 0: never wait. An event
+   * that comes alone (no other this recently) never waits.
+   */
+  batchLingerMs?: number
 }
 
 export interface ConsumerOptions extends ConsumerLimits {
@@ -172,6 +179,9 @@ export class EventConsumer {
   private readonly slotWaiters: (() => void)[] = []
   private readonly ready: Ready[] = []
   private batching = false
+  /** When the last event's turn came, and whether it came within batchLingerMs of the one before. */
+  private lastReadyAt = 0
+  private dense = false
   private heartbeat: NodeJS.Timeout | undefined
   private order: StreamOrder | undefined
   private stopped = false
@@ -394,6 +404,9 @@ export class EventConsumer {
   private inBatch(entry: InHand): Promise<boolean> {
     if (!this.o.handleBatch || !this.o.recordsApplied || this.stopped) return Promise.resolve(false)
     return new Promise(applied => {
+      const now = performance.now()
+      this.dense = now - this.lastReadyAt < (this.o.batchLingerMs ?? 0)
+      this.lastReadyAt = now
       this.ready.push({ entry, applied })
       this.nextBatch()
     })
@@ -402,12 +415,16 @@ export class EventConsumer {
   private nextBatch(): void {
     if (this.batching || !this.ready.length) return
     this.batching = true
-    setImmediate(() => {
+    const apply = () => {
       void this.applyBatch().finally(() => {
         this.batching = false
         this.nextBatch()
       })
-    })
+    }
+    // Alone while others come close behind: wait a moment for them. Events that piled up while a
+    // batch was applied have waited already, and one that comes alone goes at once.
+    if (this.dense && this.ready.length === 1) setTimeout(apply, this.o.batchLingerMs)
+    else setImmediate(apply)
   }
 
   private async applyBatch(): Promise<void> {

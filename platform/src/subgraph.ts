@@ -207,6 +207,7 @@ function eventConsumers(
         stallAfterMs: config.consumerStallMs,
         pullExpiresMs: config.consumerPullExpiresMs,
         batchMax: config.consumerBatchMax,
+        batchLingerMs: config.consumerBatchLingerMs,
       }),
   )
 }
