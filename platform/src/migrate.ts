@@ -186,7 +186,23 @@ export async function ensurePostgresDatabase(url: string): Promise<void> {
 export async function migrateDatabase(target: MigrationTarget): Promise<string[]> {
   if (isPostgresUrl(target.url)) await ensurePostgresDatabase(target.url)
   else await mkdir(path.dirname(sqliteFile(target.url)), { recursive: true })
-  return applyWithEngine(target)
+  const applied = await applyWithEngine(target)
+  if (!isPostgresUrl(target.url)) await writeAheadLog(target.url)
+  return applied
+}
+
+/**
+ * SQLite keeps its journal as a write-ahead log: a commit appends to the log and syncs it once,
+ * instead of writing a rollback journal and syncing the journal and the database each time. Just
+ * as durable (synchronous stays FULL); the mode is kept in the file, so this is done once.
+ */
+async function writeAheadLog(url: string): Promise<void> {
+  const adapter = await new PrismaLibSql({ url: `file:${sqliteFile(url)}` }).connect()
+  try {
+    await adapter.queryRaw({ sql: 'PRAGMA journal_mode=WAL', args: [], argTypes: [] })
+  } finally {
+    await adapter.dispose()
+  }
 }
 
 async function applyWithEngine(target: MigrationTarget): Promise<string[]> {
