@@ -13,7 +13,8 @@ function setup() {
   const table = new Map<string, OutboxRow & { published: boolean }>()
   const marks: string[][] = []
   const store: OutboxStore = {
-    pending: async limit => [...table.values()].filter(r => !r.published).slice(0, limit),
+    pending: async (limit, held) =>
+      [...table.values()].filter(r => !r.published && !held.includes(r.id)).slice(0, limit),
     markPublished: async ids => {
       marks.push(ids)
       for (const id of ids) table.get(id)!.published = true

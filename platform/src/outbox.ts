@@ -25,7 +25,8 @@ export interface PublishedRow {
 
 /** The two things the relay needs from a service's outbox table. */
 export interface OutboxStore {
-  pending(limit: number): Promise<OutboxRow[]>
+  /** Unpublished rows, oldest first, but those in `held` (the relay has them in hand already). */
+  pending(limit: number, held: string[]): Promise<OutboxRow[]>
   /** `published` says where each row landed, for a store that records it (the ItemInfo change feed). */
   markPublished(ids: string[], published: PublishedRow[]): Promise<void>
 }
@@ -171,8 +172,7 @@ export class OutboxRelay {
     for (;;) {
       if (!this.o.bus.client()) return
       await this.o.bus.ready()
-      const found = await this.o.store.pending(this.o.batchSize)
-      const rows = found.filter(r => !this.inHand.has(r.id))
+      const rows = await this.o.store.pending(this.o.batchSize, [...this.inHand])
       if (!rows.length) return
       await this.publish(rows, published =>
         this.o.store.markPublished(
@@ -180,7 +180,7 @@ export class OutboxRelay {
           published,
         ),
       )
-      if (found.length < this.o.batchSize) return
+      if (rows.length < this.o.batchSize) return
     }
   }
 
@@ -277,7 +277,7 @@ export interface PrismaOutboxClient<Tx extends { outboxEvent: OutboxTable<Envelo
 export interface OutboxTable<Envelope> {
   create(args: { data: { id: string; subject: string; envelope: Envelope } }): Promise<unknown>
   findMany(args: {
-    where: { publishedAt: null }
+    where: { publishedAt: null; id?: { notIn: string[] } }
     orderBy: { seq: 'asc' }
     take: number
     select: { id: true; subject: true; envelope: true }
@@ -312,9 +312,9 @@ export function prismaOutbox<Tx extends { outboxEvent: OutboxTable<Envelope> }, 
 /** The relay's view of a PostgreSQL OutboxEvent table, in its own statements; envelopes as their text. */
 export function postgresOutboxStore(db: Statements): OutboxStore {
   return {
-    pending: limit =>
+    pending: (limit, held) =>
       db.rows<OutboxRow>(sql`SELECT "id", "subject", "envelope"::text AS "envelope" FROM "OutboxEvent"
-        WHERE "publishedAt" IS NULL ORDER BY "seq" LIMIT ${limit}`),
+        WHERE "publishedAt" IS NULL AND "id" <> ALL(${held}::uuid[]) ORDER BY "seq" LIMIT ${limit}`),
     markPublished: async ids => {
       await db.rows(sql`UPDATE "OutboxEvent" SET "publishedAt" = now() WHERE "id" = ANY(${ids}::uuid[])`)
     },
@@ -326,9 +326,9 @@ export function prismaOutboxStore(db: {
   outboxEvent: Pick<OutboxTable<unknown>, 'findMany' | 'updateMany'>
 }): OutboxStore {
   return {
-    pending: limit =>
+    pending: (limit, held) =>
       db.outboxEvent.findMany({
-        where: { publishedAt: null },
+        where: { publishedAt: null, ...(held.length ? { id: { notIn: held } } : {}) },
         orderBy: { seq: 'asc' },
         take: limit,
         select: { id: true, subject: true, envelope: true },
