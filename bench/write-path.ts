@@ -6,8 +6,9 @@
 //   retry by its reason: an event that had not arrived yet (CONFLICT) or payment past its deadline;
 // - idle: IDLE_RESERVATIONS reservations one at a time, reserve → CONFIRMED;
 // - load: reserveItem sent open-loop (on schedule, not waiting for answers) at each rate of RATES
-//   for BENCH_WRITE_S seconds, one fresh item per reservation: sustained throughput, reserveItem
-//   answered → the subscriber's ItemInfo event naming the reservation, and reserve → CONFIRMED.
+//   for BENCH_WRITE_S seconds (the goal's 200/s for BENCH_WRITE_GOAL_S, 60), one fresh item per
+//   reservation: sustained throughput, reserveItem answered → the subscriber's ItemInfo event naming
+//   the reservation, and reserve → CONFIRMED.
 // CONFIRMED outside the loop is the moment the ReservationConfirmed event is on the bus (committed
 // before it is published): no polling load, and exact. CPU per reservation is every GDmarket
 // process, the PostgreSQL backends of its databases (with PostgreSQL's shared writers) and
@@ -30,6 +31,11 @@ import type { BenchPart } from './run.js'
 
 const WORKERS = 16
 const DURATION_S = Number(process.env.BENCH_WRITE_S ?? 20)
+/** The rate the write path's goal is set at (200 reservations/s for 60 s), and how long it is offered. */
+const GOAL_RATE = 200
+const GOAL_S = Number(process.env.BENCH_WRITE_GOAL_S ?? 60)
+/** How long each offered rate runs: the goal's rate for GOAL_S, the others for DURATION_S. */
+const stepSeconds = (rate: number) => (rate === GOAL_RATE ? GOAL_S : DURATION_S)
 const POLL_MS = 10
 /** BENCH_WRITE_RATES=200 (or 100,200): only those offered rates, to measure one lever at one load. */
 const RATES = (process.env.BENCH_WRITE_RATES ?? '50,100,200,400').split(',').map(Number)
@@ -278,7 +284,7 @@ async function idle(url: string, renter: string, items: string[], o: Observer) {
   }
 }
 
-/** reserveItem at `rate`/s, open loop, for DURATION_S; each reservation on its own fresh item. */
+/** reserveItem at `rate`/s, open loop, for stepSeconds(rate); each reservation on its own fresh item. */
 async function offered(url: string, renter: string, items: string[], rate: number, o: Observer, meter: CpuMeter) {
   await settle(o)
   const loadavg = os.loadavg()[0]
@@ -359,6 +365,62 @@ async function backlog(stack: Stack): Promise<Record<string, { pending: number; 
   }
 }
 
+/** The looping renters before this work, the baseline of their goal (twice as many scenarios/s). */
+export const LOOP_BEFORE = {
+  scenarios_per_s: 10.67,
+  measured: 'main at b967538, npm run bench -- write, 2026-12-07 03:40',
+}
+
+type Numbers = Record<string, unknown>
+const num = (o: unknown, ...path: string[]): number =>
+  Number(path.reduce<unknown>((v, k) => (v as Numbers | undefined)?.[k], o) ?? Number.NaN)
+
+/**
+ * Where the write path stands against its goals, each measured in this run: CPU per reservation and
+ * keeping up at 200/s, the subscriber's latency there, the idle reservation, and the looping renters
+ * against LOOP_BEFORE.
+ */
+export function writeGoals(r: Numbers): Record<string, { goal: string; measured: number | string; met: boolean }> {
+  const at200 = (r.write_load as Numbers | undefined)?.at_200
+  const goals: Record<string, { goal: string; measured: number | string; met: boolean }> = {}
+  const goal = (name: string, text: string, measured: number, met: boolean) => {
+    if (Number.isFinite(measured)) goals[name] = { goal: text, measured: round(measured), met }
+  }
+  goal(
+    'cpu_ms_per_reservation_at_200',
+    '≤ 6 ms',
+    num(at200, 'cpu_ms_per_reservation'),
+    num(at200, 'cpu_ms_per_reservation') <= 6,
+  )
+  goal('sustained_per_s_at_200', '≥ 190/s', num(at200, 'sustained_per_s'), num(at200, 'sustained_per_s') >= 190)
+  goal(
+    'answered_to_event_p50_ms_at_200',
+    '≤ 50 ms',
+    num(at200, 'answered_to_event', 'p50_ms'),
+    num(at200, 'answered_to_event', 'p50_ms') <= 50,
+  )
+  goal(
+    'answered_to_event_p99_ms_at_200',
+    '≤ 250 ms',
+    num(at200, 'answered_to_event', 'p99_ms'),
+    num(at200, 'answered_to_event', 'p99_ms') <= 250,
+  )
+  goal(
+    'idle_reserve_confirmed_p50_ms',
+    '≤ 10 ms',
+    num(r, 'write_idle', 'reserve_confirmed_p50_ms'),
+    num(r, 'write_idle', 'reserve_confirmed_p50_ms') <= 10,
+  )
+  const loops = num(r, 'scenarios_per_s')
+  goal(
+    'looping_renters_vs_before',
+    `≥ 2 × ${LOOP_BEFORE.scenarios_per_s}/s`,
+    loops / LOOP_BEFORE.scenarios_per_s,
+    loops >= 2 * LOOP_BEFORE.scenarios_per_s,
+  )
+  return goals
+}
+
 export const writePathBench: BenchPart = {
   name: 'write',
   run: async () => {
@@ -378,7 +440,7 @@ export const writePathBench: BenchPart = {
       const meter = new CpuMeter(() => systemProcesses(pids(), `gdm_${stack.id}_`))
       const fresh = await seedItems(
         stack.databaseUrl('item'),
-        IDLE_RESERVATIONS + RATES.reduce((a, r) => a + r * DURATION_S, 0),
+        IDLE_RESERVATIONS + RATES.reduce((a, r) => a + r * stepSeconds(r), 0),
       )
       const o = await observe(stack, owner)
       try {
@@ -387,14 +449,15 @@ export const writePathBench: BenchPart = {
         const load: Record<string, unknown> = {}
         for (const rate of PARTS.has('load') ? RATES : []) {
           console.error(`bench: write: ${rate}/s offered…`)
-          load[`at_${rate}`] = await offered(url, renters[1], fresh.splice(0, rate * DURATION_S), rate, o, meter)
+          load[`at_${rate}`] = await offered(url, renters[1], fresh.splice(0, rate * stepSeconds(rate)), rate, o, meter)
         }
-        return {
+        const result = {
           ...looped,
           ...(idled ? { write_idle: idled } : {}),
           ...(PARTS.has('load') ? { write_load: load } : {}),
           write_consumers: await backlog(stack),
         }
+        return { ...result, write_goals: writeGoals(result) }
       } finally {
         await o.close()
       }

@@ -1,6 +1,7 @@
 // Turns a run's results into bench/README.md (method, machine, tables) and bench/results/latest.svg
 // (RPS and CPU per request per router, side by side). Both are rewritten by every `npm run bench`.
 import { writeFileSync } from 'node:fs'
+import { LOOP_BEFORE } from '../write-path.js'
 import os from 'node:os'
 import path from 'node:path'
 
@@ -192,8 +193,12 @@ function writeSection(results: Json): string {
       .map(([k, v]) => `${k} ${fmt(v)}`)
       .join(', ')
   const at200 = steps.find(s => s.offered_per_s === 200)
+  const goals = Object.entries(obj(results.write_goals)).map(([name, g]) => {
+    const { goal, measured, met } = obj(g)
+    return [name.replaceAll('_', ' '), String(goal), fmt(measured), met ? 'met' : 'not met']
+  })
   return `Last run ${fmt(obj(results.ran).write ?? results.date)}. \`reserveItem\` sent open-loop (on schedule, whatever
-the answers) at each offered rate for ${fmt(steps[0]?.send_s)} s, one fresh item per reservation;
+the answers) at each offered rate (${steps.map(s => `${fmt(s.offered_per_s)}/s for ${fmt(s.send_s)} s`).join(', ')}), one fresh item per reservation;
 "sustained" counts reservations that reached a graphql-ws subscriber through the router (its ItemInfo
 event naming the reservation) over the time until the last one did; "reserve → CONFIRMED" ends when
 the ReservationConfirmed event is on the bus. CPU: every GDmarket process, the PostgreSQL backends of
@@ -208,6 +213,11 @@ ${table(
 )}
 
 CPU ms per reservation by process at 200/s: ${at200 ? byProcess(at200) : '–'}.
+
+The goals, as this run measured them (\`write_goals\`; the looping renters against the run before this
+work, ${LOOP_BEFORE.scenarios_per_s} scenarios/s, ${LOOP_BEFORE.measured}):
+
+${table(['goal', 'target', 'measured', ''], goals)}
 
 Idle, one at a time (${fmt(idle.reservations)} reservations, load average ${fmt(idle.loadavg_1m)}): reserve →
 CONFIRMED p50 ${fmt(idle.reserve_confirmed_p50_ms)} ms (p99 ${fmt(idle.reserve_confirmed_p99_ms)}), reserveItem
@@ -250,7 +260,8 @@ databases, SQLite file and JetStream stream per part; nothing shared with \`npm 
 \`bench/results/<date>.json\` and \`bench/results/latest.json\`, prints a table, and rewrites this
 file and the chart. Parts: \`npm run bench -- router write subscriptions\` runs only those named.
 \`--full-soak\` makes the router soak 5 minutes (default \`BENCH_SOAK_S=60\`); \`BENCH_DURATION_S\`
-(20), \`BENCH_WARMUP_S\` (5) and \`BENCH_WRITE_S\` (20) set the other windows. To measure one change
+(20), \`BENCH_WARMUP_S\` (5), \`BENCH_WRITE_S\` (20) and \`BENCH_WRITE_GOAL_S\` (60: the write path's 200/s
+step, the rate its goal is set at) set the other windows. To measure one change
 at one load: \`BENCH_WRITE_PARTS\` (\`loop,idle,load\`) picks the write path's parts and
 \`BENCH_WRITE_RATES\` (\`50,100,200,400\`) its offered rates.
 
