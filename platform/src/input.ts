@@ -9,19 +9,29 @@ const FORBIDDEN = /[\p{Cc}\p{Cs}]/u
 /** Where a forbidden character sits in `value`, or -1. */
 export const forbiddenCharacterAt = (value: string): number => value.search(FORBIDDEN)
 
+/**
+ * What was found in each document's own strings: a parsed document does not change, and the
+ * router's Apollo Server hands every request of one text the same one, so it is walked once.
+ */
+const inDocuments = new WeakMap<DocumentNode, string | null>()
+
 /** Describes the first forbidden character found, e.g. `U+0000 in variable $input.name`, or null. */
 export function findForbiddenCharacter(
   document: DocumentNode,
   variables?: Record<string, unknown> | null,
 ): string | null {
-  let found: string | null = null
-  visit(document, {
-    StringValue(node) {
-      if (found) return
-      const at = forbiddenCharacterAt(node.value)
-      if (at >= 0) found = `${codePoint(node.value, at)} in a string of the document`
-    },
-  })
+  let found = inDocuments.get(document)
+  if (found === undefined) {
+    found = null
+    visit(document, {
+      StringValue(node) {
+        if (found) return
+        const at = forbiddenCharacterAt(node.value)
+        if (at >= 0) found = `${codePoint(node.value, at)} in a string of the document`
+      },
+    })
+    inDocuments.set(document, found)
+  }
   return found ?? (variables ? inValue(variables, '$') : null)
 }
 
