@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { connect } from 'nats'
 import { OwnNatsServer } from '../../test/nats-server.js'
 import { sleep } from '../../test/harness.js'
-import { EventBus } from './bus.js'
+import { EventBus, JetStreamPublisher } from './bus.js'
 import { readConfig, readNatsAuth } from './config.js'
 import { createLogger } from './logger.js'
 
@@ -21,6 +21,37 @@ beforeAll(async () => {
 afterAll(() => Promise.all(servers.map(s => s.dispose())))
 
 const auth = (env: NodeJS.ProcessEnv) => readConfig(readNatsAuth, env)
+
+describe('JetStreamPublisher', () => {
+  it('answers where JetStream stored each message, drops a second copy by its id, and fails what nothing stores', async () => {
+    const server = await OwnNatsServer.start([])
+    servers.push(server)
+    const bus = new EventBus({ url: server.url, stream: 'PUBTEST', name: 'test', logger })
+    try {
+      await bus.ready()
+      const publisher = bus.publishing()!
+      const stored = await Promise.all(['a', 'b', 'c'].map(id => publisher.publish('pubtest.item.Probe', id, id)))
+      expect(stored).toEqual([1, 2, 3].map(seq => ({ seq, duplicate: false })))
+      expect(await publisher.publish('pubtest.item.Probe', 'b again', 'b')).toEqual({ seq: 2, duplicate: true })
+      await expect(publisher.publish('nowhere.item.Probe', 'x', 'x')).rejects.toThrow(/did not store/)
+    } finally {
+      await bus.close()
+    }
+  })
+
+  it('fails a publish that no acknowledgement answers in time', async () => {
+    const nc = await connect({ servers: withToken.url, token: 'a-nats-token' })
+    // A subscriber that never answers stands in for a stream that stores but whose answer is lost.
+    nc.subscribe('silent.>', { callback: () => undefined })
+    const publisher = new JetStreamPublisher(nc, 300)
+    try {
+      await expect(publisher.publish('silent.x', 'x', 'x')).rejects.toThrow(/within 300 ms/)
+    } finally {
+      publisher.close()
+      await nc.close()
+    }
+  })
+})
 
 describe('NATS credentials', () => {
   it('connects and publishes with NATS_USER/NATS_PASSWORD or NATS_TOKEN from the environment', async () => {

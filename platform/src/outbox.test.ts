@@ -24,16 +24,16 @@ function setup() {
   /** What the next publish of a subject does; by default it is stored at once. */
   const outcome = new Map<string, Promise<void>>()
   let seq = 0
-  const js = {
+  const publisher = {
     publish: async (subject: string) => {
       await outcome.get(subject)
       published.push(subject)
-      return { seq: ++seq }
+      return { seq: ++seq, duplicate: false }
     },
   }
   const bus = {
-    client: () => js,
-    ready: async () => ({ js }),
+    publishing: () => publisher,
+    ready: async () => ({}),
     onConnect: () => undefined,
   } as unknown as EventBus
   const relay = new OutboxRelay({

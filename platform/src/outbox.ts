@@ -83,7 +83,7 @@ export class OutboxRelay {
    */
   kick(rows?: OutboxRow[]): void {
     if (this.stopped) return
-    if (rows?.length && this.o.bus.client()) {
+    if (rows?.length && this.o.bus.publishing()) {
       this.track(this.publishNow(rows))
       return
     }
@@ -128,13 +128,11 @@ export class OutboxRelay {
 
   /** Publishes rows in order (one connection keeps it; pipelined: one round trip per batch), then marks them. */
   private async publish(rows: OutboxRow[], mark: (published: PublishedRow[]) => Promise<void> | void): Promise<void> {
-    const js = this.o.bus.client()
-    if (!js) throw new Error('not connected to NATS')
+    const publisher = this.o.bus.publishing()
+    if (!publisher) throw new Error('not connected to NATS')
     const results = await Promise.allSettled(
       rows.map(r =>
-        js.publish(r.subject, typeof r.envelope === 'string' ? r.envelope : JSON.stringify(r.envelope), {
-          msgID: r.id,
-        }),
+        publisher.publish(r.subject, typeof r.envelope === 'string' ? r.envelope : JSON.stringify(r.envelope), r.id),
       ),
     )
     const published = rows.flatMap((row, i) => {
@@ -170,7 +168,7 @@ export class OutboxRelay {
 
   private async drain(): Promise<void> {
     for (;;) {
-      if (!this.o.bus.client()) return
+      if (!this.o.bus.publishing()) return
       await this.o.bus.ready()
       const rows = await this.o.store.pending(this.o.batchSize, [...this.inHand])
       if (!rows.length) return
