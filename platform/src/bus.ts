@@ -126,8 +126,10 @@ export class JetStreamPublisher {
     if (!w) return
     this.waiting.delete(token)
     // A status instead of an answer: nothing stores this subject (503), or another refusal.
-    if (msg.headers?.hasError)
-      return w.reject(new Error(`JetStream did not store the message: ${msg.headers.description}`))
+    if (msg.headers?.hasError) {
+      w.reject(new Error(`JetStream did not store the message: ${msg.headers.description}`))
+      return
+    }
     try {
       const ack = JSON.parse(decoder.decode(msg.data)) as {
         seq?: number
