@@ -1,6 +1,7 @@
 // The outbox relay with a table and a JetStream client in memory: kicked rows are published at once
 // and marked together after the mark delay; the poll never publishes again a row the relay holds
-// (being published, or published and waiting for its mark), and takes back one whose publish failed.
+// (being published, or published and waiting for its mark) nor one younger than a poll interval (its
+// writer is about to kick the relay with it), and takes back one whose publish failed.
 import { describe, expect, it } from '@jest/globals'
 import type { EventBus } from './bus.js'
 import { createLogger } from './logger.js'
@@ -8,13 +9,16 @@ import { OutboxRelay, type OutboxRow, type OutboxStore } from './outbox.js'
 import { sleep } from './wait.js'
 
 const MARK_DELAY_MS = 30
+const POLL_MS = 60_000
 
 function setup() {
-  const table = new Map<string, OutboxRow & { published: boolean }>()
+  const table = new Map<string, OutboxRow & { published: boolean; createdAt: number }>()
   const marks: string[][] = []
   const store: OutboxStore = {
-    pending: async (limit, held) =>
-      [...table.values()].filter(r => !r.published && !held.includes(r.id)).slice(0, limit),
+    pending: async (limit, held, before) =>
+      [...table.values()]
+        .filter(r => !r.published && !held.includes(r.id) && r.createdAt < before.getTime())
+        .slice(0, limit),
     markPublished: async ids => {
       marks.push(ids)
       for (const id of ids) table.get(id)!.published = true
@@ -40,12 +44,13 @@ function setup() {
     store,
     bus,
     logger: createLogger('test', 'silent'),
-    pollIntervalMs: 60_000,
+    pollIntervalMs: POLL_MS,
     batchSize: 100,
     markDelayMs: MARK_DELAY_MS,
   })
-  const commit = (id: string) => {
-    const row = { id, subject: id, envelope: '{}', published: false }
+  /** A row committed `ago` ms before now. */
+  const commit = (id: string, ago = 0) => {
+    const row = { id, subject: id, envelope: '{}', published: false, createdAt: Date.now() - ago }
     table.set(id, row)
     return { id, subject: id, envelope: '{}' }
   }
@@ -74,13 +79,14 @@ describe('OutboxRelay', () => {
     await relay.stop()
   })
 
-  it('polls past the rows it holds, being published or waiting for their mark', async () => {
+  it('polls past the rows it holds (being published or waiting for their mark) and those just committed', async () => {
     const { relay, commit, published, marks, outcome } = setup()
     const slow = deferred()
     outcome.set('a', slow.promise)
     relay.kick([commit('a')])
     relay.kick([commit('b')])
-    commit('left-behind') // committed, never kicked: what a crash leaves
+    commit('left-behind', 2 * POLL_MS) // committed, never kicked: what a crash leaves
+    commit('just-committed') // its writer kicks the relay with it in a moment: not the poll's yet
     await sleep(5)
     relay.kick() // the poll
     await sleep(5)
@@ -99,7 +105,7 @@ describe('OutboxRelay', () => {
     const { relay, commit, published, marks, outcome } = setup()
     const down = deferred()
     outcome.set('a', down.promise)
-    relay.kick([commit('a')])
+    relay.kick([commit('a', 2 * POLL_MS)])
     down.settle(false)
     await relay.idle()
     expect(published).toEqual([])

@@ -25,8 +25,11 @@ export interface PublishedRow {
 
 /** The two things the relay needs from a service's outbox table. */
 export interface OutboxStore {
-  /** Unpublished rows, oldest first, but those in `held` (the relay has them in hand already). */
-  pending(limit: number, held: string[]): Promise<OutboxRow[]>
+  /**
+   * Unpublished rows written before `before`, oldest first, but those in `held` (the relay has them
+   * in hand already). Younger rows are their writer's to publish: it kicks the relay with them.
+   */
+  pending(limit: number, held: string[], before: Date): Promise<OutboxRow[]>
   /** `published` says where each row landed, for a store that records it (the ItemInfo change feed). */
   markPublished(ids: string[], published: PublishedRow[]): Promise<void>
 }
@@ -170,7 +173,10 @@ export class OutboxRelay {
     for (;;) {
       if (!this.o.bus.publishing()) return
       await this.o.bus.ready()
-      const rows = await this.o.store.pending(this.o.batchSize, [...this.inHand])
+      // A row committed a moment ago may not be kicked yet (its writer's answer still queued behind
+      // other work); leave it to its writer for one poll interval, or it is published twice.
+      const before = new Date(Date.now() - this.o.pollIntervalMs)
+      const rows = await this.o.store.pending(this.o.batchSize, [...this.inHand], before)
       if (!rows.length) return
       await this.publish(rows, published =>
         this.o.store.markPublished(
@@ -275,7 +281,7 @@ export interface PrismaOutboxClient<Tx extends { outboxEvent: OutboxTable<Envelo
 export interface OutboxTable<Envelope> {
   create(args: { data: { id: string; subject: string; envelope: Envelope } }): Promise<unknown>
   findMany(args: {
-    where: { publishedAt: null; id?: { notIn: string[] } }
+    where: { publishedAt: null; createdAt: { lt: Date }; id?: { notIn: string[] } }
     orderBy: { seq: 'asc' }
     take: number
     select: { id: true; subject: true; envelope: true }
@@ -310,9 +316,10 @@ export function prismaOutbox<Tx extends { outboxEvent: OutboxTable<Envelope> }, 
 /** The relay's view of a PostgreSQL OutboxEvent table, in its own statements; envelopes as their text. */
 export function postgresOutboxStore(db: Statements): OutboxStore {
   return {
-    pending: (limit, held) =>
+    pending: (limit, held, before) =>
       db.rows<OutboxRow>(sql`SELECT "id", "subject", "envelope"::text AS "envelope" FROM "OutboxEvent"
-        WHERE "publishedAt" IS NULL AND "id" <> ALL(${held}::uuid[]) ORDER BY "seq" LIMIT ${limit}`),
+        WHERE "publishedAt" IS NULL AND "createdAt" < ${before} AND "id" <> ALL(${held}::uuid[])
+        ORDER BY "seq" LIMIT ${limit}`),
     markPublished: async ids => {
       await db.rows(sql`UPDATE "OutboxEvent" SET "publishedAt" = now() WHERE "id" = ANY(${ids}::uuid[])`)
     },
@@ -324,9 +331,9 @@ export function prismaOutboxStore(db: {
   outboxEvent: Pick<OutboxTable<unknown>, 'findMany' | 'updateMany'>
 }): OutboxStore {
   return {
-    pending: (limit, held) =>
+    pending: (limit, held, before) =>
       db.outboxEvent.findMany({
-        where: { publishedAt: null, ...(held.length ? { id: { notIn: held } } : {}) },
+        where: { publishedAt: null, createdAt: { lt: before }, ...(held.length ? { id: { notIn: held } } : {}) },
         orderBy: { seq: 'asc' },
         take: limit,
         select: { id: true, subject: true, envelope: true },
